@@ -1,0 +1,1 @@
+"""Kernel objects behind the local cloud's API (namespaces, bridges, VXLAN, NAT, sshd)."""

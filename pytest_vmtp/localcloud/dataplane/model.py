@@ -1,0 +1,97 @@
+"""The contract between the local cloud's API layer and its data path.
+
+The API layer (state + HTTP) decides ids, addresses and MACs; the data path only builds
+what it is told. Every method is idempotent enough to be retried after a partial failure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class PortSpec:
+    """A Neutron port as the data path needs it."""
+
+    port_id: str
+    network_id: str
+    mac: str
+    ip: str
+    prefixlen: int
+    gateway: str | None  # the subnet's gateway (None: no default route)
+    mtu: int = 1450
+
+
+@dataclass(frozen=True)
+class SecurityRule:
+    """A Neutron security group rule, flattened (remote groups resolved to prefixes)."""
+
+    direction: str  # "ingress" | "egress"
+    ethertype: str = "IPv4"
+    protocol: str | None = None  # None = any, else "tcp" | "udp" | "icmp"
+    port_range_min: int | None = None
+    port_range_max: int | None = None
+    remote_ip_prefix: str | None = None  # None = any
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    server_id: str
+    host: str  # compute host name, one of Dataplane.hosts()
+    ports: tuple[PortSpec, ...]
+    authorized_keys: str  # OpenSSH public key lines for the login user (root)
+    start_sshd: bool = True  # False: fault injection, the "VM" boots but sshd never starts
+    security_rules: tuple[SecurityRule, ...] = field(default_factory=tuple)
+    port_security: bool = True  # False: no filtering at all on its ports
+
+
+class Dataplane(Protocol):
+    """What the API layer asks of the kernel. One implementation: linux.LinuxDataplane."""
+
+    def start(self) -> None:
+        """Build the underlay, compute host namespaces and the external bridge."""
+
+    def hosts(self) -> list[str]:
+        """Compute host names, e.g. ["compute1", "compute2"]."""
+
+    def external_gateway(self) -> tuple[str, int]:
+        """(ip, prefixlen) of the root namespace's address on the external bridge."""
+
+    def ensure_network(self, network_id: str, vni: int, mtu: int, external: bool = False) -> None:
+        """A bridge per host joined by VXLAN (VNI vni); external=True maps to br-ex instead."""
+
+    def delete_network(self, network_id: str) -> None: ...
+
+    def boot_server(self, spec: ServerSpec) -> None:
+        """Namespace + veth(s) on the host's bridge(s), addresses, routes, filters, sshd.
+
+        Returns when sshd listens (or at once when start_sshd is False)."""
+
+    def delete_server(self, server_id: str) -> None: ...
+
+    def update_security(self, server_id: str, rules: tuple[SecurityRule, ...]) -> None:
+        """Replace the ingress/egress filter of the server's ports."""
+
+    def create_router(self, router_id: str) -> None: ...
+
+    def delete_router(self, router_id: str) -> None: ...
+
+    def set_router_gateway(self, router_id: str, ip: str, prefixlen: int, gateway: str | None,
+                           snat: bool = True) -> None:
+        """Gateway leg on the external network; SNAT of the router's subnets behind ip."""
+
+    def clear_router_gateway(self, router_id: str) -> None: ...
+
+    def add_router_interface(self, router_id: str, port: PortSpec) -> None:
+        """A leg on the port's network with the port's IP (usually the subnet gateway)."""
+
+    def remove_router_interface(self, router_id: str, port_id: str) -> None: ...
+
+    def add_floating_ip(self, router_id: str, floating_ip: str, fixed_ip: str) -> None:
+        """DNAT floating -> fixed and SNAT fixed -> floating in the router namespace."""
+
+    def remove_floating_ip(self, router_id: str, floating_ip: str) -> None: ...
+
+    def stop(self) -> None:
+        """Remove every kernel object and process this data path made."""

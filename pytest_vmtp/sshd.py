@@ -1,0 +1,132 @@
+"""Run a private OpenSSH server inside a network namespace.
+
+Used by the local cloud (one sshd per emulated VM / compute host) and by the plugin's own
+tests (native hosts). Each server has its own directory: host key, authorized_keys, config,
+pid file and log, so it touches nothing of the machine's own sshd.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
+
+_CONFIG = """\
+Port {port}
+ListenAddress {listen}
+HostKey {dir}/ssh_host_ed25519_key
+PidFile {dir}/sshd.pid
+AuthorizedKeysFile {dir}/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+UseDNS no
+MaxStartups 100:30:200
+MaxSessions 50
+Subsystem sftp internal-sftp
+"""
+
+
+class SshdError(RuntimeError):
+    """sshd could not be started; the message says why."""
+
+
+@dataclass
+class SshdHandle:
+    netns: str | None
+    directory: Path
+    pid: int
+    port: int
+
+    def stop(self, timeout: float = 3.0) -> None:
+        """Stop the server and every session it forked (they share its process group)."""
+        stop_pid(self.pid, timeout)
+
+
+def stop_pid(pid: int, timeout: float = 3.0) -> None:
+    """SIGTERM a process group, then SIGKILL it if it is still there after timeout."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                reaped, _ = os.waitpid(pid, os.WNOHANG)
+                if reaped:
+                    return
+            except ChildProcessError:
+                # Not our child: poll for its disappearance instead.
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    return
+            time.sleep(0.02)
+
+
+def ensure_host_key(directory: Path) -> None:
+    key = directory / "ssh_host_ed25519_key"
+    if not key.exists():
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)],
+            check=True, capture_output=True,
+        )
+
+
+def start_sshd(
+    directory: Path | str,
+    authorized_keys: str,
+    netns: str | None = None,
+    port: int = 22,
+    listen: str = "0.0.0.0",
+    timeout: float = 10.0,
+    host_key_from: Path | None = None,
+) -> SshdHandle:
+    """Start sshd (in netns, if given) and return once it listens.
+
+    host_key_from: copy an existing host key instead of generating one (ssh-keygen costs
+    ~10 ms; the local cloud boots many VMs and shares one key among them).
+    """
+    if not os.path.exists(SSHD):
+        raise SshdError("sshd not found: install openssh-server")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    if host_key_from is not None and not (directory / "ssh_host_ed25519_key").exists():
+        shutil.copy2(host_key_from, directory / "ssh_host_ed25519_key")
+        os.chmod(directory / "ssh_host_ed25519_key", 0o600)
+    else:
+        ensure_host_key(directory)
+    (directory / "authorized_keys").write_text(authorized_keys.rstrip("\n") + "\n")
+    os.chmod(directory / "authorized_keys", 0o600)
+    config = directory / "sshd_config"
+    config.write_text(_CONFIG.format(port=port, listen=listen, dir=directory))
+    os.makedirs("/run/sshd", exist_ok=True)  # privilege-separation directory
+    log = directory / "sshd.log"
+    cmd = [SSHD, "-D", "-e", "-f", str(config)]
+    if netns:
+        cmd = ["ip", "netns", "exec", netns] + cmd
+    with open(log, "wb") as logf:
+        proc = subprocess.Popen(
+            cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    handle = SshdHandle(netns=netns, directory=directory, pid=proc.pid, port=port)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = log.read_text(errors="replace")
+        if "Server listening on" in text:
+            return handle
+        if proc.poll() is not None:
+            raise SshdError(f"sshd in {netns or 'root namespace'} exited: {text.strip()[-300:]}")
+        time.sleep(0.005)
+    handle.stop()
+    raise SshdError(f"sshd in {netns or 'root namespace'} did not listen within {timeout:.0f} s")
