@@ -1,0 +1,1 @@
+"""pytest hooks of pytest-vmtp (kept thin: logic lives in plain modules)."""
