@@ -49,11 +49,17 @@ class ServerSpec:
 class Dataplane(Protocol):
     """What the API layer asks of the kernel. One implementation: linux.LinuxDataplane."""
 
-    def start(self) -> None:
-        """Build the underlay, compute host namespaces and the external bridge."""
+    def start(self, host_authorized_keys: str | None = None) -> None:
+        """Build the management/underlay bridge, host namespaces and the external bridge.
+
+        host_authorized_keys: when given, each compute host runs an sshd on its management
+        address accepting these keys (so native host-to-host scenarios can use the hosts)."""
 
     def hosts(self) -> list[str]:
         """Compute host names, e.g. ["compute1", "compute2"]."""
+
+    def host_address(self, host: str) -> str:
+        """The compute host's management IP (Nova's hypervisor host_ip), reachable from root."""
 
     def external_gateway(self) -> tuple[str, int]:
         """(ip, prefixlen) of the root namespace's address on the external bridge."""
