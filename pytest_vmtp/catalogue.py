@@ -1,0 +1,158 @@
+"""VMTP's scenario table: the one place that names scenarios, their flows and markers.
+
+Rows and titles are VMTP's summary table (`1.1 Same Network, Fixed IP, Intra-node, TCP` ...
+`8.2 VM to Host Downloading`); multicast rows (`x.4`) exist only when multicast is selected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PROTOCOLS = {"T": "tcp", "U": "udp", "I": "icmp", "M": "multicast"}
+_PROTO_TITLE = {"tcp": "TCP", "udp": "UDP", "icmp": "ICMP", "multicast": "Multicast"}
+_PROTO_ROW = {"tcp": 1, "udp": 2, "icmp": 3, "multicast": 4}
+
+# Every marker a scenario can carry, with its help text (registered by the plugin).
+MARKERS = {
+    "tcp": "TCP throughput scenarios",
+    "udp": "UDP throughput/loss scenarios",
+    "icmp": "ping latency scenarios",
+    "multicast": "multicast scenarios (only with --vmtp-protocols ...M)",
+    "intra_node": "both VMs on one compute host",
+    "inter_node": "VMs on two compute hosts",
+    "same_network": "VM to VM on the same network",
+    "different_network": "VM to VM on two networks through a router",
+    "fixed_ip": "traffic to the fixed (private) IP",
+    "floating_ip": "traffic to a floating IP (NAT)",
+    "native": "host to host over SSH, no cloud",
+    "external": "an external host to/from a VM",
+    "cloud": "needs an OpenStack cloud (VMs)",
+}
+
+
+@dataclass(frozen=True)
+class VmGroup:
+    """One of VMTP's VM-to-VM groups 1-6."""
+
+    group: int
+    network: str  # "same_network" | "different_network"
+    address: str  # "fixed_ip" | "floating_ip"
+    placement: str  # "intra_node" | "inter_node"
+
+    @property
+    def title(self) -> str:
+        net = "Same Network" if self.network == "same_network" else "Different Network"
+        addr = "Fixed IP" if self.address == "fixed_ip" else "Floating IP"
+        node = "Intra-node" if self.placement == "intra_node" else "Inter-node"
+        return f"{net}, {addr}, {node}"
+
+    @property
+    def desc(self) -> str:
+        net = "same network" if self.network == "same_network" else "different network"
+        addr = "fixed IP" if self.address == "fixed_ip" else "floating IP"
+        node = "intra-node" if self.placement == "intra_node" else "inter-node"
+        return f"VM to VM {net} {addr} ({node})"
+
+    @property
+    def client_role(self) -> str:
+        """Topology role of the client VM (the server VM is always role "server")."""
+        net = "same" if self.network == "same_network" else "diff"
+        node = "intra" if self.placement == "intra_node" else "inter"
+        return f"{net}_{node}"
+
+
+VM_GROUPS = (
+    VmGroup(1, "same_network", "fixed_ip", "intra_node"),
+    VmGroup(2, "same_network", "fixed_ip", "inter_node"),
+    VmGroup(3, "different_network", "fixed_ip", "intra_node"),
+    VmGroup(4, "different_network", "fixed_ip", "inter_node"),
+    VmGroup(5, "different_network", "floating_ip", "intra_node"),
+    VmGroup(6, "different_network", "floating_ip", "inter_node"),
+)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One row of VMTP's summary table, and one pytest test case."""
+
+    id: str  # "2.1"
+    name: str  # VMTP's row title without the id
+    kind: str  # "vm" | "native" | "external"
+    protocol: str  # "tcp" | "udp" | "icmp" | "multicast"
+    markers: tuple[str, ...]
+    test_id: str  # pytest parameter id
+    group: VmGroup | None = None
+    direction: str | None = None  # external rows: "upload" | "download"
+
+    @property
+    def title(self) -> str:
+        return f"{self.id} {self.name}"
+
+    @property
+    def sort_key(self) -> tuple[int, int]:
+        major, minor = self.id.split(".")
+        return int(major), int(minor)
+
+
+def _vm_rows(protocols: tuple[str, ...]) -> list[Scenario]:
+    rows = []
+    for g in VM_GROUPS:
+        for proto in protocols:
+            sid = f"{g.group}.{_PROTO_ROW[proto]}"
+            rows.append(Scenario(
+                id=sid,
+                name=f"{g.title}, {_PROTO_TITLE[proto]}",
+                kind="vm",
+                protocol=proto,
+                markers=(proto, g.network, g.address, g.placement, "cloud"),
+                test_id=f"{sid}-{g.network}-{g.address}-{g.placement}-{proto}",
+                group=g,
+            ))
+    return rows
+
+
+def _native_rows(protocols: tuple[str, ...]) -> list[Scenario]:
+    return [
+        Scenario(
+            id=f"7.{_PROTO_ROW[p]}",
+            name=f"Native Throughput, {_PROTO_TITLE[p]}",
+            kind="native",
+            protocol=p,
+            markers=(p, "native"),
+            test_id=f"7.{_PROTO_ROW[p]}-native-{p}",
+        )
+        for p in protocols
+    ]
+
+
+def _external_rows() -> list[Scenario]:
+    return [
+        Scenario(id="8.1", name="VM to Host Uploading", kind="external", protocol="tcp",
+                 markers=("tcp", "external", "floating_ip", "cloud"),
+                 test_id="8.1-external-upload-tcp", direction="upload"),
+        Scenario(id="8.2", name="VM to Host Downloading", kind="external", protocol="tcp",
+                 markers=("tcp", "external", "floating_ip", "cloud"),
+                 test_id="8.2-external-download-tcp", direction="download"),
+    ]
+
+
+def catalogue(multicast: bool = False) -> list[Scenario]:
+    """All rows in VMTP's order: 23 without multicast, 30 with it."""
+    protocols = ("tcp", "udp", "icmp") + (("multicast",) if multicast else ())
+    rows = _vm_rows(protocols) + _native_rows(protocols) + _external_rows()
+    return sorted(rows, key=lambda s: s.sort_key)
+
+
+def by_kind(kind: str, multicast: bool = False) -> list[Scenario]:
+    return [s for s in catalogue(multicast) if s.kind == kind]
+
+
+def parse_protocols(text: str) -> tuple[str, ...]:
+    """VMTP's --protocols letters (any of T, U, I, M) -> protocol names; ValueError if bad."""
+    letters = text.strip().upper()
+    bad = sorted(set(letters) - set(PROTOCOLS))
+    if not letters or bad:
+        raise ValueError(
+            f"--vmtp-protocols {text!r}: use letters from T (TCP), U (UDP), I (ICMP), M (multicast)"
+        )
+    return tuple(PROTOCOLS[c] for c in PROTOCOLS if c in letters)

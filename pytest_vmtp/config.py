@@ -1,0 +1,189 @@
+"""Defaults (defaults.yaml) + --vmtp-config file + command-line options -> one VmtpConfig.
+
+Every mistake raises ConfigError with one line that says what to do; the plugin turns it
+into a pytest usage error.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pytest_vmtp.catalogue import parse_protocols
+from pytest_vmtp.measure.settings import MeasureSettings
+
+TOOLS = ("nuttcp", "iperf3", "iperf")
+LOCAL_CLOUD = "local"
+# Keys of defaults.yaml that belong to the cloud orchestration (passed on as a dict).
+CLOUD_KEYS = (
+    "image", "flavor", "external_network", "login_user", "hypervisors", "availability_zone",
+    "cidrs", "boot_timeout_s", "ssh_timeout_s", "keep",
+)
+
+
+class ConfigError(ValueError):
+    """A user mistake in options or the config file; str() is the one line to show."""
+
+
+@dataclass(frozen=True)
+class VmtpConfig:
+    measure: MeasureSettings
+    protocols: tuple[str, ...]
+    hosts: tuple[str, ...]
+    external_host: str | None
+    cloud_name: str  # "local" or a clouds.yaml entry
+    cloud: dict[str, Any] = field(default_factory=dict)
+    json_path: Path | None = None
+    description: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict)  # merged YAML view, for the JSON "args"
+
+    @property
+    def multicast(self) -> bool:
+        return "multicast" in self.protocols
+
+    @property
+    def is_local_cloud(self) -> bool:
+        return self.cloud_name == LOCAL_CLOUD
+
+
+def load_defaults() -> dict[str, Any]:
+    text = resources.files("pytest_vmtp").joinpath("defaults.yaml").read_text()
+    return yaml.safe_load(text)
+
+
+def load_file(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"--vmtp-config {p}: file not found") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"--vmtp-config {p}:{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"--vmtp-config {p}: expected a mapping of keys to values")
+    unknown = sorted(set(data) - set(load_defaults()))
+    if unknown:
+        raise ConfigError(
+            f"--vmtp-config {p}: unknown key(s) {', '.join(unknown)}; see pytest_vmtp/defaults.yaml"
+        )
+    return data
+
+
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)\s*(?:bps|bit/s)?\s*$")
+
+
+def parse_bandwidth(text: str | int | None) -> int | None:
+    """'500M' -> 500000 kbit/s (1000-based, like tc and nuttcp); None/0 -> no cap."""
+    if text in (None, "", 0, "0"):
+        return None
+    m = _RATE.match(str(text))
+    if not m:
+        raise ConfigError(f"bandwidth {text!r}: use a number with K, M or G, e.g. 500M")
+    value = float(m.group(1)) * {"": 0.001, "k": 1, "m": 1000, "g": 1_000_000}[m.group(2).lower()]
+    if value < 1:
+        raise ConfigError(f"bandwidth {text!r}: at least 1K")
+    return int(value)
+
+
+def _sizes(name: str, value: Any, largest: int = 65507) -> tuple[int, ...]:
+    if isinstance(value, str):
+        value = [v for v in value.split(",") if v.strip()]
+    try:
+        sizes = tuple(int(v) for v in value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} {value!r}: use a comma-separated list of sizes in bytes") from None
+    if not sizes or any(s <= 0 or s > largest for s in sizes):
+        raise ConfigError(f"{name} {value!r}: sizes must be between 1 and {largest} bytes")
+    return sizes
+
+
+def _positive(name: str, value: Any, kind=int) -> Any:
+    try:
+        v = kind(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} {value!r}: expected a positive number") from None
+    if v <= 0:
+        raise ConfigError(f"{name} {value!r}: expected a positive number")
+    return v
+
+
+def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConfig:
+    """Merge defaults, the config file and the options that were given (not None)."""
+    merged = load_defaults()
+    if config_file:
+        merged.update(load_file(config_file))
+    merged.update({k: v for k, v in overrides.items() if v is not None and k in merged})
+
+    tool = str(merged["tool"])
+    if tool not in TOOLS:
+        raise ConfigError(f"--vmtp-tool {tool!r}: choose one of {', '.join(TOOLS)}")
+    try:
+        protocols = parse_protocols(str(merged["protocols"]))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    lo, hi = (float(x) for x in merged["udp_loss_target"])
+    measure = MeasureSettings(
+        tool=tool,
+        duration_s=_positive("--vmtp-time", merged["duration_s"]),
+        tcp_pkt_sizes=_sizes("--vmtp-tcp-pkt-sizes", merged["tcp_pkt_sizes"], largest=1 << 24),
+        tcp_runs=_positive("tcp_runs", merged["tcp_runs"]),
+        udp_pkt_sizes=_sizes("--vmtp-udp-pkt-sizes", merged["udp_pkt_sizes"]),
+        icmp_pkt_sizes=_sizes("--vmtp-icmp-pkt-sizes", merged["icmp_pkt_sizes"]),
+        ping_count=_positive("--vmtp-ping-count", merged["ping_count"]),
+        ping_interval_s=_positive("ping_interval_s", merged["ping_interval_s"], float),
+        bandwidth_kbps=parse_bandwidth(merged["bandwidth"]),
+        udp_loss_target=(lo, hi),
+        udp_probe_s=_positive("udp_probe_s", merged["udp_probe_s"]),
+        udp_search_max_probes=_positive("udp_search_max_probes", merged["udp_search_max_probes"]),
+        nuttcp_data_port=_positive("nuttcp_data_port", merged["nuttcp_data_port"]),
+        nuttcp_control_port=_positive("nuttcp_control_port", merged["nuttcp_control_port"]),
+        iperf_port=_positive("iperf_port", merged["iperf_port"]),
+        multicast_group=str(merged["multicast_group"]),
+        tcp_buffer=merged["tcp_buffer"],
+        udp_buffer=merged["udp_buffer"],
+    )
+    hosts = merged["hosts"] or []
+    if isinstance(hosts, str):
+        hosts = [hosts]
+    if len(hosts) > 2:
+        raise ConfigError("--vmtp-host: give one host (intra-host) or two (inter-host)")
+    hosts = tuple(str(h) for h in hosts)
+    for spec in hosts:
+        _check_host_spec("--vmtp-host", spec)
+    external = merged["external_host"]
+    if external and external != "local":
+        _check_host_spec("--vmtp-external-host", external)
+    hyps = merged["hypervisors"] or []
+    if len(hyps) > 2:
+        raise ConfigError("--vmtp-hypervisor: give it at most twice (server host, client host)")
+    cloud_name = merged["cloud"] or LOCAL_CLOUD
+    json_path = overrides.get("json")
+    return VmtpConfig(
+        measure=measure,
+        protocols=protocols,
+        hosts=hosts,
+        external_host=external,
+        cloud_name=str(cloud_name),
+        cloud={k: merged[k] for k in CLOUD_KEYS},
+        json_path=Path(json_path) if json_path else None,
+        description=overrides.get("description"),
+        raw=merged,
+    )
+
+
+def _check_host_spec(option: str, spec: str) -> None:
+    from pytest_vmtp.measure.runners import parse_host_spec
+
+    try:
+        parse_host_spec(spec)
+    except ValueError as exc:
+        raise ConfigError(f"{option} {spec!r}: {exc}") from None

@@ -1,0 +1,3 @@
+"""Shared fixtures of pytest-vmtp's own tests."""
+
+pytest_plugins = ["pytester"]
