@@ -1,0 +1,132 @@
+"""Run commands on this machine, optionally inside a network namespace.
+
+Used for native measurements on the controller and for tests between namespaces. Every
+command gets its own session so a timeout or stop() kills the whole process tree.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+
+from .errors import RunnerError
+from .runner import CommandResult, has_binary_command
+
+
+def _kill_group(pgid: int, grace: float = 2.0) -> None:
+    """SIGTERM the process group, SIGKILL whatever is left after grace seconds."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(pgid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.02)
+
+
+class LocalBackground:
+    """A local server process in its own session; its output goes to a temporary file."""
+
+    def __init__(self, argv: list[str], label: str) -> None:
+        self._logfile = tempfile.NamedTemporaryFile(prefix="vmtp-bg-", suffix=".log", delete=False)
+        self._label = label
+        self._proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=self._logfile, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._log = ""
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    def alive(self) -> bool:
+        return not self._stopped and self._proc.poll() is None
+
+    def log(self) -> str:
+        if self._stopped:
+            return self._log
+        with open(self._logfile.name, errors="replace") as f:
+            return f.read()
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._stopped:
+                return
+            _kill_group(self._proc.pid)
+            try:
+                self._proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
+            self._log = self.log()
+            self._stopped = True
+            self._logfile.close()
+            os.unlink(self._logfile.name)
+
+
+class LocalRunner:
+    """Runs shell commands here, in network namespace `netns` if given (`ip netns exec`)."""
+
+    def __init__(self, netns: str | None = None) -> None:
+        self.netns = netns
+        self.label = f"local netns {netns}" if netns else "local"
+        self._backgrounds: list[LocalBackground] = []
+
+    def _argv(self, command: str) -> list[str]:
+        argv = ["sh", "-c", command]
+        return ["ip", "netns", "exec", self.netns, *argv] if self.netns else argv
+
+    def run(self, command: str, timeout: float) -> CommandResult:
+        proc = subprocess.Popen(
+            self._argv(command), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, errors="replace", start_new_session=True,
+        )
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc.pid, grace=0.5)
+            proc.communicate()
+            raise RunnerError(f"{self.label}: command timed out after {timeout:g} s: {command}")
+        if self.netns and proc.returncode != 0 and "Cannot open network namespace" in err:
+            raise RunnerError(f"{self.label}: {err.strip()}")
+        return CommandResult(command, proc.returncode, out, err)
+
+    def start(self, command: str) -> LocalBackground:
+        bg = LocalBackground(self._argv(command), self.label)
+        self._backgrounds.append(bg)
+        return bg
+
+    def has_binary(self, name: str) -> bool:
+        return self.run(has_binary_command(name), timeout=10).ok
+
+    def put_file(self, local_path: str, remote_path: str, mode: int = 0o755) -> None:
+        # Namespaces share the file system: a copy is all it takes.
+        shutil.copyfile(local_path, remote_path)
+        os.chmod(remote_path, mode)
+
+    def close(self) -> None:
+        """Stop any server still running: a forgotten server must not outlive the run."""
+        for bg in self._backgrounds:
+            bg.stop()
+        self._backgrounds.clear()
+
+    def __enter__(self) -> "LocalRunner":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"LocalRunner({self.netns!r})"

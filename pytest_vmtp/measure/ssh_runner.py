@@ -1,0 +1,218 @@
+"""Run commands on a remote host over ssh (fabric on paramiko).
+
+Host keys are accepted without prompt and never written: emulated VMs get new keys every run.
+The user's ~/.ssh/config is not read, so a run does not depend on who starts it.
+Each runner serialises its own calls with a lock; runners to different hosts are independent
+and may be used from different threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import socket
+import threading
+import uuid
+
+import paramiko
+from fabric import Config, Connection
+from invoke.exceptions import CommandTimedOut
+
+from .errors import RunnerError
+from .hostspec import SshTarget
+from .netns import entered_netns
+from .runner import CommandResult, has_binary_command
+
+log = logging.getLogger(__name__)
+
+
+def _connection(target: SshTarget, netns: str | None) -> Connection:
+    """A fabric Connection; the first hop's socket is opened from netns when given."""
+    config = Config(ssh_config=paramiko.SSHConfig(), overrides={"load_ssh_configs": False})
+    connect_kwargs: dict = {
+        "look_for_keys": False,
+        "allow_agent": False,
+        "banner_timeout": target.connect_timeout,
+        "auth_timeout": target.connect_timeout,
+    }
+    if target.key_file:
+        connect_kwargs["key_filename"] = [target.key_file]
+    if netns is not None and target.jump is None:
+        with entered_netns(netns):
+            connect_kwargs["sock"] = socket.create_connection(
+                (target.host, target.port), timeout=target.connect_timeout)
+    return Connection(
+        host=target.host, user=target.user, port=target.port, config=config,
+        connect_timeout=None if "sock" in connect_kwargs else max(1, round(target.connect_timeout)),
+        connect_kwargs=connect_kwargs,
+        gateway=_connection(target.jump, netns) if target.jump else None,
+    )
+
+
+def explain_ssh_failure(target: SshTarget, exc: BaseException) -> str:
+    """One line saying why ssh to target failed, and what to check."""
+    where = f"ssh {target.label}" + (f" (via jump {target.jump.label})" if target.jump else "")
+    if isinstance(exc, paramiko.AuthenticationException):
+        key = target.key_file or "(no key given)"
+        return f"{where}: authentication failed with key {key}: check the key/user"
+    if isinstance(exc, (paramiko.ssh_exception.NoValidConnectionsError, ConnectionRefusedError)):
+        return f"{where}: connection refused on port {target.port}: is sshd running there?"
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        return (f"{where}: no answer within {target.connect_timeout:g} s: "
+                "host down, wrong address or filtered")
+    if isinstance(exc, socket.gaierror):
+        return f"{where}: cannot resolve host name: {exc.strerror or exc}"
+    if isinstance(exc, paramiko.ChannelException):
+        return f"{where}: jump host could not open a connection onward: {exc.text or exc}"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{where}: {exc.strerror}"
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"{where}: {text}"
+
+
+_TRANSPORT_ERRORS = (paramiko.SSHException, OSError, EOFError)
+
+
+class SshBackground:
+    """A remote process started with setsid; its process group id is recorded so stop()
+    can kill it and its children without relying on the ssh channel staying open."""
+
+    def __init__(self, runner: "SshRunner", pgid: int, logfile: str, pidfile: str) -> None:
+        self._runner = runner
+        self.pgid = pgid
+        self._logfile = logfile
+        self._pidfile = pidfile
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._log = ""
+
+    def alive(self) -> bool:
+        if self._stopped:
+            return False
+        return self._runner.run(f"kill -0 -{self.pgid} 2>/dev/null", timeout=15).ok
+
+    def log(self) -> str:
+        if self._stopped:
+            return self._log
+        return self._runner.run(f"cat {self._logfile} 2>/dev/null", timeout=15).stdout
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._stopped:
+                return
+            g = self.pgid
+            script = (
+                f"kill -TERM -{g} 2>/dev/null; i=0; "
+                f"while kill -0 -{g} 2>/dev/null && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done; "
+                f"kill -KILL -{g} 2>/dev/null; cat {self._logfile} 2>/dev/null; "
+                f"rm -f {self._logfile} {self._pidfile}"
+            )
+            try:
+                self._log = self._runner.run(script, timeout=20).stdout
+            except RunnerError as exc:  # host gone: nothing more can be done from here
+                log.warning("could not stop background process group %s: %s", g, exc)
+            self._stopped = True
+
+
+class SshRunner:
+    """Runs shell commands on target over one ssh connection, opened on first use."""
+
+    def __init__(self, target: SshTarget, netns: str | None = None) -> None:
+        """netns: open the ssh connection from this local network namespace (tests, local
+        cloud); None = from wherever this process is."""
+        self.target = target
+        self.netns = netns
+        self.label = target.label
+        self._conn: Connection | None = None
+        self._lock = threading.RLock()
+        self._backgrounds: list[SshBackground] = []
+
+    def _open(self) -> Connection:
+        if self.target.key_file and not os.access(self.target.key_file, os.R_OK):
+            raise RunnerError(f"ssh {self.label}: key file {self.target.key_file} not readable")
+        if self._conn is None or not self._conn.is_connected:
+            conn = None
+            try:
+                conn = _connection(self.target, self.netns)
+                conn.open()
+            except Exception as exc:  # paramiko raises many kinds; all mean "cannot connect"
+                if conn is not None:
+                    conn.close()
+                raise RunnerError(explain_ssh_failure(self.target, exc)) from exc
+            self._conn = conn
+        return self._conn
+
+    def connect(self) -> None:
+        """Open the connection now, to report an unreachable host before measuring."""
+        with self._lock:
+            self._open()
+
+    def run(self, command: str, timeout: float) -> CommandResult:
+        with self._lock:
+            conn = self._open()
+            try:
+                res = conn.run(command, hide=True, warn=True, timeout=timeout,
+                               in_stream=False, pty=False)
+            except CommandTimedOut as exc:
+                raise RunnerError(
+                    f"ssh {self.label}: command timed out after {timeout:g} s: {command}"
+                ) from exc
+            except _TRANSPORT_ERRORS as exc:
+                self._drop()
+                raise RunnerError(explain_ssh_failure(self.target, exc)) from exc
+            return CommandResult(command, res.exited, res.stdout, res.stderr)
+
+    def start(self, command: str) -> SshBackground:
+        tag = f"/tmp/vmtp-bg-{uuid.uuid4().hex[:12]}"
+        logfile, pidfile = f"{tag}.log", f"{tag}.pid"
+        inner = f"echo $$ > {pidfile}; exec {command}"
+        launch = (
+            f"setsid sh -c {shlex.quote(inner)} </dev/null >{logfile} 2>&1 & "
+            f"i=0; while [ ! -s {pidfile} ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; "
+            f"cat {pidfile}"
+        )
+        res = self.run(launch, timeout=30)
+        pid_text = res.stdout.strip()
+        if not pid_text.isdigit():
+            raise RunnerError(f"ssh {self.label}: could not start in background: {command}"
+                              f" ({(res.stderr or res.stdout).strip() or 'no pid'})")
+        bg = SshBackground(self, int(pid_text), logfile, pidfile)
+        self._backgrounds.append(bg)
+        return bg
+
+    def has_binary(self, name: str) -> bool:
+        return self.run(has_binary_command(name), timeout=15).ok
+
+    def put_file(self, local_path: str, remote_path: str, mode: int = 0o755) -> None:
+        with self._lock:
+            conn = self._open()
+            try:
+                conn.put(local_path, remote_path)
+                conn.sftp().chmod(remote_path, mode)
+            except _TRANSPORT_ERRORS as exc:
+                raise RunnerError(f"ssh {self.label}: cannot copy {local_path} to "
+                                  f"{remote_path}: {exc}") from exc
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        while isinstance(conn, Connection):  # the jump host's connection too
+            conn.close()
+            conn = conn.gateway
+
+    def close(self) -> None:
+        """Stop servers still running there, then close the connection (and jump host)."""
+        with self._lock:
+            for bg in self._backgrounds:
+                bg.stop()
+            self._backgrounds.clear()
+            self._drop()
+
+    def __enter__(self) -> "SshRunner":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SshRunner({self.label!r})"
