@@ -181,7 +181,7 @@ def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConf
 
 
 def _check_host_spec(option: str, spec: str) -> None:
-    from pytest_vmtp.measure.runners import parse_host_spec
+    from pytest_vmtp.measure.hostspec import parse_host_spec
 
     try:
         parse_host_spec(spec)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import secrets
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 
 import pytest
 
-from pytest_vmtp import catalogue, config as vconfig
+from pytest_vmtp import catalogue, config as vconfig, run_cloud
+from pytest_vmtp.errors import USER_ERRORS
 from pytest_vmtp.report import metrics
 from pytest_vmtp.report.collector import ResultCollector
 from pytest_vmtp.session import SESSION_KEY, VmtpSession
@@ -86,10 +88,10 @@ def pytest_configure(config: pytest.Config) -> None:
     session = VmtpSession(config=cfg, run_id=run_id, run_dir=run_dir, owner=owner, pytest_config=config)
     config.stash[SESSION_KEY] = session
     for mod in FIXTURE_MODULES:
-        try:  # TEMPORARY while measure/ is being written in parallel
-            config.pluginmanager.import_plugin(mod)
-        except Exception:  # noqa: BLE001
-            pass
+        config.pluginmanager.import_plugin(mod)
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        # SIGTERM (Jenkins aborting a job) then cleans up like Ctrl-C does.
+        signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
     if owner:
         collector = ResultCollector(
             run_id=run_id, multicast=cfg.multicast, args=dict(cfg.raw),
@@ -145,9 +147,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    """Tear down once, in the controller: also after failures, Ctrl-C and SIGTERM."""
     session: VmtpSession | None = config.stash.get(SESSION_KEY, None)
     if session is None:
         return
     session.close()
-    if session.owner and not session.config.cloud.get("keep"):
+    if not session.owner:
+        return
+    try:
+        run_cloud.finish(session.config, session.run_id, session.run_dir, session.progress)
+    except USER_ERRORS as exc:
+        session.progress(f"cleanup failed: {exc}; run `vmtp-cleanup --cloud {session.config.cloud_name} "
+                         f"--run-id {session.run_id}`")
+    if not session.config.cloud.get("keep"):
         shutil.rmtree(session.run_dir, ignore_errors=True)
+
+
+def _sigterm_to_interrupt(signum, frame):  # noqa: ARG001
+    raise KeyboardInterrupt("SIGTERM")

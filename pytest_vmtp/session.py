@@ -28,6 +28,7 @@ class VmtpSession:
     owner: bool  # True in the controller (or the only process): it tears down what the run built
     pytest_config: pytest.Config | None = None
     collector: Any = None
+    cloud: Any = None  # run_cloud.RunCloud, once a cloud fixture asked for it
     flows: dict[str, FlowResult] = field(default_factory=dict)  # by test node id
     metadata: dict[str, Any] = field(default_factory=dict)
     _closers: list[Callable[[], None]] = field(default_factory=list)

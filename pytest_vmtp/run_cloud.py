@@ -1,0 +1,132 @@
+"""The cloud one pytest-vmtp run uses, across its processes (controller and xdist workers).
+
+- Which cloud: a clouds.yaml entry, or the local cloud (started on first need, under a file
+  lock so that two workers do not both start it, and stopped at the end if this run started it).
+- The topology: built lazily by whichever process first needs a VM (cloud/ shares it).
+- The end: the controller deletes everything tagged with the run id (the same code as
+  `vmtp-cleanup --run-id`), whether the run passed, failed or was interrupted.
+Markers in the run directory tell the controller what the workers did.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Callable
+
+from filelock import FileLock
+
+from pytest_vmtp.config import VmtpConfig
+
+LOCAL_STARTED = "localcloud-started"  # contains the state dir of a local cloud this run started
+CLOUD_USED = "cloud-used"  # this run created cloud resources
+
+
+def local_state_dir() -> Path:
+    from pytest_vmtp.localcloud import cli as localcloud_cli
+
+    return Path(localcloud_cli.default_state_dir())
+
+
+class RunCloud:
+    """Lazily connects to the run's cloud and builds its topology (thread- and process-safe)."""
+
+    def __init__(self, cfg: VmtpConfig, run_id: str, run_dir: Path, progress: Callable[[str], None]):
+        self.cfg = cfg
+        self.run_id = run_id
+        self.run_dir = run_dir
+        self.progress = progress
+        self._conn = None
+        self._topology = None
+        self._lock = threading.Lock()
+        self._runners: dict[str, object] = {}
+
+    # -- connection -----------------------------------------------------------------------
+    def connection(self):
+        with self._lock:
+            if self._conn is None:
+                from pytest_vmtp.cloud.connect import connect
+
+                name = self.cfg.cloud_name
+                if self.cfg.is_local_cloud:
+                    self._ensure_local_cloud()
+                self._conn = connect(name)
+            return self._conn
+
+    def _ensure_local_cloud(self) -> None:
+        from pytest_vmtp.localcloud import cli as localcloud_cli
+
+        state_dir = local_state_dir()
+        with FileLock(str(self.run_dir / "localcloud.lock")):
+            if not localcloud_cli.is_running(state_dir):
+                self.progress(f"starting the local cloud (state in {state_dir}) ...")
+                handle = localcloud_cli.start_cloud(state_dir=state_dir)
+                (self.run_dir / LOCAL_STARTED).write_text(str(state_dir))
+                self.progress(f"local cloud up: {handle.clouds_yaml}")
+        os.environ["OS_CLIENT_CONFIG_FILE"] = str(state_dir / "clouds.yaml")
+
+    # -- topology -------------------------------------------------------------------------
+    def topology(self):
+        conn = self.connection()
+        with self._lock:
+            if self._topology is None:
+                from pytest_vmtp.cloud.settings import CloudSettings
+                from pytest_vmtp.cloud.topology import Topology
+
+                (self.run_dir / CLOUD_USED).touch()
+                self._topology = Topology(
+                    conn, CloudSettings.from_dict(self.cfg.cloud), run_id=self.run_id,
+                    shared_dir=self.run_dir / "topology", progress=self.progress,
+                )
+            return self._topology
+
+    def runner(self, vm) -> object:
+        """One SSH connection per VM per process."""
+        from pytest_vmtp.measure.hostspec import SshTarget
+        from pytest_vmtp.measure.ssh_runner import SshRunner
+
+        with self._lock:
+            if vm.name not in self._runners:
+                self._runners[vm.name] = SshRunner(SshTarget(
+                    host=vm.ssh_ip, user=vm.login_user, key_file=vm.key_path))
+            return self._runners[vm.name]
+
+    def close(self) -> None:
+        for runner in self._runners.values():
+            runner.close()
+        self._runners.clear()
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def finish(cfg: VmtpConfig, run_id: str, run_dir: Path, progress: Callable[[str], None]) -> None:
+    """Controller, at the very end: delete the run's resources, stop a local cloud it started."""
+    started = run_dir / LOCAL_STARTED
+    used = (run_dir / CLOUD_USED).exists()
+    keep = bool(cfg.cloud.get("keep"))
+    if keep:
+        if used:
+            progress(f"--vmtp-keep: resources of run {run_id} kept; delete them with "
+                     f"`vmtp-cleanup --cloud {cfg.cloud_name} --run-id {run_id}`")
+        if started.exists():
+            progress("--vmtp-keep: the local cloud keeps running; stop it with `vmtp-localcloud stop`")
+        return
+    if used and not started.exists():
+        from pytest_vmtp.cloud.cleanup import cleanup
+        from pytest_vmtp.cloud.connect import connect
+
+        if cfg.is_local_cloud:
+            os.environ["OS_CLIENT_CONFIG_FILE"] = str(local_state_dir() / "clouds.yaml")
+        conn = connect(cfg.cloud_name)
+        try:
+            deleted = cleanup(conn, run_id, progress=progress)
+            progress(f"deleted {len(deleted)} resources of run {run_id}")
+        finally:
+            conn.close()
+    if started.exists():
+        from pytest_vmtp.localcloud import cli as localcloud_cli
+
+        progress("stopping the local cloud this run started ...")
+        localcloud_cli.stop_cloud(state_dir=Path(started.read_text()))

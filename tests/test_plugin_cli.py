@@ -1,0 +1,59 @@
+"""The plugin as a user meets it: pytest runs of the installed scenarios (pytester, subprocess)."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from pytest_vmtp.report import vmtp_json
+
+SCENARIOS = ["--pyargs", "pytest_vmtp.scenarios", "-p", "no:cacheprovider"]
+
+
+def test_native_rows_skip_without_hosts_and_reports_are_written(pytester: pytest.Pytester):
+    out = pytester.path / "r.json"
+    junit = pytester.path / "j.xml"
+    res = pytester.runpytest_subprocess(*SCENARIOS, "-m", "native", "-rs",
+                                        f"--vmtp-json={out}", f"--junitxml={junit}",
+                                        "--vmtp-description=plugin test")
+    res.assert_outcomes(skipped=3)
+    text = res.stdout.str()
+    assert "Summary of results" in text
+    assert "Total Scenarios:   23" in text
+    assert "Skipped Scenarios: 23" in text
+    assert "| 7.1      | Native Throughput, TCP" in text
+    assert "--vmtp-host" in text  # the skip reason says what to do
+    doc = json.loads(out.read_text())
+    vmtp_json.validate(doc)
+    assert doc["test_description"] == "plugin test"
+    assert len(doc["flows"]) == 23
+    row = next(f for f in doc["flows"] if f["scenario"] == "7.1")
+    assert row["status"] == "SKIPPED" and "--vmtp-host" in row["reason"]
+    assert ET.parse(junit).getroot() is not None
+
+
+def test_collection_ids_markers_and_multicast(pytester: pytest.Pytester):
+    res = pytester.runpytest_subprocess(*SCENARIOS, "--co", "-q", "-m", "udp and not native")
+    ids = [ln for ln in res.stdout.lines if "::test_flow[" in ln]
+    assert len(ids) == 6 and all("-udp]" in i for i in ids)
+    res = pytester.runpytest_subprocess(*SCENARIOS, "--co", "-q", "-k", "inter_node")
+    assert sum("::test_flow[" in ln for ln in res.stdout.lines) == 9
+    res = pytester.runpytest_subprocess(*SCENARIOS, "--co", "-q", "--vmtp-protocols", "TUIM")
+    assert "test_flow[7.4-native-multicast]" in res.stdout.str()
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["--vmtp-tool", "netperf"], "invalid choice: 'netperf'"),
+    (["--vmtp-protocols", "X"], "--vmtp-protocols 'X': use letters from T (TCP)"),
+    (["--vmtp-host", "root@"], "--vmtp-host 'root@'"),
+    (["--vmtp-config", "/nonexistent.yaml"], "--vmtp-config /nonexistent.yaml: file not found"),
+    (["--vmtp-bandwidth", "fast"], "bandwidth 'fast': use a number with K, M or G"),
+])
+def test_bad_options_give_one_error_line(pytester: pytest.Pytester, args, fragment):
+    res = pytester.runpytest_subprocess(*SCENARIOS, "--co", *args)
+    assert res.ret == pytest.ExitCode.USAGE_ERROR
+    err = res.stderr.str()
+    assert fragment in err
+    assert "Traceback" not in err and "INTERNALERROR" not in err + res.stdout.str()
