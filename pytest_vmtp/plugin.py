@@ -7,6 +7,7 @@ import secrets
 import shutil
 import signal
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -146,21 +147,40 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     return report
 
 
-def pytest_unconfigure(config: pytest.Config) -> None:
-    """Tear down once, in the controller: also after failures, Ctrl-C and SIGTERM."""
-    session: VmtpSession | None = config.stash.get(SESSION_KEY, None)
-    if session is None:
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Tear down once, in the controller, before the reports are written: also after
+    failures, Ctrl-C and SIGTERM (pytest still finishes the session then)."""
+    vsession: VmtpSession = session.config.stash[SESSION_KEY]
+    vsession.close()
+    if vsession.owner:
+        _finish_cloud(vsession)
+
+
+def _finish_cloud(vsession: VmtpSession) -> None:
+    if vsession.finished:
         return
-    session.close()
-    if not session.owner:
-        return
+    vsession.finished = True
+    started = time.monotonic()
     try:
-        run_cloud.finish(session.config, session.run_id, session.run_dir, session.progress)
+        run_cloud.finish(vsession.config, vsession.run_id, vsession.run_dir, vsession.progress)
     except USER_ERRORS as exc:
-        session.progress(f"cleanup failed: {exc}; run `vmtp-cleanup --cloud {session.config.cloud_name} "
-                         f"--run-id {session.run_id}`")
-    if not session.config.cloud.get("keep"):
-        shutil.rmtree(session.run_dir, ignore_errors=True)
+        vsession.progress(f"cleanup failed: {exc}; run `vmtp-cleanup --cloud {vsession.config.cloud_name} "
+                          f"--run-id {vsession.run_id}`")
+    if vsession.collector is not None:
+        timings = vsession.collector.metadata.setdefault("timings", {})
+        timings["teardown_s"] = round(time.monotonic() - started, 3)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    vsession: VmtpSession | None = config.stash.get(SESSION_KEY, None)
+    if vsession is None:
+        return
+    vsession.close()
+    if vsession.owner:
+        _finish_cloud(vsession)  # no-op unless the session never finished (e.g. a crash)
+        if not vsession.config.cloud.get("keep"):
+            shutil.rmtree(vsession.run_dir, ignore_errors=True)
 
 
 def _sigterm_to_interrupt(signum, frame):  # noqa: ARG001

@@ -1,0 +1,89 @@
+"""End to end, as a user runs it: pytest --vmtp-host against real sshd hosts in namespaces.
+
+pytest itself runs inside the lab's controller namespace (a subprocess), reaches two host
+namespaces over SSH and measures with real nuttcp/ping; then nothing may be left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from pytest_vmtp.report import vmtp_json
+from tests.support.netns_hosts import PREFIX, netns_hosts
+
+
+def _run_pytest_in(netns: str, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    cmd = ["ip", "netns", "exec", netns, sys.executable, "-m", "pytest",
+           "--pyargs", "pytest_vmtp.scenarios", "-p", "no:cacheprovider", "-o", "junit_family=xunit1",
+           *args]
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def _leftovers(tag: str) -> list[str]:
+    ns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    links = subprocess.run(["ip", "-br", "link"], capture_output=True, text=True).stdout
+    procs = subprocess.run(["pgrep", "-af", f"{PREFIX}{tag}|nuttcp|iperf"], capture_output=True, text=True).stdout
+    return [ln for ln in (ns + links).splitlines() if f"{PREFIX}{tag}" in ln] + \
+        [ln for ln in procs.splitlines() if "pgrep" not in ln]
+
+
+def test_native_inter_host_end_to_end(tmp_path: Path):
+    out, junit, html = tmp_path / "r.json", tmp_path / "j.xml", tmp_path / "r.html"
+    with netns_hosts(2) as lab:
+        res = _run_pytest_in(lab.controller.netns, [
+            "-m", "native", "-v",
+            "--vmtp-host", lab.hosts[0].spec, "--vmtp-host", lab.hosts[1].spec,
+            "--vmtp-time", "2", "--vmtp-udp-pkt-sizes", "1024", "--vmtp-icmp-pkt-sizes", "64,1500",
+            "--vmtp-ping-count", "3",
+            f"--vmtp-json={out}", f"--junitxml={junit}", f"--html={html}", "--self-contained-html",
+        ], tmp_path)
+        tag = lab.tag
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    text = res.stdout
+    for sid, name in (("7.1", "TCP"), ("7.2", "UDP"), ("7.3", "ICMP")):
+        assert re.search(rf"^\| {sid} +\| Native Throughput, {name} +\| PASSED ", text, re.M), text[-4000:]
+
+    doc = json.loads(out.read_text())
+    vmtp_json.validate(doc)
+    flows = {f["scenario"]: f for f in doc["flows"]}
+    tcp, udp, icmp = flows["7.1"], flows["7.2"], flows["7.3"]
+    assert tcp["desc"] == "Native inter-host"
+    assert (tcp["ip_from"], tcp["ip_to"]) == (lab.hosts[1].ip, lab.hosts[0].ip)
+    assert tcp["results"][0]["throughput_kbps"] > 0 and tcp["results"][0]["rtt_ms"] > 0
+    assert all(0 <= r["loss_rate"] <= 100 and r["throughput_kbps"] > 0 for r in udp["results"])
+    sizes = icmp["results"][0]["results"]
+    assert [s["packet_size"] for s in sizes] == [64, 1500]
+    assert all(s["rx_packets"] == 3 and s["rtt_avg_ms"] > 0 for s in sizes)
+    assert flows["1.1"]["status"] == "SKIPPED"
+
+    props = {p.get("name"): p.get("value") for tc in ET.parse(junit).getroot().iter("testcase")
+             if "7.1" in tc.get("name", "") for p in tc.iter("property")}
+    assert props["vmtp.scenario"] == "7.1" and float(props["tcp.65536.throughput_kbps"]) > 0
+    page = html.read_text()
+    assert "vmtp-metrics" in page and "Throughput (kbit/s)" in page
+
+    assert _leftovers(tag) == []
+
+
+def test_unreachable_host_and_wrong_key_fail_in_one_line(tmp_path: Path):
+    with netns_hosts(1) as lab:
+        wrong_key = tmp_path / "other"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(wrong_key)], check=True)
+        res = _run_pytest_in(lab.controller.netns, [
+            "-m", "native and icmp", "--vmtp-host", f"root@{lab.hosts[0].ip},key={wrong_key}",
+        ], tmp_path)
+        assert res.returncode == 1
+        assert "authentication failed" in res.stdout
+        res = _run_pytest_in(lab.controller.netns, [
+            "-m", "native and icmp", "--vmtp-host", f"root@198.18.0.99,key={lab.key_path}",
+        ], tmp_path)
+        assert res.returncode == 1
+        assert "| 7.3      | Native Throughput, ICMP" in res.stdout and "FAILED" in res.stdout
+        assert "Traceback" not in res.stdout
