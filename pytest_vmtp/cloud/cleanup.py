@@ -1,0 +1,161 @@
+"""Delete a run's resources (or every run's) by their vmtp mark, in dependency order.
+
+The normal teardown and the post-crash `vmtp-cleanup` are this same code: it finds resources
+from the cloud, not from a local record, so it works after any crash. Only marked resources
+(tag `vmtp-run-<id>`, or a `vmtp-<id>-` name) are touched; ports are deleted only when they
+sit on a marked network and belong to nothing, to a deleted server or to a marked router.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from openstack import exceptions as sdk_exc
+from openstack.connection import Connection
+
+from pytest_vmtp.cloud import naming
+from pytest_vmtp.cloud.errors import CloudError, cloud_errors
+from pytest_vmtp.cloud.waits import retry_conflict, wait_gone
+
+Progress = Callable[[str], None]
+
+
+class CleanupError(CloudError):
+    """Some deletions failed; `deleted` lists the ones that worked."""
+
+    def __init__(self, message: str, deleted: list[str]) -> None:
+        super().__init__(message)
+        self.deleted = deleted
+
+
+def _marked(resource: Any, run_id: str | None, label_attr: str = "name") -> bool:
+    return naming.is_marked(getattr(resource, label_attr, None), getattr(resource, "tags", None), run_id)
+
+
+def _server_marked(server: Any, run_id: str | None) -> bool:
+    meta_run = (server.metadata or {}).get(naming.SERVER_META_KEY)
+    if meta_run and naming.RUN_ID_RE.match(str(meta_run)) and (run_id is None or meta_run == run_id):
+        return True
+    return _marked(server, run_id)
+
+
+class _Cleaner:
+    def __init__(self, conn: Connection, run_id: str | None, dry_run: bool, progress: Progress,
+                 timeout: float) -> None:
+        self.conn, self.run_id, self.dry_run = conn, run_id, dry_run
+        self.progress, self.timeout = progress, timeout
+        self.done: list[str] = []
+        self.failures: list[str] = []
+
+    def delete(self, what: str, fn: Callable[[], Any]) -> bool:
+        """Delete (retrying 409s) or, in a dry run, only record; failures are collected."""
+        if self.dry_run:
+            self.done.append(what)
+            return True
+        try:
+            retry_conflict(f"deleting {what}", fn, timeout=self.timeout / 3)
+        except CloudError as exc:
+            self.failures.append(str(exc))
+            return False
+        self.done.append(what)
+        self.progress(f"deleted {what}")
+        return True
+
+    def run(self) -> list[str]:
+        c, net = self.conn, self.conn.network
+        rid = self.run_id
+        with cloud_errors("listing the run's resources"):
+            servers = [s for s in c.compute.servers(details=True) if _server_marked(s, rid)]
+            fips = [f for f in net.ips() if _marked(f, rid, "description")]
+            routers = [r for r in net.routers() if _marked(r, rid)]
+            networks = [n for n in net.networks() if _marked(n, rid)]
+            subnets = [s for s in net.subnets() if _marked(s, rid) or s.network_id in {n.id for n in networks}]
+            groups = [g for g in net.security_groups() if _marked(g, rid)]
+            keypairs = [k for k in c.compute.keypairs() if _marked(k, rid)]
+            server_groups = [g for g in c.compute.server_groups() if _marked(g, rid)]
+
+        for server in servers:
+            self.delete(f"server {server.name}", lambda s=server: c.compute.delete_server(s.id))
+        if servers and not self.dry_run:
+            start = time.monotonic()
+            try:
+                wait_gone(lambda: self._any_server(servers), f"{len(servers)} deleted server(s)", self.timeout)
+                self.progress(f"{len(servers)} server(s) gone in {time.monotonic() - start:.1f} s")
+            except CloudError as exc:
+                self.failures.append(str(exc))
+        for fip in fips:
+            self.delete(f"floating IP {fip.floating_ip_address}", lambda f=fip: net.delete_ip(f.id))
+        for router in routers:
+            self._router(router)
+        self._ports(networks, {s.id for s in servers}, {r.id for r in routers})
+        for subnet in subnets:
+            self.delete(f"subnet {subnet.name or subnet.id}", lambda s=subnet: net.delete_subnet(s.id))
+        for network in networks:
+            self.delete(f"network {network.name}", lambda n=network: net.delete_network(n.id))
+        for group in groups:
+            self.delete(f"security group {group.name}", lambda g=group: net.delete_security_group(g.id))
+        for kp in keypairs:
+            self.delete(f"keypair {kp.name}", lambda k=kp: c.compute.delete_keypair(k.name))
+        for sg in server_groups:
+            self.delete(f"server group {sg.name}", lambda g=sg: c.compute.delete_server_group(g.id))
+        if self.failures:
+            raise CleanupError("cleanup incomplete: " + "; ".join(self.failures), self.done)
+        return self.done
+
+    def _any_server(self, servers: list[Any]) -> bool:
+        for server in servers:
+            try:
+                self.conn.compute.get_server(server.id)
+                return True
+            except sdk_exc.NotFoundException:
+                continue
+        return False
+
+    def _router(self, router: Any) -> None:
+        net = self.conn.network
+        with cloud_errors(f"listing the ports of router {router.name}"):
+            ports = [p for p in net.ports(device_id=router.id) if p.device_id == router.id]
+        for port in ports:
+            if (port.device_owner or "") == "network:router_gateway":
+                continue
+            ip = (port.fixed_ips or [{}])[0].get("ip_address", port.id)
+            self.delete(f"router interface {router.name}:{ip}",
+                        lambda p=port: net.remove_interface_from_router(router.id, port_id=p.id))
+        if router.external_gateway_info:
+            self.delete(f"router gateway {router.name}",
+                        lambda: net.update_router(router.id, external_gateway_info={}))
+        self.delete(f"router {router.name}", lambda: net.delete_router(router.id))
+
+    def _ports(self, networks: list[Any], server_ids: set[str], router_ids: set[str]) -> None:
+        """Leftover ports on the run's networks (DHCP ports go with their network)."""
+        net = self.conn.network
+        for network in networks:
+            with cloud_errors(f"listing the ports of network {network.name}"):
+                ports = [p for p in net.ports(network_id=network.id) if p.network_id == network.id]
+            for port in ports:
+                owner = port.device_owner or ""
+                ours = not port.device_id or port.device_id in server_ids | router_ids or _marked(port, self.run_id)
+                if owner.startswith("network:dhcp") or not ours:
+                    continue
+                if self.dry_run and (port.device_id in server_ids | router_ids):
+                    continue  # goes with its server or router interface
+                self.delete(f"port {port.name or port.id} on {network.name}", lambda p=port: net.delete_port(p.id))
+
+
+def cleanup(conn: Connection, run_id: str | None, all_runs: bool = False, dry_run: bool = False,
+            progress: Progress | None = None, timeout: float = 300) -> list[str]:
+    """Delete the resources of run_id (or of every vmtp run with all_runs) and return what was
+    deleted (with dry_run: what would be). Raises CleanupError if something stays behind."""
+    if all_runs == (run_id is not None):
+        raise ValueError("give exactly one of run_id and all_runs=True")
+    if run_id is not None:
+        naming.check_run_id(run_id)
+    say = progress or (lambda msg: None)
+    start = time.monotonic()
+    deleted = _Cleaner(conn, None if all_runs else run_id, dry_run, say, timeout).run()
+    what = "every vmtp run" if all_runs else f"run {run_id}"
+    verb = "would delete" if dry_run else "deleted"
+    say(f"cleanup of {what}: {verb} {len(deleted)} resource(s) in {time.monotonic() - start:.1f} s")
+    return deleted

@@ -1,0 +1,75 @@
+"""connect(): an authenticated openstacksdk Connection, or one CloudError line saying why not.
+
+Credentials come from openstacksdk's usual places: a clouds.yaml entry (OS_CLIENT_CONFIG_FILE,
+./, ~/.config/openstack, /etc/openstack), OS_CLOUD, or plain OS_* variables (an openrc). The
+token is fetched at once so that bad passwords and unreachable endpoints fail here, before any
+resource is made, instead of in the middle of a build.
+"""
+
+from __future__ import annotations
+
+import os
+
+import openstack
+import yaml
+from keystoneauth1 import exceptions as ksa_exc
+from openstack import exceptions as sdk_exc
+from openstack.config import loader
+from openstack.connection import Connection
+
+from pytest_vmtp.cloud.errors import CloudError, translate
+
+
+def config_files() -> list[str]:
+    """The clouds.yaml files openstacksdk reads, in its order (the env override first)."""
+    files = list(loader.CONFIG_FILES)
+    env = os.environ.get("OS_CLIENT_CONFIG_FILE")
+    if env:
+        files.insert(0, env)
+    return files
+
+
+def _not_found(cloud_name: str) -> CloudError:
+    existing = [f for f in config_files() if os.path.isfile(f)]
+    known: set[str] = set()
+    for path in existing:
+        try:
+            known |= set((yaml.safe_load(open(path)) or {}).get("clouds") or {})
+        except (OSError, yaml.YAMLError, AttributeError):
+            continue  # only decorates the message
+    searched = ", ".join(existing) if existing else "no clouds.yaml found in " + ", ".join(
+        sorted({os.path.dirname(f) for f in config_files()}))
+    known_txt = f"; known clouds: {', '.join(sorted(known))}" if known else ""
+    return CloudError(f"cloud '{cloud_name}' not found in clouds.yaml (searched: {searched}{known_txt}): "
+                      "check --vmtp-cloud")
+
+
+def connect(cloud_name: str | None) -> Connection:
+    """Connect and authenticate. cloud_name None: OS_CLOUD, else the OS_* variables, else the
+    only entry of clouds.yaml."""
+    label = cloud_name or os.environ.get("OS_CLOUD") or "envvars"
+    try:
+        conn = openstack.connect(cloud=cloud_name)
+    except sdk_exc.ConfigException as exc:
+        if "was not found" in str(exc):
+            raise _not_found(cloud_name or label) from None
+        raise CloudError(f"cloud '{label}': bad configuration: {exc}") from None
+    except ksa_exc.MissingRequiredOptions as exc:
+        if cloud_name is None and not os.environ.get("OS_CLOUD"):
+            raise CloudError("no cloud credentials: give --vmtp-cloud NAME (clouds.yaml), set OS_CLOUD, "
+                             "or source an openrc file") from None
+        raise translate(exc, "loading the configuration", label) from None
+    except (sdk_exc.SDKException, ksa_exc.ClientException) as exc:
+        raise translate(exc, "loading the configuration", label) from None
+    name = getattr(conn.config, "name", None) or label
+    try:
+        conn.session.get_token()
+    except (ksa_exc.ClientException, sdk_exc.SDKException) as exc:
+        conn.close()
+        auth_url = (conn.config.config.get("auth") or {}).get("auth_url", "?")
+        err = translate(exc, f"authenticating at {auth_url}", name)
+        if isinstance(exc, ksa_exc.Unauthorized):
+            err = CloudError(f"cloud '{name}': authentication failed at {auth_url} (HTTP 401): "
+                             "check user, password and project in clouds.yaml or the OS_* variables")
+        raise err from None
+    return conn

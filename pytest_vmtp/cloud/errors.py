@@ -1,0 +1,86 @@
+"""CloudError and the translation of openstacksdk/keystoneauth failures into one line.
+
+Users see `str(CloudError)` without a traceback, so every message names what failed and what
+to do about it, and never contains a secret (no passwords, tokens or request bodies).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+
+from keystoneauth1 import exceptions as ksa_exc
+from openstack import exceptions as sdk_exc
+
+
+class CloudError(RuntimeError):
+    """A cloud-side failure or mistake; str() is the one line to show the user."""
+
+
+def _first_line(text: object, limit: int = 300) -> str:
+    line = str(text).strip().splitlines()[0] if str(text).strip() else ""
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+_ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
+
+
+def connection_reason(exc: BaseException) -> str:
+    """'Connection refused' rather than urllib3's nested repr."""
+    text = str(exc)
+    m = _ERRNO.search(text)
+    if m:
+        return m.group(1).strip().rstrip(".")
+    if "timed out" in text.lower():
+        return "timed out"
+    return _first_line(text, 160)
+
+
+def http_details(exc: sdk_exc.HttpException) -> str:
+    """The server's own message (Nova/Neutron 'message'), not the SDK's URL dump."""
+    return _first_line(exc.details or exc.message or exc)
+
+
+def translate(exc: BaseException, action: str, cloud: str | None = None) -> CloudError:
+    """Map an SDK/keystoneauth exception raised while doing `action` to a CloudError."""
+    where = f"cloud '{cloud}': " if cloud else ""
+    if isinstance(exc, CloudError):
+        return exc
+    if isinstance(exc, ksa_exc.Unauthorized):
+        return CloudError(f"{where}authentication failed (HTTP 401): check user, password and project "
+                          "in clouds.yaml or the OS_* variables")
+    if isinstance(exc, (ksa_exc.ConnectFailure, ksa_exc.ConnectTimeout, ksa_exc.SSLError)):
+        return CloudError(f"{where}cannot reach the API while {action}: {connection_reason(exc)}")
+    if isinstance(exc, ksa_exc.DiscoveryFailure):
+        return CloudError(f"{where}API discovery failed while {action}: {_first_line(exc)}")
+    if isinstance(exc, (ksa_exc.MissingRequiredOptions, ksa_exc.MissingAuthPlugin)):
+        return CloudError(f"{where}incomplete credentials: {_first_line(exc)}")
+    if isinstance(exc, ksa_exc.EndpointNotFound) or isinstance(exc, sdk_exc.EndpointNotFound):
+        return CloudError(f"{where}service endpoint missing from the catalog while {action}: {_first_line(exc)}")
+    if isinstance(exc, sdk_exc.HttpException):
+        status = exc.status_code
+        details = http_details(exc)
+        if status == 401:
+            return CloudError(f"{where}authentication failed (HTTP 401) while {action}: check the credentials")
+        if status in (403, 413) and "quota" in details.lower():
+            return CloudError(f"{where}quota exceeded while {action}: {details}")
+        if status == 403:
+            return CloudError(f"{where}not allowed while {action} (HTTP 403): {details}")
+        return CloudError(f"{where}{action} failed (HTTP {status}): {details}")
+    if isinstance(exc, ksa_exc.ClientException):
+        return CloudError(f"{where}{action} failed: {_first_line(exc)}")
+    if isinstance(exc, sdk_exc.SDKException):
+        return CloudError(f"{where}{action} failed: {_first_line(exc)}")
+    return CloudError(f"{where}{action} failed: {type(exc).__name__}: {_first_line(exc)}")
+
+
+@contextlib.contextmanager
+def cloud_errors(action: str, cloud: str | None = None) -> Iterator[None]:
+    """Re-raise SDK and keystoneauth failures inside the block as CloudError."""
+    try:
+        yield
+    except CloudError:
+        raise
+    except (sdk_exc.SDKException, ksa_exc.ClientException) as exc:
+        raise translate(exc, action, cloud) from exc

@@ -1,0 +1,76 @@
+"""What the JSON report says about the cloud: where, which API versions, what the VMs ran on.
+
+No secrets: only the cloud's name, region and auth_url are read from the configuration.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openstack.connection import Connection
+
+from pytest_vmtp.cloud.topology import Topology
+
+
+def _version(conn: Connection, service: str) -> dict[str, Any]:
+    """API version and microversion range from the service's discovery document."""
+    try:
+        data = getattr(conn, service).get_endpoint_data()
+    except Exception as exc:  # noqa: BLE001 - metadata must not fail the run
+        return {"error": type(exc).__name__}
+    if data is None:
+        return {}
+    out: dict[str, Any] = {}
+    if data.api_version:
+        out["version"] = ".".join(str(p) for p in data.api_version)
+    if data.min_microversion:
+        out["min_microversion"] = ".".join(str(p) for p in data.min_microversion)
+    if data.max_microversion:
+        out["max_microversion"] = ".".join(str(p) for p in data.max_microversion)
+    return out
+
+
+def _networks(conn: Connection, built: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in ("net1", "net2"):
+        rec = built["resources"].get(key)
+        if not rec:
+            continue
+        info: dict[str, Any] = {"name": rec["name"], "cidr": rec.get("cidr")}
+        try:
+            net = conn.network.get_network(rec["id"])
+            info["network_type"] = net.provider_network_type  # admin-only on most clouds: may be None
+            info["mtu"] = net.mtu
+        except Exception as exc:  # noqa: BLE001
+            info["error"] = type(exc).__name__
+        out[key] = info
+    return out
+
+
+def metadata(conn: Connection, topology: Topology | None) -> dict[str, Any]:
+    config = conn.config
+    auth = config.config.get("auth") or {}
+    meta: dict[str, Any] = {
+        "cloud": config.name,
+        "region": config.region_name or None,
+        "auth_url": auth.get("auth_url"),
+        "api_versions": {s: _version(conn, s) for s in ("compute", "network", "image")},
+    }
+    if topology is None:
+        return meta
+    built = topology.built()
+    res = built["resources"]
+    meta.update({
+        "run_id": topology.run_id,
+        "image": res.get("image", {}).get("name"),
+        "flavor": res.get("flavor", {}).get("name"),
+        "external_network": res.get("external_network", {}).get("name"),
+        "placement": (built.get("placement") or {}).get("mode"),
+        "networks": _networks(conn, built),
+        "vms": {role: {"host": vm.get("host"), "host_id": vm.get("host_id"), "az": vm.get("az"),
+                       "fixed_ip": vm.get("fixed_ip"), "floating_ip": vm.get("floating_ip")}
+                for role, vm in built["vms"].items()},
+        "vm_errors": dict(built["errors"]),
+        "timings": dict(built["timings"]),
+    })
+    return meta

@@ -1,0 +1,106 @@
+"""Where the VMs go: host A (server, intra-node clients) and host B (inter-node clients).
+
+Three ways, best first, like VMTP: explicit `[az:]host` hypervisors; with admin credentials,
+the first two enabled and up nova-compute services (booted with availability_zone
+"zone:host"); otherwise server groups and scheduler hints, checked after boot via hostId.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from keystoneauth1 import exceptions as ksa_exc
+from openstack import exceptions as sdk_exc
+from openstack.connection import Connection
+
+from pytest_vmtp.cloud.errors import CloudError, cloud_errors
+from pytest_vmtp.cloud.settings import CloudSettings
+
+EXPLICIT, ADMIN, SCHEDULER = "explicit", "admin", "scheduler"
+
+
+@dataclass(frozen=True)
+class HostChoice:
+    zone: str | None
+    host: str | None
+
+    def availability_zone(self) -> str | None:
+        """Nova's "zone:host" form forces the host (admin only); the zone alone just narrows."""
+        if self.host:
+            return f"{self.zone or 'nova'}:{self.host}"
+        return self.zone
+
+
+@dataclass(frozen=True)
+class Placement:
+    mode: str
+    a: HostChoice
+    b: HostChoice | None  # None: no second host, inter-node roles cannot be placed
+    single_host_reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Placement":
+        b = data.get("b")
+        return cls(mode=data["mode"], a=HostChoice(**data["a"]), b=HostChoice(**b) if b else None,
+                   single_host_reason=data.get("single_host_reason"))
+
+
+def parse_hypervisor(spec: str, default_zone: str | None) -> HostChoice:
+    """'[az:]host' -> HostChoice."""
+    zone, sep, host = spec.rpartition(":")
+    if not host:
+        raise CloudError(f"--vmtp-hypervisor {spec!r}: expected [az:]host")
+    return HostChoice(zone=zone if sep and zone else (default_zone or "nova"), host=host)
+
+
+def compute_hosts(conn: Connection, zone: str | None) -> list[HostChoice] | None:
+    """Enabled, up compute hosts in listing order; None when the credentials may not list them."""
+    try:
+        services = list(conn.compute.services())
+    except (sdk_exc.ForbiddenException, sdk_exc.NotFoundException, ksa_exc.Forbidden):
+        return None
+    except sdk_exc.HttpException as exc:
+        if exc.status_code in (401, 403, 404, 501):
+            return None
+        raise
+    hosts: list[HostChoice] = []
+    for svc in services:
+        if svc.binary != "nova-compute" or svc.status != "enabled" or svc.state != "up":
+            continue
+        svc_zone = svc.availability_zone or "nova"
+        if zone and svc_zone != zone:
+            continue
+        choice = HostChoice(zone=svc_zone, host=svc.host)
+        if choice not in hosts:
+            hosts.append(choice)
+    return hosts
+
+
+def plan(conn: Connection, settings: CloudSettings) -> Placement:
+    if settings.hypervisors:
+        if len(settings.hypervisors) > 2:
+            raise CloudError("--vmtp-hypervisor: give it at most twice (server host, client host)")
+        choices = [parse_hypervisor(h, settings.availability_zone) for h in settings.hypervisors]
+        if len(choices) == 1:
+            return Placement(EXPLICIT, choices[0], None,
+                             f"only one --vmtp-hypervisor given ({settings.hypervisors[0]}): "
+                             "inter-node flows need two hosts")
+        return Placement(EXPLICIT, choices[0], choices[1])
+    with cloud_errors("listing compute services"):
+        hosts = compute_hosts(conn, settings.availability_zone)
+    if hosts is None:
+        anywhere = HostChoice(zone=settings.availability_zone, host=None)
+        return Placement(SCHEDULER, anywhere, anywhere)
+    where = f" in zone '{settings.availability_zone}'" if settings.availability_zone else ""
+    if not hosts:
+        raise CloudError(f"no enabled nova-compute service is up{where}: check the compute hosts "
+                         "or --vmtp-availability-zone")
+    if len(hosts) == 1:
+        return Placement(ADMIN, hosts[0], None,
+                         f"the cloud has one enabled compute host{where} ({hosts[0].host}): "
+                         "inter-node flows need two")
+    return Placement(ADMIN, hosts[0], hosts[1])

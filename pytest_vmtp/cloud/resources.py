@@ -1,0 +1,113 @@
+"""Create one marked (named and tagged) cloud resource each; the topology decides which ones.
+
+Tags are set after creation (PUT .../tags) rather than in the create body, which older
+Neutrons reject; a cloud without the tag extension still has the name mark.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openstack import exceptions as sdk_exc
+from openstack.connection import Connection
+
+from pytest_vmtp.cloud import naming
+from pytest_vmtp.cloud.errors import CloudError, cloud_errors
+from pytest_vmtp.cloud.settings import CloudSettings
+
+
+class Maker:
+    """Creates resources for one run, all carrying the run's mark."""
+
+    def __init__(self, conn: Connection, run_id: str) -> None:
+        self.conn = conn
+        self.run_id = run_id
+        self.tagging = True  # switched off after the first refusal
+
+    def name(self, role: str) -> str:
+        return naming.name(self.run_id, role)
+
+    def tag(self, resource: Any) -> None:
+        if not self.tagging:
+            return
+        try:
+            self.conn.network.set_tags(resource, naming.tags(self.run_id))
+        except (sdk_exc.SDKException, AttributeError):
+            self.tagging = False  # no tag extension: the name prefix remains the mark
+
+    def keypair(self, public_key: str) -> Any:
+        name = self.name("key")
+        with cloud_errors(f"importing keypair {name}"):
+            return self.conn.compute.create_keypair(name=name, public_key=public_key)
+
+    def security_group(self, settings: CloudSettings) -> Any:
+        """Ingress ICMP, SSH and the tools' ports only; Neutron's default egress rules stay."""
+        name = self.name("secgroup")
+        net = self.conn.network
+        with cloud_errors(f"creating security group {name}"):
+            sg = net.create_security_group(name=name, description=f"pytest-vmtp run {self.run_id}")
+            self.tag(sg)
+            rules: list[dict[str, Any]] = [{"protocol": "icmp"}]
+            rules += [{"protocol": "tcp", "port_range_min": lo, "port_range_max": hi} for lo, hi in settings.tcp_ports]
+            rules += [{"protocol": "udp", "port_range_min": lo, "port_range_max": hi} for lo, hi in settings.udp_ports]
+            for rule in rules:
+                net.create_security_group_rule(security_group_id=sg.id, direction="ingress", ethertype="IPv4",
+                                               remote_ip_prefix="0.0.0.0/0", **rule)
+        return sg
+
+    def router(self, external_network_id: str) -> Any:
+        name = self.name("router")
+        with cloud_errors(f"creating router {name}"):
+            router = self.conn.network.create_router(
+                name=name, external_gateway_info={"network_id": external_network_id})
+            self.tag(router)
+        return router
+
+    def network(self, key: str, cidr: str, settings: CloudSettings, router_id: str) -> tuple[Any, Any]:
+        """Network + subnet (DHCP on) attached to the router."""
+        net_name, subnet_name = self.name(key), self.name(f"{key}-subnet")
+        with cloud_errors(f"creating network {net_name} ({cidr})"):
+            network = self.conn.network.create_network(name=net_name)
+            self.tag(network)
+            kwargs: dict[str, Any] = {}
+            if settings.dns_nameservers:
+                kwargs["dns_nameservers"] = list(settings.dns_nameservers)
+            subnet = self.conn.network.create_subnet(network_id=network.id, name=subnet_name, ip_version=4,
+                                                     cidr=cidr, enable_dhcp=True, **kwargs)
+            self.tag(subnet)
+            self.conn.network.add_interface_to_router(router_id, subnet_id=subnet.id)
+        return network, subnet
+
+    def server_group(self, key: str, policy: str) -> Any:
+        name = self.name(key)
+        with cloud_errors(f"creating server group {name} ({policy})"):
+            return self.conn.compute.create_server_group(name=name, policy=policy)
+
+    def server(self, role: str, image_id: str, flavor_id: str, network_id: str, key_name: str,
+               security_group: str, availability_zone: str | None, hints: dict[str, Any] | None) -> Any:
+        name = self.name(role.replace("_", "-"))
+        kwargs: dict[str, Any] = {}
+        if availability_zone:
+            kwargs["availability_zone"] = availability_zone
+        if hints:
+            kwargs["scheduler_hints"] = hints
+        with cloud_errors(f"creating server {name}"):
+            return self.conn.compute.create_server(
+                name=name, image_id=image_id, flavor_id=flavor_id, networks=[{"uuid": network_id}],
+                key_name=key_name, security_groups=[{"name": security_group}],
+                metadata={naming.SERVER_META_KEY: self.run_id}, **kwargs)
+
+    def server_port(self, server_id: str) -> Any:
+        with cloud_errors("finding the server's port"):
+            ports = [p for p in self.conn.network.ports(device_id=server_id) if p.device_id == server_id]
+        if not ports:
+            raise CloudError(f"server {server_id} is ACTIVE but has no Neutron port")
+        return ports[0]
+
+    def floating_ip(self, role: str, external_network_id: str, port_id: str) -> Any:
+        label = self.name(f"fip-{role.replace('_', '-')}")
+        with cloud_errors(f"creating floating IP {label}"):
+            fip = self.conn.network.create_ip(floating_network_id=external_network_id, port_id=port_id,
+                                              description=label)
+            self.tag(fip)
+        return fip

@@ -1,0 +1,43 @@
+"""CloudSettings: what the topology needs to know about the cloud, filled by the plugin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+# Ingress the security group opens: ICMP, SSH, nuttcp/iperf 2 (5001 data, 5002 control), iperf3.
+DEFAULT_TCP_PORTS: tuple[tuple[int, int], ...] = ((22, 22), (5001, 5002), (5201, 5201))
+DEFAULT_UDP_PORTS: tuple[tuple[int, int], ...] = ((5001, 5002), (5201, 5201))
+
+
+@dataclass
+class CloudSettings:
+    image: str | None = None  # Glance image name or id; None: the caller must fill it from config
+    flavor: str | None = None  # Nova flavor name or id
+    external_network: str | None = None  # None: the first router:external network
+    cidrs: tuple[str, str] = ("192.168.1.0/24", "192.168.2.0/24")
+    login_user: str | None = None  # None: the image's os_admin_user property, else "ubuntu"
+    hypervisors: list[str] = field(default_factory=list)  # up to two "[az:]host": server's, client's
+    availability_zone: str | None = None
+    boot_timeout_s: float = 300
+    ssh_timeout_s: float = 120
+    tcp_ports: tuple[tuple[int, int], ...] = DEFAULT_TCP_PORTS
+    udp_ports: tuple[tuple[int, int], ...] = DEFAULT_UDP_PORTS
+    use_floating_ip_for_ssh: bool = True
+    dns_nameservers: list[str] = field(default_factory=list)
+    keep: bool = False
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "CloudSettings":
+        """Build from a config mapping, ignoring keys that are not settings and None values."""
+        known = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in values.items() if k in known and v is not None}
+        if "cidrs" in kwargs:
+            kwargs["cidrs"] = tuple(kwargs["cidrs"])
+        if "hypervisors" in kwargs:
+            hyps = kwargs["hypervisors"]
+            kwargs["hypervisors"] = [hyps] if isinstance(hyps, str) else list(hyps)
+        for key in ("tcp_ports", "udp_ports"):
+            if key in kwargs:
+                kwargs[key] = tuple(tuple(r) for r in kwargs[key])
+        return cls(**kwargs)
