@@ -1,0 +1,63 @@
+"""Remove every kernel object and process of a dataplane prefix, even after a kill -9.
+
+Works from the state file and, because a crash can strike between a record write and the
+next, also by scanning: namespaces and root-ns links named "<prefix>-*", and the root-ns
+iptables rules tagged "<prefix>-dataplane". Safe to run any number of times.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from pyroute2 import IPRoute
+
+from .hosts import delete_root_rule, forward_rules
+from .names import Names, check_prefix
+from .nl import kill_pids, list_ns, ns_pids, remove_ns
+from .record import Contents, load, record_path
+
+
+def workdir_path(state_dir: Path, prefix: str) -> Path:
+    """Where a dataplane keeps sshd directories and its shared host key."""
+    return Path(state_dir) / f"{prefix}-dataplane"
+
+
+def root_links(prefix: str) -> list[str]:
+    with IPRoute() as ipr:
+        names = [link.get("IFLA_IFNAME") for link in ipr.get_links()]
+    return [n for n in names if n and n.startswith(prefix + "-")]
+
+
+def leftovers(prefix: str) -> dict[str, list[str]]:
+    """What of this prefix still exists: namespaces, root links, root iptables rules."""
+    from .nl import run_in
+
+    tag = f"{prefix}-dataplane"
+    rules = [line for line in run_in(None, ["iptables", "-w", "-S"]).splitlines() if tag in line]
+    return {"namespaces": list_ns(prefix + "-"), "root_links": root_links(prefix),
+            "root_rules": rules}
+
+
+def clean(prefix: str, state_dir: Path | str) -> None:
+    """Remove everything with this prefix: processes, namespaces, root links and rules."""
+    names = Names(check_prefix(prefix))
+    path = record_path(Path(state_dir), prefix)
+    data = load(path) or Contents(prefix)
+    namespaces = sorted(set(data.namespaces) | set(list_ns(prefix + "-")))
+    kill_pids(list(data.pids))
+    for netns in namespaces:
+        kill_pids(ns_pids(netns))
+    with IPRoute() as ipr:
+        for ifname in sorted(set(data.root_links) | set(root_links(prefix))):
+            for idx in ipr.link_lookup(ifname=ifname):
+                try:
+                    ipr.link("del", index=idx)
+                except Exception:
+                    pass  # went with its peer's namespace meanwhile
+    for netns in namespaces:
+        remove_ns(netns)
+    for rule in data.root_rules + [r for r in forward_rules(names) if r not in data.root_rules]:
+        delete_root_rule(rule)
+    shutil.rmtree(workdir_path(Path(state_dir), prefix), ignore_errors=True)
+    path.unlink(missing_ok=True)

@@ -1,0 +1,109 @@
+"""The root namespace's two bridges and the host namespaces hanging off the underlay.
+
+The root namespace plays DevStack's machine: `<prefix>-mgmt` carries management and VXLAN
+underlay traffic between host namespaces, `<prefix>-ex` is the external network "public".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .addressing import NETWORK_NODE, Addressing
+from .names import MGMT_LEG, Names
+from .nl import Ns, create_ns, remove_ns, run_in
+from .record import Record
+
+
+@dataclass
+class Host:
+    """A compute host or the network node: one namespace with a leg on the underlay."""
+
+    name: str
+    netns: str
+    ip: str
+    ns: Ns | None = field(default=None, repr=False)
+
+
+def forward_rules(names: Names) -> list[list[str]]:
+    """Root-ns FORWARD accepts for our bridges: with br_netfilter loaded, bridged frames cross
+    the root's iptables, and a DROP policy (Docker sets one) would cut the underlay."""
+    tag = f"{names.prefix}-dataplane"
+    return [["FORWARD", "-i", br, "-o", br, "-m", "comment", "--comment", tag, "-j", "ACCEPT"]
+            for br in (names.mgmt_bridge, names.ex_bridge)]
+
+
+class Underlay:
+    """Builds and removes the root bridges and the host namespaces."""
+
+    def __init__(self, names: Names, addressing: Addressing, record: Record, root: Ns) -> None:
+        self.names, self.addressing, self.record, self.root = names, addressing, record, root
+        self.hosts: dict[str, Host] = {}
+
+    def build(self, compute_hosts: int) -> None:
+        self._bridge(self.names.mgmt_bridge, self.addressing.root_mgmt_ip,
+                     self.addressing.mgmt.prefixlen)
+        self._bridge(self.names.ex_bridge, self.addressing.root_external_ip,
+                     self.addressing.external.prefixlen)
+        for rule in forward_rules(self.names):
+            self.record.add("root_rules", rule)
+            # iptables: pyroute2 has no API for xtables rules.
+            run_in(None, ["iptables", "-w", "-I", *rule])
+        for name in [NETWORK_NODE] + [f"compute{i}" for i in range(1, compute_hosts + 1)]:
+            self.hosts[name] = self._host(name)
+
+    def _bridge(self, ifname: str, ip: str, prefixlen: int) -> None:
+        self.record.add("root_links", ifname)
+        with self.root.lock:
+            if self.root.index(ifname) is None:
+                self.root.ipr.link("add", ifname=ifname, kind="bridge")
+            self.root.add_addr(ifname, ip, prefixlen)
+            self.root.up(ifname)
+
+    def _host(self, name: str) -> Host:
+        netns, leg = self.names.host_ns(name), self.names.host_mgmt_leg(name)
+        ip = self.addressing.host_ip(name)
+        self.record.add("namespaces", netns)
+        self.record.add("root_links", leg)
+        create_ns(netns)
+        with self.root.lock:
+            if self.root.index(leg) is None:
+                self.root.ipr.link("add", ifname=leg, kind="veth",
+                                   peer={"ifname": MGMT_LEG, "net_ns_fd": netns})
+            self.root.up(leg, master=self.root.must_index(self.names.mgmt_bridge))
+        host = Host(name, netns, ip, Ns(netns))
+        with host.ns.lock:
+            host.ns.add_addr(MGMT_LEG, ip, self.addressing.mgmt.prefixlen)
+            host.ns.up(MGMT_LEG)
+        return host
+
+    def teardown(self) -> None:
+        """Remove host namespaces, root links and rules; tolerant of half-built state."""
+        for host in self.hosts.values():
+            if host.ns is not None:
+                host.ns.close()
+        self.hosts.clear()
+        teardown_recorded(self.record, self.root)
+
+
+def teardown_recorded(record: Record, root: Ns) -> None:
+    """Remove whatever the record lists, root links first so veth peers vanish at once."""
+    data = record.data
+    for ifname in list(data.root_links):
+        with root.lock:
+            root.del_link(ifname)
+        record.discard("root_links", ifname)
+    for netns in list(data.namespaces):
+        remove_ns(netns)
+        record.discard("namespaces", netns)
+    for rule in list(data.root_rules):
+        delete_root_rule(rule)
+        record.discard("root_rules", rule)
+
+
+def delete_root_rule(rule: list[str]) -> None:
+    """Delete every copy of a root-ns iptables rule (a crash may have added it twice)."""
+    for _ in range(10):
+        try:
+            run_in(None, ["iptables", "-w", "-D", *rule])
+        except Exception:
+            return

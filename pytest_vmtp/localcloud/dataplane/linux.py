@@ -1,0 +1,267 @@
+"""LinuxDataplane: the local cloud's data path built from real Linux network objects."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
+from pytest_vmtp.sshd import SshdHandle, start_sshd, stop_pid
+
+from . import cleanup
+from .addressing import NETWORK_NODE, Addressing
+from .hosts import Host, Underlay
+from .model import PortSpec, SecurityRule, ServerSpec
+from .names import Names, check_prefix
+from .networks import Network, plug_network, unplug_network
+from .nl import DataplaneError, Ns
+from .record import Record, record_path
+from .routers import Gateway, Routers
+from .servers import Servers
+
+
+class LinuxDataplane:
+    """Implements model.Dataplane. See the package README section in __init__ for the layout.
+
+    prefix: 1-5 characters; every namespace and root-ns link starts with "<prefix>-".
+    state_dir: where the crash record (<prefix>-dataplane.json) and sshd directories live.
+    mgmt_cidr / external_cidr: the two root-ns ranges; one cloud owns a pair at a time.
+    """
+
+    def __init__(self, prefix: str = "vlc", compute_hosts: int = 2,
+                 state_dir: Path | str = Path("/tmp/vmtp-localcloud"), *,
+                 mgmt_cidr: str = "198.51.100.0/24",
+                 external_cidr: str = "203.0.113.0/24") -> None:
+        if not 1 <= compute_hosts <= 200:
+            raise ValueError("compute_hosts must be between 1 and 200")
+        self.prefix = check_prefix(prefix)
+        self.names = Names(prefix)
+        self.compute_hosts = compute_hosts
+        self.state_dir = Path(state_dir)
+        self.addressing = Addressing(mgmt_cidr, external_cidr)
+        self.workdir = cleanup.workdir_path(self.state_dir, prefix)
+        self._lock = threading.RLock()  # networks dict, start/stop
+        self._started = False
+        self._root: Ns | None = None
+        self._record: Record | None = None
+        self._underlay: Underlay | None = None
+        self._servers: Servers | None = None
+        self._routers: Routers | None = None
+        self._networks: dict[str, Network] = {}
+        self._host_sshd: dict[str, SshdHandle] = {}
+
+    # -- life cycle ---------------------------------------------------------------------------
+    def start(self, host_authorized_keys: str | None = None) -> None:
+        """Build root bridges, host namespaces (and host sshd when keys are given)."""
+        with self._lock:
+            if self._started:
+                return
+            self.addressing.check_free()
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            path = record_path(self.state_dir, self.prefix)
+            if path.exists() or cleanup.leftovers(self.prefix)["namespaces"]:
+                raise DataplaneError(
+                    f"leftovers of a dataplane with prefix {self.prefix!r} exist; run "
+                    f"LinuxDataplane.clean({self.prefix!r}, {str(self.state_dir)!r}) first")
+            self.workdir.mkdir(parents=True, exist_ok=True)
+            self._record = Record(path, self.prefix)
+            self._record.save()  # the file exists before any kernel object does
+            self._root = Ns(None)
+            self._started = True
+            try:
+                host_key = self._host_key()
+                self._underlay = Underlay(self.names, self.addressing, self._record, self._root)
+                self._underlay.build(self.compute_hosts)
+                self._servers = Servers(self.names, self._record, self._root, self.workdir,
+                                        host_key)
+                self._routers = Routers(self.names, self._record, self._root)
+                if host_authorized_keys:
+                    for host in self.hosts():
+                        self._start_host_sshd(self._host(host), host_authorized_keys, host_key)
+            except BaseException:
+                self.stop()
+                raise
+
+    def _host_key(self) -> Path:
+        """One host key per cloud, so booting a server costs no ssh-keygen."""
+        key = self.workdir / "ssh_host_ed25519_key"
+        if not key.exists():
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", self.prefix,
+                            "-f", str(key)], check=True, capture_output=True)
+        return key
+
+    def _start_host_sshd(self, host: Host, keys: str, host_key: Path) -> None:
+        handle = start_sshd(self.workdir / host.netns, keys, netns=host.netns, listen=host.ip,
+                            host_key_from=host_key)
+        self._host_sshd[host.name] = handle
+        self._require_record().add("pids", handle.pid)
+
+    def stop(self) -> None:
+        """Remove every kernel object and process this dataplane made (idempotent)."""
+        with self._lock:
+            if not self._started:
+                return
+            for handle in self._host_sshd.values():
+                stop_pid(handle.pid, timeout=1.0)
+            self._host_sshd.clear()
+            if self._servers is not None:
+                for server in list(self._servers.servers.values()):
+                    if server.sshd is not None:
+                        stop_pid(server.sshd.pid, timeout=1.0)
+                self._servers.servers.clear()
+            if self._routers is not None:
+                for router in self._routers.routers.values():
+                    router.ns.close()
+                self._routers.routers.clear()
+            if self._underlay is not None:
+                self._underlay.teardown()
+            if self._root is not None:
+                self._root.close()
+            self._networks.clear()
+            self._started = False
+            # Whatever the record missed (none expected) goes by scanning.
+            cleanup.clean(self.prefix, self.state_dir)
+
+    @classmethod
+    def clean(cls, prefix: str, state_dir: Path | str) -> None:
+        """Remove everything with this prefix, from the record and by scanning."""
+        cleanup.clean(prefix, state_dir)
+
+    def __enter__(self) -> LinuxDataplane:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- hosts --------------------------------------------------------------------------------
+    def hosts(self) -> list[str]:
+        return [f"compute{i}" for i in range(1, self.compute_hosts + 1)]
+
+    def host_address(self, host: str) -> str:
+        if host not in self.hosts():
+            raise KeyError(f"unknown compute host {host!r}")
+        return self.addressing.host_ip(host)
+
+    def external_gateway(self) -> tuple[str, int]:
+        return self.addressing.root_external_ip, self.addressing.external.prefixlen
+
+    def host_netns(self, host: str) -> str:
+        """Namespace name of a compute host (or "network"), for tests and native runs."""
+        return self.names.host_ns(host)
+
+    def server_netns(self, server_id: str) -> str:
+        return self.names.server_ns(server_id)
+
+    def router_netns(self, router_id: str) -> str:
+        return self.names.router_ns(router_id)
+
+    # -- networks -----------------------------------------------------------------------------
+    def ensure_network(self, network_id: str, vni: int, mtu: int, external: bool = False) -> None:
+        net = Network(network_id, vni, mtu, external)
+        with self._lock:
+            self._require_started()
+            self._networks[network_id] = net
+        if external:
+            return  # the root namespace's <prefix>-ex bridge is that network
+        hosts = list(self._underlay.hosts.values())
+        for host in hosts:
+            plug_network(host, net, [h.ip for h in hosts if h is not host])
+
+    def delete_network(self, network_id: str) -> None:
+        with self._lock:
+            net = self._networks.pop(network_id, None)
+        if net is None or net.external or self._underlay is None:
+            return
+        for host in self._underlay.hosts.values():
+            unplug_network(host, net)
+
+    # -- servers ------------------------------------------------------------------------------
+    def boot_server(self, spec: ServerSpec) -> None:
+        self._require_started()
+        host = self._host(spec.host)
+        with self._lock:
+            missing = [p.network_id for p in spec.ports if p.network_id not in self._networks]
+            networks = dict(self._networks)
+        if missing:
+            raise DataplaneError(f"server {spec.server_id}: networks {missing} not ensured")
+        try:
+            self._servers.boot(spec, host, networks)
+        except BaseException:
+            self._servers.delete(spec.server_id)
+            raise
+
+    def delete_server(self, server_id: str) -> None:
+        if self._servers is not None:
+            self._servers.delete(server_id)
+
+    def update_security(self, server_id: str, rules: tuple[SecurityRule, ...]) -> None:
+        self._require_started()
+        self._servers.update_security(server_id, rules)
+
+    # -- routers ------------------------------------------------------------------------------
+    def create_router(self, router_id: str) -> None:
+        self._require_started()
+        self._routers.create(router_id)
+
+    def delete_router(self, router_id: str) -> None:
+        if self._routers is None:
+            return
+        router = self._routers.routers.get(router_id)
+        if router is not None:
+            for port_id in list(router.ports):
+                self.remove_router_interface(router_id, port_id)
+        self._routers.delete(router_id)
+
+    def set_router_gateway(self, router_id: str, ip: str, prefixlen: int, gateway: str | None,
+                           snat: bool = True) -> None:
+        self._require_started()
+        self._routers.set_gateway(router_id, Gateway(ip, prefixlen, gateway, snat))
+
+    def clear_router_gateway(self, router_id: str) -> None:
+        self._require_started()
+        self._routers.clear_gateway(router_id)
+
+    def add_router_interface(self, router_id: str, port: PortSpec) -> None:
+        self._require_started()
+        with self._lock:
+            net = self._networks.get(port.network_id)
+        if net is None or net.external:
+            raise DataplaneError(f"router {router_id}: network {port.network_id} not ensured "
+                                 "or external")
+        self._routers.add_interface(router_id, port, net, self._underlay.hosts[NETWORK_NODE])
+
+    def remove_router_interface(self, router_id: str, port_id: str) -> None:
+        self._require_started()
+        self._routers.remove_interface(router_id, port_id, self._underlay.hosts[NETWORK_NODE])
+
+    def add_floating_ip(self, router_id: str, floating_ip: str, fixed_ip: str) -> None:
+        self._require_started()
+        self._routers.add_floating_ip(router_id, floating_ip, fixed_ip)
+
+    def remove_floating_ip(self, router_id: str, floating_ip: str) -> None:
+        self._require_started()
+        self._routers.remove_floating_ip(router_id, floating_ip)
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _require_started(self) -> None:
+        if not self._started:
+            raise DataplaneError("dataplane not started")
+
+    def _require_record(self) -> Record:
+        self._require_started()
+        assert self._record is not None
+        return self._record
+
+    def _host(self, name: str) -> Host:
+        self._require_started()
+        try:
+            return self._underlay.hosts[name]
+        except KeyError:
+            raise DataplaneError(f"unknown host {name!r}; hosts are {self.hosts()}") from None
+
+
+def clean(prefix: str, state_dir: Path | str) -> None:
+    """Module-level alias of LinuxDataplane.clean."""
+    cleanup.clean(prefix, state_dir)

@@ -1,0 +1,99 @@
+"""Kernel object names of one local cloud, derived from its prefix and the API's ids.
+
+Linux interface names hold at most 15 characters, so ids are cut the way Neutron cuts them
+(tap/qr-/qg- + 11 characters of the port id). Everything in the root namespace and every
+namespace starts with "<prefix>-", which is what clean() scans for.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+IFNAMSIZ = 15
+_PREFIX_RE = re.compile(r"^[a-z][a-z0-9]{0,4}$")
+
+
+def check_prefix(prefix: str) -> str:
+    """A prefix of 1-5 lower-case letters/digits: "<prefix>-g<8 hex>" must fit 15 characters."""
+    if not _PREFIX_RE.match(prefix):
+        raise ValueError(f"dataplane prefix {prefix!r}: use 1-5 characters [a-z0-9], "
+                         "starting with a letter")
+    return prefix
+
+
+def short(ident: str, n: int) -> str:
+    """The first n characters of an id without its dashes."""
+    return ident.replace("-", "")[:n]
+
+
+@dataclass(frozen=True)
+class Names:
+    prefix: str
+
+    # -- root namespace -------------------------------------------------------------------------
+    @property
+    def mgmt_bridge(self) -> str:
+        return f"{self.prefix}-mgmt"
+
+    @property
+    def ex_bridge(self) -> str:
+        return f"{self.prefix}-ex"
+
+    def host_mgmt_leg(self, host: str) -> str:
+        """Root-side veth of a host's management leg: vlc-mc1, vlc-mnet."""
+        tag = "net" if host == "network" else "c" + host.removeprefix("compute")
+        return _fit(f"{self.prefix}-m{tag}")
+
+    def gateway_leg(self, router_id: str) -> str:
+        """Root-side veth of a router's qg- leg, on the external bridge."""
+        return _fit(f"{self.prefix}-g{short(router_id, 8)}")
+
+    def external_tap(self, port_id: str) -> str:
+        """Root-side veth of a VM port plugged straight into the external network."""
+        return _fit(f"{self.prefix}-t{short(port_id, 8)}")
+
+    # -- namespaces -----------------------------------------------------------------------------
+    def host_ns(self, host: str) -> str:
+        return f"{self.prefix}-{host}"
+
+    def server_ns(self, server_id: str) -> str:
+        return f"{self.prefix}-vm-{short(server_id, 8)}"
+
+    def router_ns(self, router_id: str) -> str:
+        return f"{self.prefix}-qrouter-{short(router_id, 8)}"
+
+    # -- inside namespaces (no prefix needed: the namespace is ours) ---------------------------
+    @staticmethod
+    def network_bridge(network_id: str) -> str:
+        return "brq" + network_id[:11]
+
+    @staticmethod
+    def vxlan(vni: int) -> str:
+        return f"vxlan-{vni}"
+
+    @staticmethod
+    def tap(port_id: str) -> str:
+        return "tap" + port_id[:11]
+
+    @staticmethod
+    def router_port(port_id: str) -> str:
+        return "qr-" + port_id[:11]
+
+    @staticmethod
+    def router_gateway(router_id: str) -> str:
+        return "qg-" + router_id[:11]
+
+    @staticmethod
+    def sg_chain(port_id: str, direction: str) -> str:
+        """iptables chain of a port's filter, "sg-i<10>" (ingress) / "sg-o<10>" (egress)."""
+        return f"sg-{direction[0]}{short(port_id, 10)}"
+
+
+MGMT_LEG = "mgmt0"  # a host namespace's end of its management veth
+
+
+def _fit(name: str) -> str:
+    if len(name) > IFNAMSIZ:
+        raise ValueError(f"interface name {name!r} is longer than {IFNAMSIZ} characters")
+    return name
