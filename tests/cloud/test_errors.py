@@ -1,0 +1,45 @@
+"""One clear line for the mistakes users make, against the real local cloud."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pytest_vmtp.cloud import CloudError, Topology, connect
+
+from .conftest import local_settings
+from .inventory import inventory
+
+
+def test_unknown_cloud(cloud_env):
+    with pytest.raises(CloudError, match=r"^cloud 'prod' not found in clouds.yaml \(searched: .*known clouds: "
+                                         r".*local.*\): check --vmtp-cloud$"):
+        connect("prod")
+
+
+def test_bad_password(localcloud: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    data = yaml.safe_load(localcloud.read_text())
+    data["clouds"]["local"]["auth"]["password"] = "wrong-secret-xyz"
+    copy = tmp_path / "clouds.yaml"
+    copy.write_text(yaml.safe_dump(data))
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(copy))
+    with pytest.raises(CloudError) as info:
+        connect("local")
+    msg = str(info.value)
+    assert msg.startswith("cloud 'local': authentication failed at http://127.0.0.1") and "(HTTP 401)" in msg
+    assert "wrong-secret" not in msg and "\n" not in msg
+
+
+@pytest.mark.parametrize("setting, expected", [
+    ({"image": "no-such-image"}, "image 'no-such-image' not found: upload it or set --vmtp-image"),
+    ({"flavor": "no-such-flavor"}, "flavor 'no-such-flavor' not found: create it or set --vmtp-flavor"),
+    ({"external_network": "no-such-net"}, "external network 'no-such-net' not found: set --vmtp-external-network"),
+])
+def test_missing_image_flavor_network(conn, run_id: str, tmp_path: Path, setting, expected):
+    topo = Topology(conn, local_settings(**setting), run_id, tmp_path)
+    with pytest.raises(CloudError) as info:
+        topo.vm("server")
+    assert str(info.value) == expected
+    assert inventory(conn, run_id)["servers"] == []  # failed before booting anything
