@@ -97,11 +97,11 @@ class Maker:
                 key_name=key_name, security_groups=[{"name": security_group}],
                 metadata={naming.SERVER_META_KEY: self.run_id}, **kwargs)
 
-    def server_port(self, server_id: str) -> Any:
+    def server_port(self, server_id: str, label: str | None = None) -> Any:
         with cloud_errors("finding the server's port"):
             ports = [p for p in self.conn.network.ports(device_id=server_id) if p.device_id == server_id]
         if not ports:
-            raise CloudError(f"server {server_id} is ACTIVE but has no Neutron port")
+            raise CloudError(f"server {label or server_id} is ACTIVE but has no Neutron port")
         return ports[0]
 
     def floating_ip(self, role: str, external_network_id: str, port_id: str) -> Any:

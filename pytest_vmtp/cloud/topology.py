@@ -113,7 +113,7 @@ class Topology:
                 missing = [r for r in wanted if r not in state["vms"] and r not in state["errors"]]
                 if missing:
                     self._build(state, missing)
-        failed = [f"{r}: {state['errors'][r]}" for r in roles if r in state["errors"]]
+        failed = [state["errors"][r] for r in roles if r in state["errors"]]  # each names its VM
         if failed:
             raise CloudError("; ".join(failed))
         return {r: VmEndpoint.from_json(state["vms"][r]) for r in roles}
@@ -257,7 +257,9 @@ class Topology:
                                             res["security_group"]["name"], az, hints)
                 booted[role] = server.id
             except CloudError as exc:
-                state["errors"][role] = str(exc)
+                msg = str(exc)
+                vm_name = self._maker.name(role.replace("_", "-"))
+                state["errors"][role] = msg if vm_name in msg else f"{vm_name}: {msg}"
         self._state.write(state)
         if not booted:
             return
@@ -282,7 +284,8 @@ class Topology:
             try:
                 pending[role] = self._endpoint(state, placement, role, server, server_host_id)
             except CloudError as exc:
-                state["errors"][role] = str(exc)
+                msg = str(exc)
+                state["errors"][role] = msg if server.name in msg else f"{server.name}: {msg}"
         self._state.write(state)
         self._wait_ssh(state, pending)
         state["timings"]["ssh_wait_s"] = round(state["timings"].get("ssh_wait_s", 0) + _secs(start), 2)
@@ -291,7 +294,7 @@ class Topology:
     def _endpoint(self, state: dict[str, Any], placement: Placement, role: str, server: Any,
                   server_host_id: str | None) -> dict[str, Any]:
         res = state["resources"]
-        port = self._maker.server_port(server.id)
+        port = self._maker.server_port(server.id, server.name)
         fixed_ip = port.fixed_ips[0]["ip_address"]
         floating = None
         if self.settings.use_floating_ip_for_ssh:
