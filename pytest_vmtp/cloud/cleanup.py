@@ -67,12 +67,21 @@ class _Cleaner:
         c, net = self.conn, self.conn.network
         rid = self.run_id
         with cloud_errors("listing the run's resources"):
+            project = c.current_project_id
+            mine = {"project_id": project} if project else {}
+
+            def own(items: Any, label: str = "name") -> list[Any]:
+                """Marked and in this project (an admin's listings span every project)."""
+                return [i for i in items if _marked(i, rid, label)
+                        and (not project or getattr(i, "project_id", project) in (project, None))]
+
             servers = [s for s in c.compute.servers(details=True) if _server_marked(s, rid)]
-            fips = [f for f in net.ips() if _marked(f, rid, "description")]
-            routers = [r for r in net.routers() if _marked(r, rid)]
-            networks = [n for n in net.networks() if _marked(n, rid)]
-            subnets = [s for s in net.subnets() if _marked(s, rid) or s.network_id in {n.id for n in networks}]
-            groups = [g for g in net.security_groups() if _marked(g, rid)]
+            fips = own(net.ips(**mine), "description")
+            routers = own(net.routers(**mine))
+            networks = own(net.networks(**mine))
+            net_ids = {n.id for n in networks}
+            subnets = [s for s in net.subnets(**mine) if s.network_id in net_ids or own([s])]
+            groups = own(net.security_groups(**mine))
             keypairs = [k for k in c.compute.keypairs() if _marked(k, rid)]
             server_groups = [g for g in c.compute.server_groups() if _marked(g, rid)]
 
