@@ -74,6 +74,11 @@ def _secs(start: float) -> float:
     return round(time.monotonic() - start, 2)
 
 
+def _add_time(state: dict[str, Any], key: str, secs: float) -> None:
+    """Phases add up over lazy builds (e.g. boot_s of every batch of VMs)."""
+    state["timings"][key] = round(state["timings"].get(key, 0) + secs, 2)
+
+
 class Topology:
     """One per run; usable from several processes sharing `shared_dir`."""
 
@@ -134,10 +139,13 @@ class Topology:
 
     def inter_node_reason(self) -> str | None:
         """Why inter-node roles cannot be placed (one compute host), or None."""
-        with self._thread_lock, self._state.locked() as state:
-            return self._placement(state).single_host_reason
+        return self.placement().single_host_reason
 
     def placement(self) -> Placement:
+        """Where host A and host B are (decided once per run, on first use)."""
+        state = self._state.read()
+        if "placement" in state:
+            return Placement.from_json(state["placement"])
         with self._thread_lock, self._state.locked() as state:
             return self._placement(state)
 
@@ -177,7 +185,7 @@ class Topology:
             start = time.monotonic()
             res[key] = make()
             secs = _secs(start)
-            state["timings"]["setup_s"] = round(state["timings"].get("setup_s", 0) + secs, 2)
+            _add_time(state, "resources_s", secs)
             self.progress(f"{label} in {secs} s")
             self._state.write(state)
         return res[key]
@@ -268,7 +276,7 @@ class Topology:
         boot_s = _secs(start)
         ok = sum(1 for v in results.values() if not isinstance(v, CloudError))
         self.progress(f"booting {len(booted)} server(s) ... {ok} ACTIVE in {boot_s} s")
-        state["timings"]["boot_s"] = round(state["timings"].get("boot_s", 0) + boot_s, 2)
+        _add_time(state, "boot_s", boot_s)
 
         start = time.monotonic()
         pending: dict[str, dict[str, Any]] = {}
@@ -286,10 +294,12 @@ class Topology:
             except CloudError as exc:
                 msg = str(exc)
                 state["errors"][role] = msg if server.name in msg else f"{server.name}: {msg}"
+        _add_time(state, "floating_ips_s", _secs(start))
         self._state.write(state)
+        start = time.monotonic()
         self._wait_ssh(state, pending)
-        state["timings"]["ssh_wait_s"] = round(state["timings"].get("ssh_wait_s", 0) + _secs(start), 2)
-        state["timings"]["setup_s"] = round(state["timings"].get("setup_s", 0) + _secs(start_all), 2)
+        _add_time(state, "ssh_wait_s", _secs(start))
+        _add_time(state, "setup_s", _secs(start_all))
 
     def _endpoint(self, state: dict[str, Any], placement: Placement, role: str, server: Any,
                   server_host_id: str | None) -> dict[str, Any]:
