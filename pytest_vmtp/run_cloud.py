@@ -81,6 +81,17 @@ class RunCloud:
                 )
             return self._topology
 
+    def metadata(self) -> dict:
+        """VMTP's run metadata for clouds; recomputed only when more VMs were built."""
+        topo = self._topology
+        key = tuple(sorted(topo.built()["vms"])) if topo is not None else ()
+        if getattr(self, "_meta_key", None) != key:
+            from pytest_vmtp.cloud.metadata import metadata
+
+            self._meta = metadata(self.connection(), topo)
+            self._meta_key = key
+        return self._meta
+
     def runner(self, vm) -> object:
         """One SSH connection per VM per process."""
         from pytest_vmtp.measure.hostspec import SshTarget
