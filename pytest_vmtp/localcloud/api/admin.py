@@ -1,0 +1,33 @@
+"""Local-cloud administration: fault injection (see faults.py), not part of OpenStack."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from ..errors import ApiError
+from ..faults import FaultSpecError
+from .base import cloud, guard, reply
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+guard(bp, "admin")
+
+
+@bp.get("/faults")
+def get_faults() -> Response:
+    return reply({"faults": cloud().faults.describe()})
+
+
+@bp.post("/faults")
+def set_faults() -> Response:
+    doc = request.get_json(silent=True)
+    try:
+        cloud().faults.apply(doc)
+    except FaultSpecError as exc:
+        raise ApiError(400, str(exc), service="admin")
+    return reply({"faults": cloud().faults.describe()})
+
+
+@bp.delete("/faults")
+def clear_faults() -> Response:
+    cloud().faults.clear()
+    return Response(status=204)

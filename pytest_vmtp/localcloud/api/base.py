@@ -1,0 +1,142 @@
+"""What every service module shares: the cloud context, auth, faults, JSON and filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+from flask import Blueprint, Response, current_app, json, request
+
+from ..errors import ApiError, unauthorized
+from ..faults import FaultBook
+from ..state import CloudState
+from ..tokens import TokenStore
+
+if TYPE_CHECKING:
+    from ..builder import Builder
+    from ..dataplane.model import Dataplane
+
+
+@dataclass
+class Cloud:
+    """Everything a request handler may touch, stored in the Flask app config."""
+
+    state: CloudState
+    dataplane: "Dataplane"
+    faults: FaultBook
+    tokens: TokenStore
+    password: str
+    builder: "Builder"
+
+
+def cloud() -> Cloud:
+    return current_app.config["CLOUD"]
+
+
+def base_url() -> str:
+    """Scheme://host:port as the client reached us (links and catalog use it)."""
+    return request.host_url.rstrip("/")
+
+
+def reply(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    if body is None:
+        return Response(status=status, headers=headers)
+    return Response(json.dumps(body), status=status, headers=headers,
+                    mimetype="application/json")
+
+
+def body_of(key: str | None, service: str) -> dict[str, Any]:
+    """The request's JSON object (or its `key` member), else a 400 in the service's format."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "The request body is not a valid JSON object.", "BadRequest", service)
+    if key is None:
+        return data
+    inner = data.get(key)
+    if not isinstance(inner, dict):
+        raise ApiError(400, f"Resource body must contain '{key}'.", "BadRequest", service)
+    return inner
+
+
+def guard(bp: Blueprint, service: str, public: Iterable[str] = ()) -> None:
+    """Check the token and injected API faults before every request of a blueprint."""
+    open_endpoints = {f"{bp.name}.{name}" for name in public}
+
+    @bp.before_request
+    def _check() -> None:
+        c = cloud()
+        fault = c.faults.api_fault(request.method, request.path)
+        if fault is not None:
+            raise ApiError(fault.status, fault.message, "InjectedFault", service)
+        if request.endpoint in open_endpoints:
+            return
+        if c.tokens.get(request.headers.get("X-Auth-Token")) is None:
+            raise unauthorized(service)
+
+
+def matches_tags(resource: dict[str, Any], args: Any) -> bool:
+    """Neutron/Nova tag filters: tags (all), tags-any, not-tags, not-tags-any."""
+    tags = set(resource.get("tags") or [])
+
+    def wanted(name: str) -> set[str] | None:
+        values = [v for raw in args.getlist(name) for v in raw.split(",") if v]
+        return set(values) if values else None
+
+    if (w := wanted("tags")) is not None and not w <= tags:
+        return False
+    if (w := wanted("tags-any")) is not None and not w & tags:
+        return False
+    if (w := wanted("not-tags")) is not None and w <= tags:
+        return False
+    if (w := wanted("not-tags-any")) is not None and w & tags:
+        return False
+    return True
+
+
+def filtered(items: Iterable[dict[str, Any]], args: Any, skip: set[str] = frozenset(),
+             convert: Callable[[str, Any], Any] | None = None) -> list[dict[str, Any]]:
+    """Neutron-style filtering: every query parameter naming a field must match exactly."""
+    control = {"tags", "tags-any", "not-tags", "not-tags-any", "fields", "limit", "marker",
+               "sort_key", "sort_dir", "page_reverse"} | set(skip)
+    out = []
+    for item in items:
+        if not matches_tags(item, args):
+            continue
+        ok = True
+        for key in args:
+            if key in control or key not in item:
+                continue
+            values = args.getlist(key)
+            have = item[key]
+            if isinstance(have, bool):
+                values = [v.lower() in ("true", "1") for v in values]
+                ok = have in values
+            elif isinstance(have, (list, dict)):
+                ok = True
+            else:
+                ok = str(have) in values or (have is None and "" in values)
+            if not ok:
+                break
+        if ok:
+            out.append(item)
+    return out
+
+
+def paginate(items: list[dict[str, Any]], args: Any) -> list[dict[str, Any]]:
+    """limit/marker paging, in creation order."""
+    marker = args.get("marker")
+    if marker:
+        ids = [i["id"] for i in items]
+        if marker in ids:
+            items = items[ids.index(marker) + 1:]
+    limit = args.get("limit")
+    if limit and limit.isdigit():
+        items = items[: int(limit)]
+    return items
+
+
+def only_fields(item: dict[str, Any], args: Any) -> dict[str, Any]:
+    fields = args.getlist("fields")
+    if not fields:
+        return item
+    return {k: v for k, v in item.items() if k in fields}

@@ -1,0 +1,727 @@
+"""Neutron's resource logic: validation, IPAM, and the data-path calls each change needs.
+
+Called with the state lock held by api/network.py and by the compute side (server ports).
+Errors are Neutron's exception types and messages so clients show what a real cloud says.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import TYPE_CHECKING, Any
+
+from . import ipam, security
+from .common import new_id, new_mac, now
+from .dataplane.model import PortSpec
+from .errors import neutron
+
+if TYPE_CHECKING:
+    from .api.base import Cloud
+
+TENANT_MTU = 1450
+EXTERNAL_MTU = 1500
+ROUTER_INTERFACE = "network:router_interface"
+ROUTER_GATEWAY = "network:router_gateway"
+FLOATINGIP_OWNER = "network:floatingip"
+
+NOT_FOUND_TYPES = {"networks": "NetworkNotFound", "subnets": "SubnetNotFound",
+                   "ports": "PortNotFound", "routers": "RouterNotFound",
+                   "floatingips": "FloatingIPNotFound",
+                   "security_groups": "SecurityGroupNotFound",
+                   "security_group_rules": "SecurityGroupRuleNotFound"}
+_NICE = {"networks": "Network", "subnets": "Subnet", "ports": "Port", "routers": "Router",
+         "floatingips": "Floating IP", "security_groups": "Security group",
+         "security_group_rules": "Security group rule"}
+
+
+def standard(c: "Cloud", body: dict[str, Any]) -> dict[str, Any]:
+    """Fields every Neutron resource carries (standard-attr, project)."""
+    stamp = now()
+    project = body.get("project_id") or body.get("tenant_id") or c.state.identity.project_id
+    return {"id": new_id(), "tenant_id": project, "project_id": project,
+            "description": str(body.get("description") or ""), "tags": [],
+            "created_at": stamp, "updated_at": stamp, "revision_number": 0}
+
+
+def touch(item: dict[str, Any]) -> None:
+    item["updated_at"] = now()
+    item["revision_number"] = item.get("revision_number", 0) + 1
+
+
+def get(c: "Cloud", table: str, item_id: str) -> dict[str, Any]:
+    item = c.state.table(table).get(item_id)
+    if item is None:
+        raise neutron(404, NOT_FOUND_TYPES[table], f"{_NICE[table]} {item_id} could not be found.")
+    return item
+
+
+def quota_check(c: "Cloud", table: str, quota_name: str) -> None:
+    limit = getattr(c.state.quotas, quota_name)
+    if limit >= 0 and len(c.state.table(table)) >= limit:
+        raise neutron(409, "OverQuota", f"Quota exceeded for resources: ['{quota_name}'].")
+
+
+# --- networks -------------------------------------------------------------------------------
+
+def create_network(c: "Cloud", body: dict[str, Any]) -> dict[str, Any]:
+    quota_check(c, "networks", "network")
+    external = bool(body.get("router:external", False))
+    net = standard(c, body)
+    vni = c.state.allocate_vni()
+    mtu = int(body.get("mtu") or (EXTERNAL_MTU if external else TENANT_MTU))
+    net.update({
+        "name": str(body.get("name") or ""), "admin_state_up": bool(body.get("admin_state_up", True)),
+        "status": "ACTIVE", "subnets": [], "shared": bool(body.get("shared", False)),
+        "router:external": external, "mtu": mtu,
+        "port_security_enabled": bool(body.get("port_security_enabled", True)),
+        "provider:network_type": "flat" if external else "vxlan",
+        "provider:physical_network": "public" if external else None,
+        "provider:segmentation_id": None if external else vni,
+        "availability_zone_hints": [], "availability_zones": ["nova"],
+        "ipv4_address_scope": None, "ipv6_address_scope": None, "is_default": False,
+        "l2_adjacency": True, "_vni": vni,
+    })
+    c.dataplane.ensure_network(net["id"], vni, mtu, external=external)
+    c.state.table("networks")[net["id"]] = net
+    return net
+
+
+def update_network(c: "Cloud", net: dict[str, Any], body: dict[str, Any]) -> None:
+    for key in ("name", "description", "admin_state_up", "shared", "port_security_enabled"):
+        if key in body:
+            net[key] = body[key]
+    touch(net)
+
+
+def delete_network(c: "Cloud", net_id: str) -> None:
+    net = get(c, "networks", net_id)
+    ports = c.state.table("ports")
+    if any(p["network_id"] == net_id and p["device_owner"] != "network:dhcp"
+           for p in ports.values()):
+        raise neutron(409, "NetworkInUse",
+                      f"Unable to complete operation on network {net_id}. There are one or more "
+                      "ports still in use on the network.")
+    for subnet_id in list(net["subnets"]):
+        c.state.table("subnets").pop(subnet_id, None)
+    c.dataplane.delete_network(net_id)
+    del c.state.table("networks")[net_id]
+
+
+# --- subnets --------------------------------------------------------------------------------
+
+def create_subnet(c: "Cloud", body: dict[str, Any]) -> dict[str, Any]:
+    quota_check(c, "subnets", "subnet")
+    net = get(c, "networks", str(body.get("network_id")))
+    if int(body.get("ip_version", 4)) != 4:
+        raise neutron(400, "InvalidInput",
+                      "Invalid input for operation: only ip_version 4 is supported here.")
+    if "cidr" not in body:
+        raise neutron(400, "BadRequest", "Bad subnets request: a cidr must be specified.")
+    cidr = ipam.parse_cidr(body["cidr"])
+    if str(cidr) != str(body["cidr"]).strip():
+        raise neutron(400, "HTTPBadRequest", f"Invalid input for cidr. Reason: '{body['cidr']}' "
+                      f"isn't a recognized IP subnet cidr, '{cidr}' is recommended.")
+    subnets = c.state.table("subnets")
+    siblings = [subnets[s]["cidr"] for s in net["subnets"]]
+    if ipam.overlaps(cidr, siblings):
+        raise neutron(400, "InvalidInput",
+                      f"Invalid input for operation: Requested subnet with cidr: {cidr} for "
+                      f"network: {net['id']} overlaps with another subnet.")
+    if "gateway_ip" in body and body["gateway_ip"] is None:
+        gateway = None
+    elif body.get("gateway_ip"):
+        gateway = str(ipam.parse_ip(body["gateway_ip"], cidr, "gateway_ip"))
+    else:
+        gateway = str(next(cidr.hosts()))
+    pools = (ipam.check_pools(body["allocation_pools"], cidr) if body.get("allocation_pools")
+             else ipam.default_pools(cidr, gateway))
+    subnet = standard(c, body)
+    subnet.update({
+        "name": str(body.get("name") or ""), "network_id": net["id"], "ip_version": 4,
+        "cidr": str(cidr), "gateway_ip": gateway, "allocation_pools": pools,
+        "enable_dhcp": bool(body.get("enable_dhcp", True)),
+        "dns_nameservers": list(body.get("dns_nameservers") or []),
+        "host_routes": list(body.get("host_routes") or []), "ipv6_ra_mode": None,
+        "ipv6_address_mode": None, "subnetpool_id": None, "segment_id": None,
+        "service_types": [], "dns_publish_fixed_ip": False,
+    })
+    subnets[subnet["id"]] = subnet
+    net["subnets"].append(subnet["id"])
+    touch(net)
+    return subnet
+
+
+def update_subnet(c: "Cloud", subnet: dict[str, Any], body: dict[str, Any]) -> None:
+    for key in ("name", "description", "enable_dhcp", "dns_nameservers", "host_routes"):
+        if key in body:
+            subnet[key] = body[key]
+    touch(subnet)
+
+
+def delete_subnet(c: "Cloud", subnet_id: str) -> None:
+    subnet = get(c, "subnets", subnet_id)
+    if any(ip["subnet_id"] == subnet_id for p in c.state.table("ports").values()
+           for ip in p["fixed_ips"]):
+        raise neutron(409, "SubnetInUse",
+                      f"Unable to complete operation on subnet {subnet_id}: One or more ports have "
+                      "an IP allocation from this subnet.")
+    net = c.state.table("networks").get(subnet["network_id"])
+    if net and subnet_id in net["subnets"]:
+        net["subnets"].remove(subnet_id)
+    del c.state.table("subnets")[subnet_id]
+
+
+# --- ports ----------------------------------------------------------------------------------
+
+def _used_ips(c: "Cloud", subnet_id: str) -> set[str]:
+    used = {ip["ip_address"] for p in c.state.table("ports").values() for ip in p["fixed_ips"]
+            if ip["subnet_id"] == subnet_id}
+    gateway = c.state.table("subnets")[subnet_id]["gateway_ip"]
+    return used | ({gateway} if gateway else set())
+
+
+def _fixed_ips(c: "Cloud", net: dict[str, Any], wanted: Any) -> list[dict[str, str]]:
+    subnets = c.state.table("subnets")
+    if wanted is None:
+        for subnet_id in net["subnets"]:
+            ip = ipam.allocate(subnets[subnet_id], _used_ips(c, subnet_id))
+            if ip:
+                return [{"subnet_id": subnet_id, "ip_address": ip}]
+        if net["subnets"]:
+            raise neutron(409, "IpAddressGenerationFailure",
+                          f"No more IP addresses available on network {net['id']}.")
+        return []
+    out = []
+    for item in wanted:
+        subnet_id = item.get("subnet_id")
+        ip = item.get("ip_address")
+        if subnet_id is None and ip is not None:
+            subnet_id = next((s for s in net["subnets"] if ipaddress.IPv4Address(str(ip))
+                              in ipaddress.ip_network(subnets[s]["cidr"])), None)
+            if subnet_id is None:
+                raise neutron(400, "InvalidIpForNetwork",
+                              f"IP address {ip} is not a valid IP for any of the subnets on the "
+                              "specified network.")
+        if subnet_id not in net["subnets"]:
+            raise neutron(400, "InvalidInput", f"Invalid input for operation: Failed to "
+                          f"create port on network {net['id']}, because fixed_ips included "
+                          f"invalid subnet {subnet_id}.")
+        subnet = subnets[subnet_id]
+        if ip is None:
+            ip = ipam.allocate(subnet, _used_ips(c, subnet_id))
+            if ip is None:
+                raise neutron(409, "IpAddressGenerationFailure",
+                              f"No more IP addresses available on network {net['id']}.")
+        else:
+            ip = str(ipam.parse_ip(ip, ipaddress.ip_network(subnet["cidr"]), "ip_address"))
+            used = {a["ip_address"] for p in c.state.table("ports").values()
+                    for a in p["fixed_ips"] if a["subnet_id"] == subnet_id}
+            if ip in used:
+                raise neutron(409, "IpAddressAlreadyAllocated",
+                              f"IP address {ip} already allocated in subnet {subnet_id}")
+        out.append({"subnet_id": subnet_id, "ip_address": ip})
+    return out
+
+
+def default_group(c: "Cloud") -> dict[str, Any]:
+    """The project's `default` security group, created on first use as Neutron does."""
+    project = c.state.identity.project_id
+    for group in c.state.table("security_groups").values():
+        if group["name"] == "default" and group["project_id"] == project:
+            return group
+    group = create_security_group(c, {"name": "default",
+                                      "description": "Default security group"}, check=False)
+    for ethertype in ("IPv4", "IPv6"):
+        create_rule(c, {"security_group_id": group["id"], "direction": "egress",
+                        "ethertype": ethertype}, push=False)
+        create_rule(c, {"security_group_id": group["id"], "direction": "ingress",
+                        "ethertype": ethertype, "remote_group_id": group["id"]}, push=False)
+    return group
+
+
+def create_port(c: "Cloud", body: dict[str, Any]) -> dict[str, Any]:
+    quota_check(c, "ports", "port")
+    net = get(c, "networks", str(body.get("network_id")))
+    ports = c.state.table("ports")
+    mac = body.get("mac_address")
+    taken = {p["mac_address"] for p in ports.values()}
+    if mac and str(mac).lower() in taken:
+        raise neutron(409, "MacAddressInUse", f"Unable to complete operation for network "
+                      f"{net['id']}. The mac address {mac} is in use.")
+    owner = str(body.get("device_owner") or "")
+    port_security = bool(body.get("port_security_enabled", net["port_security_enabled"]))
+    groups = body.get("security_groups")
+    if groups is None:
+        groups = [default_group(c)["id"]] if port_security and not owner.startswith(
+            "network:") else []
+    for group_id in groups:
+        get(c, "security_groups", group_id)
+    port = standard(c, body)
+    port.update({
+        "name": str(body.get("name") or ""), "network_id": net["id"],
+        "mac_address": str(mac).lower() if mac else new_mac(taken),
+        "fixed_ips": _fixed_ips(c, net, body.get("fixed_ips")),
+        "device_id": str(body.get("device_id") or ""), "device_owner": owner,
+        "status": "ACTIVE" if owner.startswith("network:") else "DOWN",
+        "admin_state_up": bool(body.get("admin_state_up", True)),
+        "security_groups": list(groups), "port_security_enabled": port_security,
+        "allowed_address_pairs": list(body.get("allowed_address_pairs") or []),
+        "extra_dhcp_opts": [], "binding:host_id": str(body.get("binding:host_id") or ""),
+        "binding:vif_type": "ovs" if body.get("binding:host_id") else "unbound",
+        "binding:vnic_type": str(body.get("binding:vnic_type") or "normal"),
+        "binding:profile": {}, "binding:vif_details": {}, "dns_name": "",
+        "dns_assignment": [], "ip_allocation": "immediate", "propagate_uplink_status": False,
+    })
+    ports[port["id"]] = port
+    return port
+
+
+def update_port(c: "Cloud", port: dict[str, Any], body: dict[str, Any]) -> None:
+    for key in ("name", "description", "admin_state_up", "device_id", "device_owner",
+                "binding:host_id", "allowed_address_pairs"):
+        if key in body:
+            port[key] = body[key] if body[key] is not None else ""
+    if "fixed_ips" in body:
+        raise neutron(400, "BadRequest", "Updating fixed_ips is not supported by this cloud.")
+    if "security_groups" in body or "port_security_enabled" in body:
+        for group_id in body.get("security_groups") or []:
+            get(c, "security_groups", group_id)
+        if "security_groups" in body:
+            port["security_groups"] = list(body["security_groups"] or [])
+        if "port_security_enabled" in body:
+            port["port_security_enabled"] = bool(body["port_security_enabled"])
+        security.push(c)
+    touch(port)
+
+
+def delete_port(c: "Cloud", port_id: str, by_owner: bool = False) -> None:
+    port = get(c, "ports", port_id)
+    if not by_owner and port["device_owner"] in (ROUTER_INTERFACE, ROUTER_GATEWAY,
+                                                 FLOATINGIP_OWNER):
+        raise neutron(409, "PortInUse" if port["device_owner"] != ROUTER_INTERFACE
+                      else "L3PortInUse",
+                      f"Port {port_id} cannot be deleted directly via the port API: has device "
+                      f"owner {port['device_owner']}.")
+    for fip in c.state.table("floatingips").values():
+        if fip["port_id"] == port_id:
+            disassociate(c, fip)
+    del c.state.table("ports")[port_id]
+    security.push(c)
+
+
+def port_spec(c: "Cloud", port: dict[str, Any]) -> PortSpec:
+    ip = port["fixed_ips"][0]
+    subnet = c.state.table("subnets")[ip["subnet_id"]]
+    net = c.state.table("networks")[port["network_id"]]
+    return PortSpec(port_id=port["id"], network_id=port["network_id"], mac=port["mac_address"],
+                    ip=ip["ip_address"], prefixlen=ipam.prefixlen(subnet),
+                    gateway=subnet["gateway_ip"], mtu=net["mtu"])
+
+
+# --- routers --------------------------------------------------------------------------------
+
+def _router_ports(c: "Cloud", router_id: str, owner: str) -> list[dict[str, Any]]:
+    return [p for p in c.state.table("ports").values()
+            if p["device_id"] == router_id and p["device_owner"] == owner]
+
+
+def create_router(c: "Cloud", body: dict[str, Any]) -> dict[str, Any]:
+    quota_check(c, "routers", "router")
+    router = standard(c, body)
+    router.update({"name": str(body.get("name") or ""), "status": "ACTIVE",
+                   "admin_state_up": bool(body.get("admin_state_up", True)),
+                   "external_gateway_info": None, "routes": [], "distributed": False,
+                   "ha": False, "availability_zone_hints": [], "availability_zones": ["nova"],
+                   "flavor_id": None, "enable_ndp_proxy": False})
+    c.dataplane.create_router(router["id"])
+    c.state.table("routers")[router["id"]] = router
+    try:
+        if body.get("external_gateway_info"):
+            set_gateway(c, router, body["external_gateway_info"])
+    except Exception:
+        c.dataplane.delete_router(router["id"])
+        del c.state.table("routers")[router["id"]]
+        raise
+    return router
+
+
+def set_gateway(c: "Cloud", router: dict[str, Any], info: Any) -> None:
+    if not info:
+        clear_gateway(c, router)
+        return
+    if not isinstance(info, dict) or "network_id" not in info:
+        raise neutron(400, "HTTPBadRequest", "Invalid input for external_gateway_info.")
+    net = get(c, "networks", str(info["network_id"]))
+    if not net["router:external"]:
+        raise neutron(400, "BadRequest", f"Bad router request: Network {net['id']} is not an "
+                      "external network.")
+    snat = bool(info.get("enable_snat", True))
+    current = router["external_gateway_info"]
+    if current and current["network_id"] == net["id"]:
+        if current["enable_snat"] != snat:
+            ip = current["external_fixed_ips"][0]
+            subnet = c.state.table("subnets")[ip["subnet_id"]]
+            c.dataplane.set_router_gateway(router["id"], ip["ip_address"], ipam.prefixlen(subnet),
+                                           subnet["gateway_ip"], snat)
+            current["enable_snat"] = snat
+        return
+    if current:
+        clear_gateway(c, router)
+    port = create_port(c, {"network_id": net["id"], "device_id": router["id"],
+                           "device_owner": ROUTER_GATEWAY,
+                           "fixed_ips": info.get("external_fixed_ips")})
+    ip = port["fixed_ips"][0]
+    subnet = c.state.table("subnets")[ip["subnet_id"]]
+    try:
+        c.dataplane.set_router_gateway(router["id"], ip["ip_address"], ipam.prefixlen(subnet),
+                                       subnet["gateway_ip"], snat)
+    except Exception:
+        del c.state.table("ports")[port["id"]]
+        raise
+    router["external_gateway_info"] = {"network_id": net["id"], "enable_snat": snat,
+                                       "external_fixed_ips": port["fixed_ips"]}
+    touch(router)
+
+
+def clear_gateway(c: "Cloud", router: dict[str, Any]) -> None:
+    info = router["external_gateway_info"]
+    if not info:
+        return
+    if any(f["router_id"] == router["id"] for f in c.state.table("floatingips").values()):
+        raise neutron(409, "RouterExternalGatewayInUseByFloatingIp",
+                      f"Gateway cannot be updated for router {router['id']}, since a gateway to "
+                      f"external network {info['network_id']} is required by one or more "
+                      "floating IPs.")
+    c.dataplane.clear_router_gateway(router["id"])
+    for port in _router_ports(c, router["id"], ROUTER_GATEWAY):
+        del c.state.table("ports")[port["id"]]
+    router["external_gateway_info"] = None
+    touch(router)
+
+
+def update_router(c: "Cloud", router: dict[str, Any], body: dict[str, Any]) -> None:
+    for key in ("name", "description", "admin_state_up"):
+        if key in body:
+            router[key] = body[key]
+    if "external_gateway_info" in body:
+        set_gateway(c, router, body["external_gateway_info"])
+    touch(router)
+
+
+def delete_router(c: "Cloud", router_id: str) -> None:
+    router = get(c, "routers", router_id)
+    if _router_ports(c, router_id, ROUTER_INTERFACE):
+        raise neutron(409, "RouterInUse", f"Router {router_id} still has ports")
+    clear_gateway(c, router)
+    c.dataplane.delete_router(router_id)
+    del c.state.table("routers")[router_id]
+
+
+def add_interface(c: "Cloud", router: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    subnets = c.state.table("subnets")
+    if body.get("port_id"):
+        port = get(c, "ports", str(body["port_id"]))
+        if port["device_id"]:
+            raise neutron(409, "PortInUse", f"Unable to complete operation on port "
+                          f"{port['id']} for network {port['network_id']}. Port already has an "
+                          f"attached device {port['device_id']}.")
+        if not port["fixed_ips"]:
+            raise neutron(400, "BadRequest", f"Bad router request: Router port must have at "
+                          "least one fixed IP.")
+        created = False
+    elif body.get("subnet_id"):
+        subnet = get(c, "subnets", str(body["subnet_id"]))
+        if not subnet["gateway_ip"]:
+            raise neutron(400, "BadRequest", f"Bad router request: Subnet for router interface "
+                          "must have a gateway IP.")
+        port = None
+        created = True
+    else:
+        raise neutron(400, "BadRequest", "Bad router request: Either subnet_id or port_id must "
+                      "be specified.")
+    new_subnet_id = port["fixed_ips"][0]["subnet_id"] if port else subnet["id"]
+    new_cidr = ipaddress.ip_network(subnets[new_subnet_id]["cidr"])
+    for existing in _router_ports(c, router["id"], ROUTER_INTERFACE):
+        sid = existing["fixed_ips"][0]["subnet_id"]
+        if sid == new_subnet_id:
+            raise neutron(400, "BadRequest", f"Bad router request: Router already has a port on "
+                          f"subnet {sid}.")
+        if new_cidr.overlaps(ipaddress.ip_network(subnets[sid]["cidr"])):
+            raise neutron(400, "BadRequest", f"Bad router request: Cidr {new_cidr} of subnet "
+                          f"{new_subnet_id} overlaps with cidr {subnets[sid]['cidr']} of subnet "
+                          f"{sid}.")
+    if port is None:
+        port = create_port(c, {"network_id": subnet["network_id"],
+                               "fixed_ips": [{"subnet_id": subnet["id"],
+                                              "ip_address": subnet["gateway_ip"]}],
+                               "device_owner": ROUTER_INTERFACE, "device_id": router["id"]})
+    else:
+        port.update({"device_owner": ROUTER_INTERFACE, "device_id": router["id"],
+                     "status": "ACTIVE"})
+    try:
+        c.dataplane.add_router_interface(router["id"], port_spec(c, port))
+    except Exception:
+        if created:
+            del c.state.table("ports")[port["id"]]
+        else:
+            port.update({"device_owner": "", "device_id": ""})
+        raise
+    touch(router)
+    return _interface_info(router, port)
+
+
+def _interface_info(router: dict[str, Any], port: dict[str, Any]) -> dict[str, Any]:
+    subnet_id = port["fixed_ips"][0]["subnet_id"]
+    return {"id": router["id"], "tenant_id": router["tenant_id"],
+            "project_id": router["project_id"], "port_id": port["id"], "subnet_id": subnet_id,
+            "subnet_ids": [subnet_id], "network_id": port["network_id"], "tags": []}
+
+
+def remove_interface(c: "Cloud", router: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    ports = _router_ports(c, router["id"], ROUTER_INTERFACE)
+    if body.get("port_id"):
+        port = next((p for p in ports if p["id"] == body["port_id"]), None)
+        if port is None:
+            raise neutron(404, "RouterInterfaceNotFound", f"Router {router['id']} does not have "
+                          f"an interface with id {body['port_id']}")
+    elif body.get("subnet_id"):
+        port = next((p for p in ports if p["fixed_ips"][0]["subnet_id"] == body["subnet_id"]),
+                    None)
+        if port is None:
+            raise neutron(404, "RouterInterfaceNotFoundForSubnet", f"Router {router['id']} has no "
+                          f"interface on subnet {body['subnet_id']}")
+    else:
+        raise neutron(400, "BadRequest", "Bad router request: Either subnet_id or port_id must "
+                      "be specified.")
+    subnet_id = port["fixed_ips"][0]["subnet_id"]
+    cidr = ipaddress.ip_network(c.state.table("subnets")[subnet_id]["cidr"])
+    for fip in c.state.table("floatingips").values():
+        if fip["router_id"] == router["id"] and fip["fixed_ip_address"] and \
+                ipaddress.IPv4Address(fip["fixed_ip_address"]) in cidr:
+            raise neutron(409, "RouterInterfaceInUseByFloatingIP",
+                          f"Router interface for subnet {subnet_id} on router {router['id']} "
+                          "cannot be deleted, as it is required by one or more floating IPs.")
+    c.dataplane.remove_router_interface(router["id"], port["id"])
+    info = _interface_info(router, port)
+    del c.state.table("ports")[port["id"]]
+    touch(router)
+    return info
+
+
+# --- floating IPs ---------------------------------------------------------------------------
+
+def create_floatingip(c: "Cloud", body: dict[str, Any]) -> dict[str, Any]:
+    quota_check(c, "floatingips", "floatingip")
+    net = get(c, "networks", str(body.get("floating_network_id")))
+    if not net["router:external"]:
+        raise neutron(400, "BadRequest", f"Bad floatingip request: Network {net['id']} is not a "
+                      "valid external network.")
+    fip = standard(c, body)
+    wanted = ([{"ip_address": body["floating_ip_address"]}] if body.get("floating_ip_address")
+              else ([{"subnet_id": body["subnet_id"]}] if body.get("subnet_id") else None))
+    port = create_port(c, {"network_id": net["id"], "device_id": fip["id"],
+                           "device_owner": FLOATINGIP_OWNER, "fixed_ips": wanted})
+    fip.update({"floating_network_id": net["id"],
+                "floating_ip_address": port["fixed_ips"][0]["ip_address"],
+                "router_id": None, "port_id": None, "fixed_ip_address": None, "status": "DOWN",
+                "port_details": None, "port_forwardings": [], "qos_policy_id": None,
+                "dns_domain": "", "dns_name": "", "_port": port["id"]})
+    c.state.table("floatingips")[fip["id"]] = fip
+    try:
+        if body.get("port_id"):
+            associate(c, fip, str(body["port_id"]), body.get("fixed_ip_address"))
+    except Exception:
+        del c.state.table("floatingips")[fip["id"]]
+        del c.state.table("ports")[port["id"]]
+        raise
+    return fip
+
+
+def associate(c: "Cloud", fip: dict[str, Any], port_id: str, fixed_ip: Any) -> None:
+    port = get(c, "ports", port_id)
+    if not port["fixed_ips"]:
+        raise neutron(400, "BadRequest", f"Bad floatingip request: Port {port_id} does not have "
+                      "any fixed IP address.")
+    ip = next((a for a in port["fixed_ips"] if fixed_ip in (None, a["ip_address"])), None)
+    if ip is None:
+        raise neutron(400, "BadRequest", f"Bad floatingip request: Port {port_id} does not have "
+                      f"fixed ip {fixed_ip}.")
+    for other in c.state.table("floatingips").values():
+        if other["id"] != fip["id"] and other["port_id"] == port_id and \
+                other["fixed_ip_address"] == ip["ip_address"]:
+            raise neutron(409, "FloatingIPPortAlreadyAssociated",
+                          f"Cannot associate floating IP {fip['floating_ip_address']} "
+                          f"({fip['id']}) with port {port_id} using fixed IP {ip['ip_address']}, "
+                          f"as that fixed IP already has a floating IP on external network "
+                          f"{other['floating_network_id']}.")
+    router = _router_for(c, fip["floating_network_id"], ip["subnet_id"])
+    if router is None:
+        raise neutron(404, "ExternalGatewayForFloatingIPNotFound",
+                      f"External network {fip['floating_network_id']} is not reachable from "
+                      f"subnet {ip['subnet_id']}.  Therefore, cannot associate Port {port_id} "
+                      "with a Floating IP.")
+    if fip["port_id"]:
+        disassociate(c, fip)
+    c.dataplane.add_floating_ip(router, fip["floating_ip_address"], ip["ip_address"])
+    fip.update({"port_id": port_id, "fixed_ip_address": ip["ip_address"], "router_id": router,
+                "status": "ACTIVE",
+                "port_details": {"name": port["name"], "network_id": port["network_id"],
+                                 "mac_address": port["mac_address"],
+                                 "admin_state_up": port["admin_state_up"],
+                                 "status": port["status"], "device_id": port["device_id"],
+                                 "device_owner": port["device_owner"]}})
+    touch(fip)
+
+
+def _router_for(c: "Cloud", external_net: str, subnet_id: str) -> str | None:
+    for router in c.state.table("routers").values():
+        info = router["external_gateway_info"]
+        if not info or info["network_id"] != external_net:
+            continue
+        if any(p["fixed_ips"][0]["subnet_id"] == subnet_id
+               for p in _router_ports(c, router["id"], ROUTER_INTERFACE)):
+            return router["id"]
+    return None
+
+
+def disassociate(c: "Cloud", fip: dict[str, Any]) -> None:
+    if fip["router_id"]:
+        c.dataplane.remove_floating_ip(fip["router_id"], fip["floating_ip_address"])
+    fip.update({"port_id": None, "fixed_ip_address": None, "router_id": None, "status": "DOWN",
+                "port_details": None})
+    touch(fip)
+
+
+def update_floatingip(c: "Cloud", fip: dict[str, Any], body: dict[str, Any]) -> None:
+    if "description" in body:
+        fip["description"] = str(body["description"] or "")
+    if "port_id" in body:
+        if body["port_id"]:
+            associate(c, fip, str(body["port_id"]), body.get("fixed_ip_address"))
+        elif fip["port_id"]:
+            disassociate(c, fip)
+    touch(fip)
+
+
+def delete_floatingip(c: "Cloud", fip_id: str) -> None:
+    fip = get(c, "floatingips", fip_id)
+    if fip["port_id"]:
+        disassociate(c, fip)
+    c.state.table("ports").pop(fip["_port"], None)
+    del c.state.table("floatingips")[fip_id]
+
+
+# --- security groups ------------------------------------------------------------------------
+
+def create_security_group(c: "Cloud", body: dict[str, Any], check: bool = True
+                          ) -> dict[str, Any]:
+    if check:
+        quota_check(c, "security_groups", "security_group")
+        if body.get("name") == "default":
+            raise neutron(409, "SecurityGroupDefaultAlreadyExists",
+                          "Default security group already exists.")
+    group = standard(c, body)
+    group.update({"name": str(body.get("name") or ""), "security_group_rules": [],
+                  "stateful": bool(body.get("stateful", True)), "shared": False})
+    c.state.table("security_groups")[group["id"]] = group
+    if check:
+        default_group(c)
+        for ethertype in ("IPv4", "IPv6"):
+            create_rule(c, {"security_group_id": group["id"], "direction": "egress",
+                            "ethertype": ethertype}, push=False)
+    return group
+
+
+def delete_security_group(c: "Cloud", group_id: str) -> None:
+    group = get(c, "security_groups", group_id)
+    if group["name"] == "default":
+        raise neutron(409, "SecurityGroupCannotRemoveDefault",
+                      "Insufficient rights for removing default security group.")
+    if any(group_id in (p.get("security_groups") or []) for p in c.state.table("ports").values()):
+        raise neutron(409, "SecurityGroupInUse", f"Security Group {group_id} in use.")
+    rules = c.state.table("security_group_rules")
+    for rule_id in [r["id"] for r in rules.values() if r["security_group_id"] == group_id]:
+        del rules[rule_id]
+    del c.state.table("security_groups")[group_id]
+    security.push(c)
+
+
+_RULE_KEYS = ("direction", "ethertype", "protocol", "port_range_min", "port_range_max",
+              "remote_ip_prefix", "remote_group_id")
+
+
+def create_rule(c: "Cloud", body: dict[str, Any], push: bool = True) -> dict[str, Any]:
+    group = get(c, "security_groups", str(body.get("security_group_id")))
+    direction = body.get("direction")
+    if direction not in ("ingress", "egress"):
+        raise neutron(400, "HTTPBadRequest", f"Invalid input for direction. Reason: {direction} "
+                      "is not in valid_values.")
+    ethertype = body.get("ethertype") or "IPv4"
+    if ethertype not in ("IPv4", "IPv6"):
+        raise neutron(400, "HTTPBadRequest", f"Invalid input for ethertype. Reason: {ethertype} "
+                      "is not in valid_values.")
+    protocol = body.get("protocol")
+    if protocol is not None:
+        protocol = str(protocol).lower()
+        if protocol == "any":
+            protocol = None
+    low, high = body.get("port_range_min"), body.get("port_range_max")
+    try:
+        low = int(low) if low is not None else None
+        high = int(high) if high is not None else None
+    except (TypeError, ValueError):
+        raise neutron(400, "HTTPBadRequest", "Invalid input for port_range_min/port_range_max.")
+    if protocol in ("tcp", "udp", "6", "17") and low is not None and high is not None and \
+            low > high:
+        raise neutron(400, "SecurityGroupInvalidPortRange",
+                      "For TCP/UDP protocols, port_range_min must be <= port_range_max")
+    if low is not None and protocol is None:
+        raise neutron(400, "SecurityGroupProtocolRequiredWithPorts",
+                      "Must also specify protocol if port range is given.")
+    prefix = body.get("remote_ip_prefix")
+    if prefix is not None:
+        try:
+            prefix = str(ipaddress.ip_network(str(prefix), strict=False))
+        except ValueError:
+            raise neutron(400, "HTTPBadRequest", f"Invalid input for remote_ip_prefix. Reason: "
+                          f"'{prefix}' is not a valid IP subnet.")
+    remote_group = body.get("remote_group_id")
+    if remote_group:
+        get(c, "security_groups", str(remote_group))
+    if prefix and remote_group:
+        raise neutron(400, "SecurityGroupRemoteGroupAndRemoteIpPrefix",
+                      "Only remote_ip_prefix or remote_group_id may be provided.")
+    rule = standard(c, body)
+    rule.update({"security_group_id": group["id"], "direction": direction,
+                 "ethertype": ethertype, "protocol": protocol, "port_range_min": low,
+                 "port_range_max": high, "remote_ip_prefix": prefix,
+                 "remote_group_id": remote_group or None, "remote_address_group_id": None,
+                 "normalized_cidr": prefix, "belongs_to_default_sg": group["name"] == "default"})
+    rules = c.state.table("security_group_rules")
+    for other in rules.values():
+        if other["security_group_id"] == group["id"] and \
+                all(other[k] == rule[k] for k in _RULE_KEYS):
+            raise neutron(409, "SecurityGroupRuleExists",
+                          f"Security group rule already exists. Rule id is {other['id']}.")
+    quota_check(c, "security_group_rules", "security_group_rule")
+    rules[rule["id"]] = rule
+    touch(group)
+    if push:
+        security.push(c)
+    return rule
+
+
+def delete_rule(c: "Cloud", rule_id: str) -> None:
+    get(c, "security_group_rules", rule_id)
+    del c.state.table("security_group_rules")[rule_id]
+    security.push(c)
+
+
+def group_view(c: "Cloud", group: dict[str, Any]) -> dict[str, Any]:
+    rules = [public(r) for r in c.state.table("security_group_rules").values()
+             if r["security_group_id"] == group["id"]]
+    return {**public(group), "security_group_rules": rules}
+
+
+def public(item: dict[str, Any]) -> dict[str, Any]:
+    """The API view: internal bookkeeping keys start with an underscore."""
+    return {k: v for k, v in item.items() if not k.startswith("_")}

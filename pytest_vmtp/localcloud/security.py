@@ -1,0 +1,81 @@
+"""Security groups -> the data path's flat rules, pushed to every server they affect.
+
+Remote-group rules are resolved to the /32s of the member ports, so a membership change
+can alter other servers' filters too: `push` recomputes every booted server and sends only
+the filters that changed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .dataplane.model import SecurityRule
+
+if TYPE_CHECKING:
+    from .api.base import Cloud
+
+_PROTOCOLS = {"tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp", "icmp": "icmp", "1": "icmp"}
+
+
+def server_ports(c: "Cloud", server_id: str) -> list[dict[str, Any]]:
+    return [p for p in c.state.table("ports").values()
+            if p["device_id"] == server_id and p["device_owner"].startswith("compute:")]
+
+
+def _group_prefixes(c: "Cloud", group_id: str) -> list[str]:
+    return sorted({f"{ip['ip_address']}/32" for p in c.state.table("ports").values()
+                   if group_id in (p.get("security_groups") or []) for ip in p["fixed_ips"]})
+
+
+def _flatten(c: "Cloud", rule: dict[str, Any]) -> list[SecurityRule]:
+    if rule["ethertype"] != "IPv4":
+        return []
+    proto = rule.get("protocol")
+    if proto is not None:
+        proto = _PROTOCOLS.get(str(proto).lower())
+        if proto is None:
+            return []
+    prefixes: list[str | None]
+    if rule.get("remote_group_id"):
+        prefixes = list(_group_prefixes(c, rule["remote_group_id"]))
+    elif rule.get("remote_ip_prefix") in (None, "0.0.0.0/0"):
+        prefixes = [None]
+    else:
+        prefixes = [rule["remote_ip_prefix"]]
+    return [SecurityRule(direction=rule["direction"], ethertype="IPv4", protocol=proto,
+                         port_range_min=rule.get("port_range_min"),
+                         port_range_max=rule.get("port_range_max"), remote_ip_prefix=prefix)
+            for prefix in prefixes]
+
+
+def rules_for_groups(c: "Cloud", group_ids: list[str]) -> tuple[SecurityRule, ...]:
+    out: list[SecurityRule] = []
+    for rule in c.state.table("security_group_rules").values():
+        if rule["security_group_id"] in group_ids:
+            for flat in _flatten(c, rule):
+                if flat not in out:
+                    out.append(flat)
+    return tuple(out)
+
+
+def server_security(c: "Cloud", server_id: str) -> tuple[tuple[SecurityRule, ...], bool]:
+    """(rules, port_security) of a server: the union over its ports."""
+    ports = server_ports(c, server_id)
+    groups: list[str] = []
+    for port in ports:
+        groups += [g for g in port.get("security_groups") or [] if g not in groups]
+    port_security = all(p.get("port_security_enabled", True) for p in ports)
+    return rules_for_groups(c, groups), port_security
+
+
+def push(c: "Cloud") -> None:
+    """Send changed filters of every booted server to the data path (state lock held)."""
+    for server in c.state.table("servers").values():
+        if not server.get("_booted"):
+            continue
+        rules, port_security = server_security(c, server["id"])
+        if not port_security:
+            rules = (SecurityRule("ingress"), SecurityRule("egress"))
+        if c.builder.pushed_rules.get(server["id"]) != rules:
+            c.dataplane.update_security(server["id"], rules)
+            c.builder.pushed_rules[server["id"]] = rules

@@ -1,0 +1,113 @@
+"""The local cloud's server process: data path + API on 127.0.0.1, until SIGTERM.
+
+Started by `vmtp-localcloud start` (cli.py) as a detached child; reads the admin password
+from stdin so it is never on a command line or in the environment. Writes `server.json`
+(pid, port, status) in the state dir; on SIGTERM it deletes every kernel object it made.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from werkzeug.serving import make_server
+
+from . import bootstrap
+from .api.base import Cloud
+from .app import create_app
+from .builder import Builder
+from .faults import FaultBook
+from .state import SNAPSHOT, CloudState
+from .tokens import TokenStore
+
+SERVER_FILE = "server.json"
+DEFAULT_DATAPLANE = "pytest_vmtp.localcloud.dataplane.linux:LinuxDataplane"
+DATAPLANE_ENV = "VMTP_LOCALCLOUD_DATAPLANE"
+DATAPLANE_DIR = "dataplane"
+
+
+def write_server_file(state_dir: Path, **fields: Any) -> None:
+    tmp = state_dir / (SERVER_FILE + ".tmp")
+    tmp.write_text(json.dumps({"pid": os.getpid(), **fields}))
+    os.replace(tmp, state_dir / SERVER_FILE)
+
+
+def load_dataplane_class(spec: str) -> Any:
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pytest_vmtp.localcloud.server")
+    parser.add_argument("--state-dir", type=Path, required=True)
+    parser.add_argument("--prefix", default="vlc")
+    parser.add_argument("--compute-hosts", type=int, default=2)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--dataplane", default=os.environ.get(DATAPLANE_ENV, DEFAULT_DATAPLANE))
+    args = parser.parse_args(argv)
+    state_dir: Path = args.state_dir
+    password = sys.stdin.readline().strip()
+    if not password:
+        print("error: no admin password on stdin", flush=True)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    write_server_file(state_dir, prefix=args.prefix, port=None, status="starting",
+                      dataplane=args.dataplane)
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    dp_dir = state_dir / DATAPLANE_DIR
+    dp_dir.mkdir(parents=True, exist_ok=True)
+    dataplane = load_dataplane_class(args.dataplane)(
+        prefix=args.prefix, compute_hosts=args.compute_hosts, state_dir=dp_dir)
+    cloud: Cloud | None = None
+    httpd = None
+    try:
+        dataplane.start()
+        state = CloudState(state_dir, args.prefix, list(dataplane.hosts()))
+        cloud = Cloud(state=state, dataplane=dataplane, faults=FaultBook(state_dir),
+                      tokens=TokenStore(), password=password, builder=Builder())
+        bootstrap.populate(cloud)
+        httpd = make_server("127.0.0.1", args.port, create_app(cloud), threaded=True)
+        httpd.daemon_threads = True
+        write_server_file(state_dir, prefix=args.prefix, port=httpd.server_port,
+                          status="running", dataplane=args.dataplane)
+        logging.info("local cloud listening on 127.0.0.1:%d", httpd.server_port)
+        serving = threading.Thread(target=httpd.serve_forever, name="api", daemon=True)
+        serving.start()
+        stop.wait()
+        logging.info("stopping")
+        httpd.shutdown()
+    except Exception as exc:
+        logging.exception("local cloud failed: %s", exc)
+        print(f"error: {exc}", flush=True)
+        return 1
+    finally:
+        if cloud is not None:
+            cloud.builder.wait_idle(20.0)
+        try:
+            dataplane.stop()
+        except Exception:
+            logging.exception("data path teardown failed")
+        for name in (SERVER_FILE, SNAPSHOT):
+            try:
+                (state_dir / name).unlink()
+            except FileNotFoundError:
+                pass
+        logging.info("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

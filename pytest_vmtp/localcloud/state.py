@@ -1,0 +1,96 @@
+"""The cloud's state: every resource in its API shape, one lock, a JSON snapshot on disk.
+
+Resources are kept as the dicts the API returns (Neutron/Nova field names), so views,
+filters and the snapshot need no mapping. The snapshot lets `vmtp-localcloud status|clean`
+see what was built after the server is gone; it never holds secrets.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .common import new_hex_id
+
+TABLES = ("networks", "subnets", "ports", "routers", "floatingips", "security_groups",
+          "security_group_rules", "servers", "keypairs", "server_groups", "flavors", "images")
+
+SNAPSHOT = "state.json"
+
+
+@dataclass
+class Identity:
+    """The single domain/project/user of the local cloud."""
+
+    domain_id: str = "default"
+    domain_name: str = "Default"
+    project_id: str = field(default_factory=new_hex_id)
+    project_name: str = "admin"
+    user_id: str = field(default_factory=new_hex_id)
+    user_name: str = "admin"
+    role_id: str = field(default_factory=new_hex_id)
+
+
+@dataclass
+class Quotas:
+    """Per-project limits (one project). Nova's and Neutron's names."""
+
+    instances: int = 10
+    cores: int = 20
+    ram: int = 51200
+    key_pairs: int = 100
+    server_groups: int = 10
+    server_group_members: int = 10
+    metadata_items: int = 128
+    network: int = 100
+    subnet: int = 100
+    port: int = 500
+    router: int = 10
+    floatingip: int = 50
+    security_group: int = 10
+    security_group_rule: int = 100
+
+
+class CloudState:
+    """All tables behind one re-entrant lock; `save()` writes the snapshot atomically."""
+
+    def __init__(self, state_dir: Path, prefix: str, hosts: list[str]) -> None:
+        self.state_dir = state_dir
+        self.prefix = prefix
+        self.hosts = hosts
+        self.lock = threading.RLock()
+        self.identity = Identity()
+        self.quotas = Quotas()
+        self.tables: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in TABLES}
+        self.next_vni = 1001
+
+    def table(self, name: str) -> dict[str, dict[str, Any]]:
+        return self.tables[name]
+
+    def allocate_vni(self) -> int:
+        with self.lock:
+            vni = self.next_vni
+            self.next_vni += 1
+            return vni
+
+    def save(self, **extra: Any) -> None:
+        """Write state.json (ids and what was built) so the CLI can work from disk."""
+        with self.lock:
+            doc = {"prefix": self.prefix, "hosts": self.hosts, "identity": asdict(self.identity),
+                   "next_vni": self.next_vni, "tables": self.tables, **extra}
+            text = json.dumps(doc, indent=1, sort_keys=True, default=str)
+            tmp = self.state_dir / (SNAPSHOT + ".tmp")
+            tmp.write_text(text)
+            os.replace(tmp, self.state_dir / SNAPSHOT)
+
+
+def load_snapshot(state_dir: Path) -> dict[str, Any] | None:
+    """The last snapshot written by a server in state_dir, or None."""
+    try:
+        return json.loads((state_dir / SNAPSHOT).read_text())
+    except (OSError, ValueError):
+        return None
