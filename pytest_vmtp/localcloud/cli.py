@@ -104,8 +104,12 @@ def _last_error(log: Path) -> str:
 
 def start_cloud(state_dir: Path | str | None = None, port: int = 0, compute_hosts: int = 2,
                 prefix: str = DEFAULT_PREFIX, timeout: float = 60.0,
-                dataplane: str | None = None) -> CloudHandle:
-    """Start the local cloud as a detached child (or return the running one); CloudError."""
+                dataplane: str | None = None, mgmt_cidr: str | None = None,
+                external_cidr: str | None = None) -> CloudHandle:
+    """Start the local cloud as a detached child (or return the running one); CloudError.
+
+    mgmt_cidr / external_cidr: the data path's two root-namespace /24s (defaults
+    198.51.100.0/24 and 203.0.113.0/24); give others to run two clouds side by side."""
     state_dir = Path(state_dir or default_state_dir())
     if os.geteuid() != 0:
         raise CloudError("the local cloud needs root (it builds network namespaces)")
@@ -134,6 +138,10 @@ def start_cloud(state_dir: Path | str | None = None, port: int = 0, compute_host
            "--prefix", prefix, "--compute-hosts", str(compute_hosts), "--port", str(port)]
     if dataplane:
         cmd += ["--dataplane", dataplane]
+    if mgmt_cidr:
+        cmd += ["--mgmt-cidr", mgmt_cidr]
+    if external_cidr:
+        cmd += ["--external-cidr", external_cidr]
     with open(log_path, "ab") as log:
         child = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT,
                                  start_new_session=True, close_fds=True, cwd="/")
@@ -205,7 +213,8 @@ def clean_cloud(state_dir: Path | str | None = None, prefix: str | None = None) 
 # --- the command line -----------------------------------------------------------------------
 
 def _cmd_start(args: argparse.Namespace) -> int:
-    handle = start_cloud(args.state_dir, args.port, args.compute_hosts, args.prefix)
+    handle = start_cloud(args.state_dir, args.port, args.compute_hosts, args.prefix,
+                         mgmt_cidr=args.mgmt_cidr, external_cidr=args.external_cidr)
     if handle.already_running:
         print(f"local cloud already running (pid {handle.pid}, {handle.auth_url})")
     else:
@@ -248,6 +257,10 @@ def main(argv: list[str] | None = None) -> int:
     start.add_argument("--compute-hosts", type=int, default=2)
     start.add_argument("--prefix", default=DEFAULT_PREFIX,
                        help="name prefix of every kernel object (1-5 characters)")
+    start.add_argument("--mgmt-cidr", default=None,
+                       help="compute hosts' management /24 (default 198.51.100.0/24)")
+    start.add_argument("--external-cidr", default=None,
+                       help="external network /24 (default 203.0.113.0/24)")
     start.set_defaults(func=_cmd_start)
     sub.add_parser("stop", parents=[common], help="stop and remove everything").set_defaults(
         func=_cmd_stop)

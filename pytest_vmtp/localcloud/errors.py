@@ -37,7 +37,7 @@ class ApiError(Exception):
     def body(self) -> tuple[object, str]:
         """(body, mimetype) as the service would send it."""
         title = _TITLES.get(self.status, "Error")
-        if self.service == "network":
+        if self.service == "network" and self.status != 401:
             return ({"NeutronError": {"type": self.kind or title.replace(" ", ""),
                                       "message": self.message, "detail": ""}}, "application/json")
         if self.service == "compute" and self.status != 401:

@@ -51,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prefix", default="vlc")
     parser.add_argument("--compute-hosts", type=int, default=2)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--mgmt-cidr", default=None)
+    parser.add_argument("--external-cidr", default=None)
     parser.add_argument("--dataplane", default=os.environ.get(DATAPLANE_ENV, DEFAULT_DATAPLANE))
     args = parser.parse_args(argv)
     state_dir: Path = args.state_dir
@@ -69,8 +71,14 @@ def main(argv: list[str] | None = None) -> int:
 
     dp_dir = state_dir / DATAPLANE_DIR
     dp_dir.mkdir(parents=True, exist_ok=True)
-    dataplane = load_dataplane_class(args.dataplane)(
-        prefix=args.prefix, compute_hosts=args.compute_hosts, state_dir=dp_dir)
+    ranges = {k: v for k, v in (("mgmt_cidr", args.mgmt_cidr),
+                                ("external_cidr", args.external_cidr)) if v}
+    try:
+        dataplane = load_dataplane_class(args.dataplane)(
+            prefix=args.prefix, compute_hosts=args.compute_hosts, state_dir=dp_dir, **ranges)
+    except (ValueError, TypeError) as exc:
+        print(f"error: {exc}", flush=True)
+        return 2
     cloud: Cloud | None = None
     httpd = None
     try:

@@ -1,0 +1,64 @@
+"""Fixtures of the local cloud's API/CLI tests: one cloud per session, real everything.
+
+The session cloud and the CLI tests' clouds use their own prefixes and address ranges
+(198.18.0.0/15, RFC 2544 benchmarking space), so they never collide with the data-path
+tests (prefix "vlt", default ranges) or with a developer's running `vlc` cloud.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import openstack
+import pytest
+import requests
+
+from pytest_vmtp.localcloud.cli import CloudHandle, clean_cloud, start_cloud, stop_cloud
+from tests.localcloud.lc_support import connect
+
+SESSION_PREFIX = "vlt2"
+SESSION_MGMT = "198.18.10.0/24"
+SESSION_EXT = "198.18.11.0/24"
+
+@pytest.fixture(scope="session")
+def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudHandle]:
+    if os.geteuid() != 0:
+        pytest.skip("needs root (network namespaces)")
+    state_dir = tmp_path_factory.mktemp("localcloud")
+    handle = start_cloud(state_dir, prefix=SESSION_PREFIX, mgmt_cidr=SESSION_MGMT,
+                         external_cidr=SESSION_EXT)
+    try:
+        yield handle
+    finally:
+        try:
+            stop_cloud(handle)
+        finally:
+            clean_cloud(state_dir, SESSION_PREFIX)  # a no-op after a clean stop
+
+
+@pytest.fixture(scope="session")
+def conn(local_cloud: CloudHandle) -> Iterator[openstack.connection.Connection]:
+    connection = connect(local_cloud)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def admin(local_cloud: CloudHandle, conn: openstack.connection.Connection):
+    """POST/DELETE on the local cloud's /admin/faults with a valid token."""
+    url = f"http://127.0.0.1:{local_cloud.port}/admin/faults"
+    headers = {"X-Auth-Token": conn.session.get_token()}
+
+    class Admin:
+        def set(self, doc: dict) -> dict:
+            resp = requests.post(url, json=doc, headers=headers, timeout=10)
+            resp.raise_for_status()
+            return resp.json()["faults"]
+
+        def clear(self) -> None:
+            requests.delete(url, headers=headers, timeout=10).raise_for_status()
+
+    helper = Admin()
+    yield helper
+    helper.clear()

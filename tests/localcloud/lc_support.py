@@ -1,0 +1,46 @@
+"""Helpers of the local cloud's API/CLI tests (imported; fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import openstack
+import openstack.config
+
+from pytest_vmtp.localcloud.cli import CloudHandle
+
+
+def connect(handle: CloudHandle, password: str | None = None) -> openstack.connection.Connection:
+    """An openstacksdk connection from the cloud's clouds.yaml (optionally a wrong password)."""
+    if password is not None:
+        return openstack.connect(
+            auth_url=handle.auth_url, username="admin", password=password,
+            project_name="admin", user_domain_name="Default", project_domain_name="Default",
+            region_name="RegionOne", load_yaml_config=False, load_envvars=False)
+    config = openstack.config.OpenStackConfig(config_files=[str(handle.clouds_yaml)])
+    return openstack.connection.Connection(config=config.get_one(handle.cloud_name))
+
+
+def processes_mentioning(text: str) -> list[str]:
+    """Command lines of live processes that mention text (state dirs are unique)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            state = (entry / "stat").read_text().rsplit(")", 1)[-1].split()[0]
+        except OSError:
+            continue
+        if text in cmdline and state != "Z":
+            out.append(cmdline)
+    return out
+
+
+def ssh(key: Path, ip: str, command: str, timeout: float = 20) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["ssh", "-i", str(key), "-o", "StrictHostKeyChecking=no", "-o", "BatchMode=yes",
+         "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=5",
+         f"root@{ip}", command], capture_output=True, text=True, timeout=timeout)
