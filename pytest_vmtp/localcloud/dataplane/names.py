@@ -87,7 +87,7 @@ class Names:
     @staticmethod
     def sg_chain(port_id: str, direction: str) -> str:
         """iptables chain of a port's filter, "sg-i<10>" (ingress) / "sg-o<10>" (egress)."""
-        return f"sg-{direction[0]}{short(port_id, 10)}"
+        return f"sg-{'i' if direction == 'ingress' else 'o'}{short(port_id, 10)}"
 
 
 MGMT_LEG = "mgmt0"  # a host namespace's end of its management veth

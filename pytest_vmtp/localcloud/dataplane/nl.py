@@ -22,20 +22,41 @@ class DataplaneError(RuntimeError):
 
 
 class Ns:
-    """A netlink handle on one namespace (None: the root one).
+    """A netlink handle on one namespace (None: the root one), safe to use from any thread.
 
-    pyroute2's IPRoute is not safe to share between threads, so every use goes through
-    `lock`; callers hold it across multi-step changes of that namespace.
+    pyroute2 keeps its netlink transport per thread, and IPRoute(netns=...) opens it by
+    forking a helper process, which is fragile in a threaded server. Instead each thread gets
+    its own IPRoute, opened while that thread has entered the namespace (setns is per thread
+    and a socket stays in the namespace it was made in). `lock` serialises multi-step changes
+    of one namespace between threads.
     """
 
     def __init__(self, name: str | None) -> None:
         self.name = name
-        self.ipr = IPRoute(netns=name) if name else IPRoute()
         self.lock = threading.RLock()
+        self._local = threading.local()
+        self._all: list[IPRoute] = []
+        self._all_lock = threading.Lock()
+        self.ipr  # noqa: B018  (open now: fail early if the namespace is missing)
+
+    @property
+    def ipr(self) -> IPRoute:
+        ipr = getattr(self._local, "ipr", None)
+        if ipr is None:
+            with entered_netns(self.name):
+                ipr = IPRoute()
+            self._local.ipr = ipr
+            with self._all_lock:
+                self._all.append(ipr)
+        return ipr
 
     def index(self, ifname: str) -> int | None:
-        found = self.ipr.link_lookup(ifname=ifname)
-        return found[0] if found else None
+        try:
+            return self.ipr.link("get", ifname=ifname)[0]["index"]
+        except NetlinkError as exc:
+            if exc.code == errno.ENODEV:
+                return None
+            raise
 
     def must_index(self, ifname: str) -> int:
         idx = self.index(ifname)
@@ -75,7 +96,14 @@ class Ns:
                     raise
 
     def close(self) -> None:
-        self.ipr.close()
+        with self._all_lock:
+            handles, self._all = self._all, []
+        for ipr in handles:
+            try:
+                ipr.close()
+            except Exception:
+                pass  # opened by a thread that is gone; the socket still closes
+        self._local = threading.local()
 
 
 def ns_exists(name: str) -> bool:
@@ -83,11 +111,14 @@ def ns_exists(name: str) -> bool:
 
 
 def create_ns(name: str) -> None:
-    """Make a named namespace (as `ip netns add`) with lo up; no-op if it exists."""
+    """Make a named namespace with lo up; no-op if it exists.
+
+    `ip netns add` rather than pyroute2's netns.create, which forks this (threaded) process."""
     if not ns_exists(name):
-        netns.create(name)
-    with IPRoute(netns=name) as ipr:
-        ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
+        run_in(None, ["ip", "netns", "add", name])
+    with entered_netns(name):
+        with IPRoute() as ipr:
+            ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
 
 
 def list_ns(prefix: str) -> list[str]:
@@ -124,7 +155,7 @@ def remove_ns(name: str) -> None:
         return
     kill_pids(ns_pids(name))
     try:
-        netns.remove(name)
+        netns.remove(name)  # umount + unlink, no fork
     except FileNotFoundError:
         pass
 
