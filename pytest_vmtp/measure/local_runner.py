@@ -18,8 +18,12 @@ from .errors import RunnerError
 from .runner import CommandResult, has_binary_command
 
 
-def _kill_group(pgid: int, grace: float = 2.0) -> None:
-    """SIGTERM the process group, SIGKILL whatever is left after grace seconds."""
+def _kill_group(pgid: int, leader: subprocess.Popen, grace: float = 2.0) -> None:
+    """SIGTERM the process group, SIGKILL whatever is left after grace seconds.
+
+    The leader is our child: it is reaped while waiting, or its zombie would keep the
+    group "alive" for the whole grace period.
+    """
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(pgid, sig)
@@ -27,6 +31,7 @@ def _kill_group(pgid: int, grace: float = 2.0) -> None:
             return
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
+            leader.poll()
             try:
                 os.killpg(pgid, 0)
             except ProcessLookupError:
@@ -65,7 +70,7 @@ class LocalBackground:
         with self._lock:
             if self._stopped:
                 return
-            _kill_group(self._proc.pid)
+            _kill_group(self._proc.pid, self._proc)
             try:
                 self._proc.wait(timeout=2)
             except subprocess.TimeoutExpired:
@@ -96,7 +101,7 @@ class LocalRunner:
         try:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            _kill_group(proc.pid, grace=0.5)
+            _kill_group(proc.pid, proc, grace=0.5)
             proc.communicate()
             raise RunnerError(f"{self.label}: command timed out after {timeout:g} s: {command}")
         if self.netns and proc.returncode != 0 and "Cannot open network namespace" in err:

@@ -22,6 +22,7 @@ class MeasureSettings:
     udp_loss_target: tuple[float, float] = (2.0, 5.0)
     udp_probe_s: int = 1  # length of one rate-search probe
     udp_search_max_probes: int = 12
+    udp_search_start_kbps: int = 10_000_000  # first probe's rate; the search goes down from it
     nuttcp_data_port: int = 5001
     nuttcp_control_port: int = 5002
     iperf_port: int = 5001

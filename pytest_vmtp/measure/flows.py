@@ -1,0 +1,221 @@
+"""The measurement engine's entry points, called by the scenarios.
+
+Each function starts the tool's server on the server runner, runs the client on the client
+runner, and always stops the server (try/finally), also when the client fails or the run
+is interrupted. Expected failures raise MeasureError subclasses with one-line messages.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from statistics import mean
+
+from ..results import IcmpResult, ThroughputResult
+from .errors import MeasureError
+from .parse_os_release import parse_os_release
+from .parse_ping import parse_ping
+from .probe import RunOutcome, RunSpec
+from .runner import Background, Runner
+from .settings import MeasureSettings
+from .tool_iperf2 import Iperf2
+from .tool_nuttcp import Nuttcp
+from .tools import ThroughputTool, check_tools, tool_for
+from .udp_search import Probe, search_udp_rate
+
+__all__ = ["measure_tcp", "measure_udp", "measure_icmp", "measure_multicast", "check_tools",
+           "host_distro"]
+
+SERVER_READY_TIMEOUT_S = 5.0
+CLIENT_GRACE_S = 30.0  # beyond the run's own duration: connection set-up, reporting
+
+
+def _wait_listening(server: Runner, bg: Background, port: int, proto: str, label: str) -> None:
+    """Wait until the server listens (ss, else netstat; else a short fixed delay)."""
+    flag = "u" if proto == "udp" else "t"
+    probe = (f"if command -v ss >/dev/null 2>&1; then ss -ln{flag} | grep -q ':{port} '; "
+             f"elif command -v netstat >/dev/null 2>&1; then netstat -ln{flag} | grep -q ':{port} '; "
+             f"else sleep 0.5; fi")
+    deadline = time.monotonic() + SERVER_READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.run(probe, timeout=10).ok:
+            return
+        if not bg.alive():
+            break
+        time.sleep(0.05)
+    text = " ".join(bg.log().split())[:300]
+    raise MeasureError(f"{label} server on {server.label} did not start listening on "
+                       f"{proto} port {port}: {text or 'no output'}")
+
+
+class _Session:
+    """A started server plus the client-side tool, for one batch of runs."""
+
+    def __init__(self, client: Runner, server: Runner, tool: ThroughputTool, protocol: str):
+        self.client, self.server, self.tool, self.protocol = client, server, tool, protocol
+        self.bg: Background | None = None
+
+    def _start_server(self) -> None:
+        self.bg = self.server.start(self.tool.server_command(self.protocol))
+        try:
+            port, proto = self.tool.listen_port(self.protocol)
+            _wait_listening(self.server, self.bg, port, proto, self.tool.binary)
+        except BaseException:
+            self.bg.stop()
+            raise
+
+    def _stop_server(self) -> None:
+        if self.bg is not None:
+            self.bg.stop()
+
+    def __enter__(self) -> "_Session":
+        self._start_server()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop_server()
+
+    def run(self, spec: RunSpec) -> RunOutcome:
+        # iperf 2.1's UDP server can crash after a test: give each such run a fresh server.
+        fresh = isinstance(self.tool, Iperf2) and spec.protocol == "UDP"
+        if fresh or self.bg is None or not self.bg.alive():
+            self._stop_server()
+            self._start_server()
+        command = self.tool.client_command(spec)
+        result = self.client.run(command, timeout=spec.duration_s + CLIENT_GRACE_S)
+        server_log = self._iperf2_server_report() if fresh else ""
+        try:
+            return self.tool.parse(spec, result, server_log)
+        except MeasureError as exc:
+            raise MeasureError(f"{exc} (on {self.client.label}: {command})") from None
+
+    def _iperf2_server_report(self) -> str:
+        """iperf 2 writes its UDP report a moment after the client is done."""
+        assert self.bg is not None and isinstance(self.tool, Iperf2)
+        deadline = time.monotonic() + 3.0
+        while True:
+            log = self.bg.log()
+            if self.tool.server_rows(log) or time.monotonic() > deadline:
+                return log
+            time.sleep(0.05)
+
+
+def _cpu(outcomes: list[RunOutcome]) -> dict[str, float] | None:
+    tx = [o.cpu_tx for o in outcomes if o.cpu_tx is not None]
+    rx = [o.cpu_rx for o in outcomes if o.cpu_rx is not None]
+    if not tx and not rx:
+        return None
+    cpu: dict[str, float] = {}
+    if tx:
+        cpu["tx"] = round(mean(tx), 1)
+    if rx:
+        cpu["rx"] = round(mean(rx), 1)
+    return cpu
+
+
+def _mean_or_none(values: list[float | int | None], digits: int | None = 3) -> float | None:
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    return round(mean(present), digits) if digits is not None else mean(present)
+
+
+def measure_tcp(client: Runner, server: Runner, dest_ip: str, settings: MeasureSettings,
+                reverse: bool = False) -> list[ThroughputResult]:
+    """One result per TCP message size, the mean of settings.tcp_runs runs."""
+    tool = tool_for(client, settings)
+    results = []
+    with _Session(client, server, tool, "TCP") as session:
+        for size in settings.tcp_pkt_sizes:
+            spec = RunSpec("TCP", dest_ip, settings.duration_s, size, settings.bandwidth_kbps,
+                           reverse, settings.tcp_buffer)
+            runs = [session.run(spec) for _ in range(max(1, settings.tcp_runs))]
+            rates = [r.throughput_kbps for r in runs]
+            retrans = _mean_or_none([r.retrans for r in runs], digits=None)
+            results.append(ThroughputResult(
+                protocol="TCP", tool=tool.version, throughput_kbps=round(mean(rates)),
+                pkt_size=size, rtt_ms=_mean_or_none([r.rtt_ms for r in runs]),
+                retrans=round(retrans) if retrans is not None else None,
+                bandwidth_limit_kbps=settings.bandwidth_kbps,
+                direction="reverse" if reverse else None, cpu_load=_cpu(runs),
+                throughput_kbps_min=min(rates), throughput_kbps_max=max(rates), runs=len(runs),
+            ))
+    return results
+
+
+def _udp_like(session: _Session, protocol: str, dest_ip: str, settings: MeasureSettings,
+              size: int, reverse: bool, group: str | None) -> ThroughputResult:
+    """Measure at the capped rate, or search the rate (short probes) and then measure once."""
+    def spec(rate: int | None, duration: float) -> RunSpec:
+        return RunSpec(protocol, dest_ip, duration, size, rate, reverse, settings.udp_buffer,
+                       group)
+
+    rate = settings.bandwidth_kbps
+    if rate is None:
+        def probe(kbps: int) -> Probe:
+            out = session.run(spec(kbps, settings.udp_probe_s))
+            return Probe(kbps, out.throughput_kbps, out.loss_rate or 0.0)
+
+        rate = search_udp_rate(probe, settings.udp_loss_target, settings.udp_search_max_probes,
+                               settings.udp_search_start_kbps).rate_kbps
+    out = session.run(spec(rate, settings.duration_s))
+    return ThroughputResult(
+        protocol=protocol, tool=session.tool.version, throughput_kbps=out.throughput_kbps,
+        pkt_size=size, loss_rate=round(out.loss_rate, 4) if out.loss_rate is not None else None,
+        bandwidth_limit_kbps=rate, direction="reverse" if reverse else None,
+        cpu_load=_cpu([out]), jitter=round(out.jitter_ms, 4) if out.jitter_ms is not None else None,
+    )
+
+
+def measure_udp(client: Runner, server: Runner, dest_ip: str, settings: MeasureSettings,
+                reverse: bool = False) -> list[ThroughputResult]:
+    """One result per UDP packet size; loss_rate in percent; bandwidth_limit_kbps = rate used."""
+    tool = tool_for(client, settings)
+    with _Session(client, server, tool, "UDP") as session:
+        return [_udp_like(session, "UDP", dest_ip, settings, size, reverse, None)
+                for size in settings.udp_pkt_sizes]
+
+
+def measure_multicast(client: Runner, server: Runner, settings: MeasureSettings,
+                      dest_ip: str | None = None, group: str | None = None,
+                      ) -> list[ThroughputResult]:
+    """nuttcp multicast (VMTP's -m32 -o -j -g<group>): throughput, loss and jitter per size.
+
+    dest_ip is the server's control address (nuttcp's control connection is unicast);
+    the data goes to the multicast group.
+    """
+    if dest_ip is None:
+        raise MeasureError("multicast needs the server's address for nuttcp's control connection")
+    tool = tool_for(client, settings)
+    if not isinstance(tool, Nuttcp):
+        tool = Nuttcp(settings, tool_for(client, _with_tool(settings, "nuttcp")).version)
+    with _Session(client, server, tool, "Multicast") as session:
+        return [_udp_like(session, "Multicast", dest_ip, settings, size, False,
+                          group or settings.multicast_group)
+                for size in settings.udp_pkt_sizes]
+
+
+def _with_tool(settings: MeasureSettings, tool: str) -> MeasureSettings:
+    from dataclasses import replace
+    return replace(settings, tool=tool)
+
+
+def measure_icmp(client: Runner, dest_ip: str, settings: MeasureSettings) -> IcmpResult:
+    """ping once per ICMP size; 100 % loss gives None rtts, not an error."""
+    results = []
+    for size in settings.icmp_pkt_sizes:
+        command = (f"ping -c {settings.ping_count} -i {settings.ping_interval_s:g} "
+                   f"-s {size} -q {shlex.quote(dest_ip)}")
+        timeout = settings.ping_count * (settings.ping_interval_s + 1) + 15
+        res = client.run(command, timeout=timeout)
+        try:
+            results.append(parse_ping(res.output, size))
+        except MeasureError as exc:
+            raise MeasureError(f"{exc} (on {client.label})") from None
+    return IcmpResult(results=results)
+
+
+def host_distro(runner: Runner) -> tuple[str | None, str | None]:
+    """(ID, VERSION_ID) of the host's /etc/os-release; (None, None) if it has none."""
+    res = runner.run("cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release", timeout=15)
+    return parse_os_release(res.stdout) if res.ok else (None, None)

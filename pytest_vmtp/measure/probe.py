@@ -1,0 +1,30 @@
+"""What one client run of any throughput tool yields, whatever the tool."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    throughput_kbps: int
+    loss_rate: float | None = None
+    rtt_ms: float | None = None
+    retrans: int | None = None
+    jitter_ms: float | None = None
+    cpu_tx: float | None = None
+    cpu_rx: float | None = None
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One client invocation: what to send, how long, how fast, which way."""
+
+    protocol: str  # "TCP", "UDP" or "Multicast"
+    dest_ip: str
+    duration_s: float
+    pkt_size: int | None = None
+    rate_kbps: int | None = None
+    reverse: bool = False
+    buffer: str | None = None
+    multicast_group: str | None = None

@@ -1,0 +1,58 @@
+"""iperf 2 command lines (`-y C` CSV) and the reading of their output.
+
+UDP loss is known only to the receiver: for forward UDP runs it is read from the server's
+own CSV report, which is why parse() gets the server's log.
+"""
+
+from __future__ import annotations
+
+from .errors import MeasureError
+from .parse_iperf2 import _rows, parse_iperf2_csv
+from .probe import RunOutcome, RunSpec
+from .runner import CommandResult
+from .settings import MeasureSettings
+
+
+class Iperf2:
+    binary = "iperf"
+    version_command = "iperf -v 2>&1"
+
+    def __init__(self, settings: MeasureSettings, version: str = "iperf") -> None:
+        self.settings = settings
+        self.version = version
+
+    def server_command(self, protocol: str) -> str:
+        udp = " -u" if protocol == "UDP" else ""
+        return f"iperf -s{udp} -p {self.settings.iperf_port} -y C"
+
+    def listen_port(self, protocol: str) -> tuple[int, str]:
+        return self.settings.iperf_port, "udp" if protocol == "UDP" else "tcp"
+
+    def client_command(self, spec: RunSpec) -> str:
+        if spec.protocol == "Multicast":
+            raise MeasureError("this engine measures multicast with nuttcp only")
+        args = [f"iperf -c {spec.dest_ip} -p {self.settings.iperf_port}",
+                f"-t {spec.duration_s:g} -y C"]
+        if spec.protocol == "UDP":
+            args.append(f"-u -b {spec.rate_kbps or 1_000_000}K")
+        elif spec.rate_kbps:
+            args.append(f"-b {spec.rate_kbps}K")
+        if spec.pkt_size:
+            args.append(f"-l {spec.pkt_size}")
+        if spec.buffer:
+            args.append(f"-w {spec.buffer}")
+        if spec.reverse:
+            args.append("-R")
+        return " ".join(args)
+
+    def server_rows(self, server_log: str) -> int:
+        return len(_rows(server_log))
+
+    def parse(self, spec: RunSpec, client: CommandResult, server_log: str) -> RunOutcome:
+        mine = parse_iperf2_csv(client.stdout, client.stderr)
+        if spec.protocol != "UDP":
+            return RunOutcome(mine.throughput_kbps)
+        if mine.loss_rate is not None:  # receiver-side report (reverse runs)
+            return RunOutcome(mine.throughput_kbps, mine.loss_rate, jitter_ms=mine.jitter_ms)
+        server = parse_iperf2_csv(server_log)
+        return RunOutcome(server.throughput_kbps, server.loss_rate, jitter_ms=server.jitter_ms)

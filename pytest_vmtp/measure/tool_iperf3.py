@@ -1,0 +1,48 @@
+"""iperf3 command lines (`--json`) and the reading of their output."""
+
+from __future__ import annotations
+
+from .errors import MeasureError
+from .parse_iperf3 import parse_iperf3_json
+from .probe import RunOutcome, RunSpec
+from .runner import CommandResult
+from .settings import MeasureSettings
+
+
+class Iperf3:
+    binary = "iperf3"
+    version_command = "iperf3 --version 2>&1"
+
+    def __init__(self, settings: MeasureSettings, version: str = "iperf3") -> None:
+        self.settings = settings
+        self.version = version
+
+    def server_command(self, protocol: str) -> str:
+        # One server serves TCP and UDP tests one after the other; stop() ends it.
+        return f"iperf3 -s -p {self.settings.iperf_port}"
+
+    def listen_port(self, protocol: str) -> tuple[int, str]:
+        return self.settings.iperf_port, "tcp"
+
+    def client_command(self, spec: RunSpec) -> str:
+        if spec.protocol == "Multicast":
+            raise MeasureError("iperf3 cannot measure multicast: use --vmtp-tool nuttcp")
+        args = [f"iperf3 -c {spec.dest_ip} -p {self.settings.iperf_port}",
+                f"-t {spec.duration_s:g} --json"]
+        if spec.protocol == "UDP":
+            # iperf3 sends UDP at 1 Mbit/s unless told; 0 means as fast as possible.
+            args.append(f"-u -b {spec.rate_kbps or 0}K")
+        elif spec.rate_kbps:
+            args.append(f"-b {spec.rate_kbps}K")
+        if spec.pkt_size:
+            args.append(f"-l {spec.pkt_size}")
+        if spec.buffer:
+            args.append(f"-w {spec.buffer}")
+        if spec.reverse:
+            args.append("-R")
+        return " ".join(args)
+
+    def parse(self, spec: RunSpec, client: CommandResult, server_log: str) -> RunOutcome:
+        r = parse_iperf3_json(client.stdout or client.stderr, reverse=spec.reverse)
+        return RunOutcome(r.throughput_kbps, r.loss_rate, r.rtt_ms, r.retrans, r.jitter_ms,
+                          r.cpu_tx, r.cpu_rx)

@@ -1,0 +1,69 @@
+"""nuttcp command lines (VMTP's default tool) and the reading of their output."""
+
+from __future__ import annotations
+
+from .errors import MeasureError
+from .parse_nuttcp import parse_nuttcp_fparse
+from .probe import RunOutcome, RunSpec
+from .runner import CommandResult
+from .settings import MeasureSettings
+
+
+class Nuttcp:
+    binary = "nuttcp"
+    version_command = "nuttcp -V 2>&1"
+
+    def __init__(self, settings: MeasureSettings, version: str = "nuttcp-8") -> None:
+        self.settings = settings
+        self.version = version
+
+    @property
+    def _major(self) -> int:
+        try:
+            return int(self.version.split("-")[1].split(".")[0])
+        except (IndexError, ValueError):
+            return 8
+
+    def server_command(self, protocol: str) -> str:
+        # --nofork keeps the server in the foreground, so stopping the started process stops it.
+        s = self.settings
+        return f"nuttcp -S -P{s.nuttcp_control_port} -p{s.nuttcp_data_port} --nofork"
+
+    def listen_port(self, protocol: str) -> tuple[int, str]:
+        return self.settings.nuttcp_control_port, "tcp"
+
+    def client_command(self, spec: RunSpec) -> str:
+        s = self.settings
+        args = [f"nuttcp -T{spec.duration_s:g} -p{s.nuttcp_data_port} -P{s.nuttcp_control_port}",
+                "-fparse"]
+        if spec.protocol in ("UDP", "Multicast"):
+            args.append("-u")
+        if spec.protocol == "Multicast":
+            # nuttcp 7+ takes the group (-g) and jitter/one-way options; 6.x picks its group.
+            args.append("-m32")
+            if self._major >= 7:
+                args += ["-o", "-j", f"-g{spec.multicast_group or s.multicast_group}"]
+        if spec.pkt_size:
+            args.append(f"-l{spec.pkt_size}")
+        if spec.rate_kbps:
+            args.append(f"-R{spec.rate_kbps}K")
+        if spec.buffer:
+            args.append(f"-w{spec.buffer}")
+        if spec.reverse:
+            args.append("-F -r")
+        args.append(spec.dest_ip)
+        return " ".join(args)
+
+    def parse(self, spec: RunSpec, client: CommandResult, server_log: str) -> RunOutcome:
+        report = parse_nuttcp_fparse(client.output)
+        if spec.protocol == "TCP" and report.megabytes == 0 and not client.ok:
+            raise MeasureError(f"nuttcp exited {client.exit_code} without data")
+        return RunOutcome(
+            throughput_kbps=report.throughput_kbps,
+            loss_rate=report.loss_rate,
+            rtt_ms=report.rtt_ms if spec.protocol == "TCP" else None,
+            retrans=report.retrans if spec.protocol == "TCP" else None,
+            jitter_ms=report.jitter_ms,
+            cpu_tx=report.tx_cpu,
+            cpu_rx=report.rx_cpu,
+        )

@@ -1,0 +1,77 @@
+"""Which throughput tool to use, whether a host has it, and its version (asked once per host)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+
+from .errors import MeasureError, ToolMissing
+from .parse_iperf2 import parse_iperf2_version
+from .parse_iperf3 import parse_iperf3_version
+from .parse_nuttcp import parse_nuttcp_version
+from .runner import Runner
+from .settings import MeasureSettings
+from .tool_iperf2 import Iperf2
+from .tool_iperf3 import Iperf3
+from .tool_nuttcp import Nuttcp
+
+ThroughputTool = Nuttcp | Iperf3 | Iperf2
+
+_TOOLS = {"nuttcp": (Nuttcp, parse_nuttcp_version),
+          "iperf3": (Iperf3, parse_iperf3_version),
+          "iperf": (Iperf2, parse_iperf2_version)}
+
+_versions: dict[tuple[str, str], str] = {}
+_versions_lock = threading.Lock()
+
+
+def tool_class(settings: MeasureSettings) -> type[ThroughputTool]:
+    try:
+        return _TOOLS[settings.tool][0]
+    except KeyError:
+        raise MeasureError(f"unknown tool {settings.tool!r}: pick one of "
+                           f"{', '.join(_TOOLS)}") from None
+
+
+def tool_version(runner: Runner, tool: str) -> str:
+    """e.g. "nuttcp-6.1.2", cached per (host, tool): a host's tools do not change in a run."""
+    key = (runner.label, tool)
+    with _versions_lock:
+        if key in _versions:
+            return _versions[key]
+    cls, parse = _TOOLS[tool]
+    res = runner.run(cls.version_command, timeout=15)
+    try:
+        version = parse(res.output)
+    except MeasureError:
+        version = tool  # a tool that runs but hides its version is still usable
+    with _versions_lock:
+        _versions[key] = version
+    return version
+
+
+def tool_for(runner: Runner, settings: MeasureSettings) -> ThroughputTool:
+    cls = tool_class(settings)
+    return cls(settings, tool_version(runner, settings.tool))
+
+
+def binaries_needed(settings: MeasureSettings, protocols: Iterable[str]) -> list[str]:
+    """protocols: any of "TCP", "UDP", "ICMP", "Multicast" (or VMTP's letters T U I M)."""
+    wanted = {p.upper()[:1] for p in protocols}
+    needed = []
+    if wanted & {"T", "U", "M"}:
+        needed.append("nuttcp" if "M" in wanted and settings.tool == "nuttcp"
+                      else tool_class(settings).binary)
+        if "M" in wanted and settings.tool != "nuttcp":
+            needed.append("nuttcp")
+    if "I" in wanted:
+        needed.append("ping")
+    return needed
+
+
+def check_tools(runner: Runner, settings: MeasureSettings, protocols: Iterable[str]) -> None:
+    """Raise ToolMissing naming the first tool the host lacks for these protocols."""
+    for binary in binaries_needed(settings, protocols):
+        if not runner.has_binary(binary):
+            hint = "install it" if binary == "ping" else "install it or pick --vmtp-tool"
+            raise ToolMissing(f"{binary} not found on host {runner.label}: {hint}")
