@@ -39,13 +39,24 @@ def leftovers(prefix: str) -> dict[str, list[str]]:
             "root_rules": rules}
 
 
+def _runs_from(pid: int, workdir: Path) -> bool:
+    """Is pid still one of our sshds (its command line names our directory)? A recorded pid
+    may belong to an unrelated process by now, after a crash and pid reuse."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return str(workdir).encode() in cmdline
+
+
 def clean(prefix: str, state_dir: Path | str) -> None:
     """Remove everything with this prefix: processes, namespaces, root links and rules."""
     names = Names(check_prefix(prefix))
     path = record_path(Path(state_dir), prefix)
     data = load(path) or Contents(prefix)
     namespaces = sorted(set(data.namespaces) | set(list_ns(prefix + "-")))
-    kill_pids(list(data.pids))
+    workdir = workdir_path(Path(state_dir), prefix)
+    kill_pids([pid for pid in data.pids if _runs_from(pid, workdir)])
     for netns in namespaces:
         kill_pids(ns_pids(netns))
     with IPRoute() as ipr:

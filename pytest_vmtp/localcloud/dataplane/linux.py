@@ -7,7 +7,7 @@ import subprocess
 import threading
 from pathlib import Path
 
-from pytest_vmtp.sshd import SshdHandle, start_sshd, stop_pid
+from pytest_vmtp.sshd import SshdHandle, start_sshd
 
 from . import cleanup
 from .addressing import NETWORK_NODE, Addressing
@@ -15,7 +15,7 @@ from .hosts import Host, Underlay
 from .model import PortSpec, SecurityRule, ServerSpec
 from .names import Names, check_prefix
 from .networks import Network, plug_network, unplug_network
-from .nl import DataplaneError, Ns
+from .nl import DataplaneError, Ns, kill_and_reap
 from .record import Record, record_path
 from .routers import Gateway, Routers
 from .servers import Servers
@@ -102,14 +102,14 @@ class LinuxDataplane:
         with self._lock:
             if not self._started:
                 return
-            for handle in self._host_sshd.values():
-                stop_pid(handle.pid, timeout=1.0)
-            self._host_sshd.clear()
+            handles = list(self._host_sshd.values())
             if self._servers is not None:
-                for server in list(self._servers.servers.values()):
-                    if server.sshd is not None:
-                        stop_pid(server.sshd.pid, timeout=1.0)
+                handles += [s.sshd for s in self._servers.servers.values() if s.sshd]
                 self._servers.servers.clear()
+            self._host_sshd.clear()
+            kill_and_reap([h.pid for h in handles])  # sshd needs no graceful stop
+            for handle in handles:
+                self._record.discard("pids", handle.pid)
             if self._routers is not None:
                 for router in self._routers.routers.values():
                     router.ns.close()

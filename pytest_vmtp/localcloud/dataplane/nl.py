@@ -149,6 +149,16 @@ def kill_pids(pids: list[int]) -> None:
             pass
 
 
+def kill_and_reap(pids: list[int]) -> None:
+    """SIGKILL our own children's process groups at once, then wait for each (no zombies)."""
+    kill_pids(pids)
+    for pid in pids:
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass  # not our child or already reaped
+
+
 def remove_ns(name: str) -> None:
     """Kill what runs inside, then unmount and unlink the namespace."""
     if not ns_exists(name):
