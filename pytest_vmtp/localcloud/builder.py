@@ -30,10 +30,8 @@ class Builder:
     def _spawn(self, key: str, target: Any, *args: Any) -> None:
         thread = threading.Thread(target=target, args=args, name=f"nova-{key}", daemon=True)
         with self._lock:
-            previous = self._threads.get(key)
             self._threads[key] = thread
         thread.start()
-        _ = previous
 
     def boot(self, c: "Cloud", server_id: str) -> None:
         self._spawn(server_id, self._boot, c, server_id)

@@ -114,6 +114,15 @@ def test_vmtp_topology_over_openstacksdk(conn: openstack.connection.Connection,
             ip = next(iter(other.addresses.values()))[0]["addr"]
             ping = ssh(key, fip.floating_ip_address, f"ping -c 1 -W 3 {ip}")
             assert ping.returncode == 0, ping.stdout + ping.stderr
+        # Rule changes reach running servers: without the ICMP rule vm2 stops answering.
+        vm2_ip = next(iter(servers[1].addresses.values()))[0]["addr"]
+        icmp = next(r for r in conn.network.security_group_rules(security_group_id=sg.id)
+                    if r.protocol == "icmp")
+        conn.network.delete_security_group_rule(icmp)
+        assert ssh(key, fip.floating_ip_address, f"ping -c 1 -W 1 {vm2_ip}").returncode != 0
+        conn.network.create_security_group_rule(security_group_id=sg.id, direction="ingress",
+                                                protocol="icmp")
+        assert ssh(key, fip.floating_ip_address, f"ping -c 1 -W 3 {vm2_ip}").returncode == 0
     finally:
         _cleanup(conn, made)
     assert not list(conn.compute.servers())

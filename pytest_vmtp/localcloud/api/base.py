@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from flask import Blueprint, Response, current_app, json, request
 
@@ -93,9 +93,11 @@ def matches_tags(resource: dict[str, Any], args: Any) -> bool:
     return True
 
 
-def filtered(items: Iterable[dict[str, Any]], args: Any, skip: set[str] = frozenset(),
-             convert: Callable[[str, Any], Any] | None = None) -> list[dict[str, Any]]:
-    """Neutron-style filtering: every query parameter naming a field must match exactly."""
+def filtered(items: Iterable[dict[str, Any]], args: Any,
+             skip: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+    """Neutron-style filtering: every query parameter naming a field must match exactly.
+
+    Glance's `in:a,b` operator (used by the openstack CLI's name lookups) matches any of."""
     control = {"tags", "tags-any", "not-tags", "not-tags-any", "fields", "limit", "marker",
                "sort_key", "sort_dir", "page_reverse"} | set(skip)
     out = []
@@ -106,7 +108,8 @@ def filtered(items: Iterable[dict[str, Any]], args: Any, skip: set[str] = frozen
         for key in args:
             if key in control or key not in item:
                 continue
-            values = args.getlist(key)
+            values = [v for raw in args.getlist(key)
+                      for v in (raw[3:].split(",") if raw.startswith("in:") else [raw])]
             have = item[key]
             if isinstance(have, bool):
                 values = [v.lower() in ("true", "1") for v in values]
