@@ -42,12 +42,12 @@ def _kill_group(pgid: int, leader: subprocess.Popen, grace: float = 2.0) -> None
 class LocalBackground:
     """A local server process in its own session; its output goes to a temporary file."""
 
-    def __init__(self, argv: list[str], label: str) -> None:
+    def __init__(self, argv: list[str], label: str, env: dict[str, str] | None = None) -> None:
         self._logfile = tempfile.NamedTemporaryFile(prefix="vmtp-bg-", suffix=".log", delete=False)
         self._label = label
         self._proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=self._logfile, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            start_new_session=True, env=env,
         )
         self._lock = threading.Lock()
         self._stopped = False
@@ -82,21 +82,27 @@ class LocalBackground:
 
 
 class LocalRunner:
-    """Runs shell commands here, in network namespace `netns` if given (`ip netns exec`)."""
+    """Runs shell commands here, in network namespace `netns` if given (`ip netns exec`).
 
-    def __init__(self, netns: str | None = None) -> None:
+    env: the commands' whole environment (e.g. a PATH holding uploaded tools); None = ours.
+    """
+
+    def __init__(self, netns: str | None = None, env: dict[str, str] | None = None) -> None:
         self.netns = netns
+        self.env = env
         self.label = f"local netns {netns}" if netns else "local"
         self._backgrounds: list[LocalBackground] = []
 
     def _argv(self, command: str) -> list[str]:
-        argv = ["sh", "-c", command]
-        return ["ip", "netns", "exec", self.netns, *argv] if self.netns else argv
+        argv = ["/bin/sh", "-c", command]
+        return ["/usr/sbin/ip" if os.path.exists("/usr/sbin/ip") else "ip", "netns", "exec",
+                self.netns, *argv] if self.netns else argv
 
     def run(self, command: str, timeout: float) -> CommandResult:
         proc = subprocess.Popen(
             self._argv(command), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True, errors="replace", start_new_session=True,
+            env=self.env,
         )
         try:
             out, err = proc.communicate(timeout=timeout)
@@ -109,7 +115,7 @@ class LocalRunner:
         return CommandResult(command, proc.returncode, out, err)
 
     def start(self, command: str) -> LocalBackground:
-        bg = LocalBackground(self._argv(command), self.label)
+        bg = LocalBackground(self._argv(command), self.label, self.env)
         self._backgrounds.append(bg)
         return bg
 
