@@ -73,6 +73,18 @@ def explain_ssh_failure(target: SshTarget, exc: BaseException) -> str:
 
 _TRANSPORT_ERRORS = (paramiko.SSHException, OSError, EOFError)
 
+# sshd starts each command in a new session: the shell's pid is the group of all it starts.
+_PGID_MARK = "__vmtp_pgid="
+_PGID_ECHO = f"echo {_PGID_MARK}$$ >&2; "
+
+
+def _strip_pgid(stderr: str) -> tuple[int | None, str]:
+    """(the command's process group, stderr without the marker line)."""
+    first, sep, rest = stderr.partition("\n")
+    if first.startswith(_PGID_MARK) and first[len(_PGID_MARK):].isdigit():
+        return int(first[len(_PGID_MARK):]), rest
+    return None, stderr
+
 
 class SshBackground:
     """A remote process started with setsid; its process group id is recorded so stop()
@@ -152,16 +164,25 @@ class SshRunner:
         with self._lock:
             conn = self._open()
             try:
-                res = conn.run(command, hide=True, warn=True, timeout=timeout,
+                res = conn.run(_PGID_ECHO + command, hide=True, warn=True, timeout=timeout,
                                in_stream=False, pty=False)
             except CommandTimedOut as exc:
+                # Closing the channel does not end a command without a tty: kill its group.
+                pgid = _strip_pgid(exc.result.stderr)[0]
+                if pgid:
+                    try:
+                        conn.run(f"kill -KILL -{pgid}", hide=True, warn=True, timeout=15,
+                                 in_stream=False)
+                    except Exception:  # best effort: the timeout is what gets reported
+                        log.warning("%s: could not kill timed-out command group %s",
+                                    self.label, pgid)
                 raise RunnerError(
                     f"ssh {self.label}: command timed out after {timeout:g} s: {command}"
                 ) from exc
             except _TRANSPORT_ERRORS as exc:
                 self._drop()
                 raise RunnerError(explain_ssh_failure(self.target, exc)) from exc
-            return CommandResult(command, res.exited, res.stdout, res.stderr)
+            return CommandResult(command, res.exited, res.stdout, _strip_pgid(res.stderr)[1])
 
     def start(self, command: str) -> SshBackground:
         tag = f"/tmp/vmtp-bg-{uuid.uuid4().hex[:12]}"

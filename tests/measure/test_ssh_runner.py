@@ -1,0 +1,109 @@
+"""SshRunner against real sshd servers in the lab's namespaces."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from dataclasses import replace
+
+import pytest
+
+from pytest_vmtp.measure.errors import RunnerError
+from pytest_vmtp.measure.hostspec import parse_host_spec
+from pytest_vmtp.measure.runner import Runner
+from pytest_vmtp.measure.ssh_runner import SshRunner
+
+from .conftest import tool_processes_in
+
+
+def test_run_over_ssh(lab, ssh_h1: SshRunner) -> None:
+    assert isinstance(ssh_h1, Runner)
+    res = ssh_h1.run("id -un; ip -4 -o addr show dev eth0; echo err >&2; exit 4", timeout=10)
+    assert res.exit_code == 4 and res.stdout.startswith("root\n")
+    assert lab.hosts[0].ip in res.stdout and res.stderr == "err\n"
+    assert ssh_h1.label == f"root@{lab.hosts[0].ip}"
+
+
+def test_command_timeout(ssh_h1: SshRunner) -> None:
+    with pytest.raises(RunnerError, match="timed out after 1 s"):
+        ssh_h1.run("sleep 20", timeout=1)
+    assert ssh_h1.run("echo still usable", timeout=10).stdout == "still usable\n"
+
+
+def test_background_survives_channel_and_stop_kills_group(lab, ssh_h1: SshRunner) -> None:
+    bg = ssh_h1.start("sh -c 'sleep 60 & sleep 61 & wait'")
+    assert bg.alive()
+    assert sorted(tool_processes_in(lab.hosts[0].netns)) == ["sleep", "sleep"]
+    bg.stop()
+    bg.stop()
+    assert not bg.alive()
+    assert tool_processes_in(lab.hosts[0].netns) == []
+
+
+def test_wrong_key_is_one_clear_line(lab, tmp_path) -> None:
+    key = tmp_path / "other"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    target = replace(parse_host_spec(lab.hosts[0].spec), key_file=str(key))
+    with pytest.raises(RunnerError) as info:
+        SshRunner(target, netns=lab.controller.netns).run("true", timeout=5)
+    assert str(info.value) == (f"ssh root@{lab.hosts[0].ip}: authentication failed with key "
+                               f"{key}: check the key/user")
+
+
+def test_refused_port(lab) -> None:
+    target = replace(parse_host_spec(lab.hosts[0].spec), port=2222)
+    with pytest.raises(RunnerError, match=r"^ssh root@198\.18\.0\.11:2222: connection refused "
+                                          r"on port 2222: is sshd running there\?$"):
+        SshRunner(target, netns=lab.controller.netns).run("true", timeout=5)
+
+
+def test_unreachable_host(lab) -> None:
+    target = parse_host_spec(f"root@198.18.0.99,key={lab.key_path}", connect_timeout=1)
+    start = time.monotonic()
+    with pytest.raises(RunnerError) as info:
+        SshRunner(target, netns=lab.controller.netns).run("true", timeout=5)
+    assert time.monotonic() - start < 6
+    message = str(info.value)
+    assert message.startswith("ssh root@198.18.0.99: ") and "\n" not in message
+    assert "no answer within 1 s" in message or "No route to host" in message
+
+
+def test_missing_key_file(lab) -> None:
+    target = parse_host_spec(f"root@{lab.hosts[0].ip},key=/nonexistent/id")
+    with pytest.raises(RunnerError, match="key file /nonexistent/id not readable"):
+        SshRunner(target, netns=lab.controller.netns).run("true", timeout=5)
+
+
+def test_jump_host(lab) -> None:
+    h1, h2 = lab.hosts
+    target = parse_host_spec(f"root@{h2.ip},key={lab.key_path},jump=root@{h1.ip}")
+    with SshRunner(target, netns=lab.controller.netns) as r:
+        assert h2.ip in r.run("ip -4 -o addr show dev eth0", timeout=10).stdout
+
+
+def test_two_hosts_from_two_threads(lab, ssh_h1: SshRunner, ssh_h2: SshRunner) -> None:
+    seen: dict[str, list[str]] = {}
+
+    def work(runner: SshRunner) -> None:
+        seen[runner.label] = [runner.run("hostname -I", timeout=10).stdout.split()[0]
+                              for _ in range(5)]
+
+    threads = [threading.Thread(target=work, args=(r,)) for r in (ssh_h1, ssh_h2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert seen == {ssh_h1.label: [lab.hosts[0].ip] * 5, ssh_h2.label: [lab.hosts[1].ip] * 5}
+
+
+def test_put_file_and_has_binary(ssh_h1: SshRunner, tmp_path) -> None:
+    src = tmp_path / "vtst-tool"
+    src.write_text("#!/bin/sh\necho uploaded\n")
+    remote = f"/tmp/vtst-tool-{tmp_path.name}"
+    try:
+        ssh_h1.put_file(str(src), remote, 0o755)
+        assert ssh_h1.run(remote, timeout=10).stdout == "uploaded\n"
+    finally:
+        ssh_h1.run(f"rm -f {remote}", timeout=10)
+    assert ssh_h1.has_binary("nuttcp") and not ssh_h1.has_binary("vtst-no-such-tool")
