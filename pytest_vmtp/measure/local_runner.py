@@ -18,6 +18,21 @@ from .errors import RunnerError
 from .runner import CommandResult, has_binary_command
 
 
+def group_has_live_members(pgid: int) -> bool:
+    """True if a non-zombie process is in group pgid (orphans' zombies wait for init)."""
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                fields = f.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
+            return True
+    return False
+
+
 def _kill_group(pgid: int, leader: subprocess.Popen, grace: float = 2.0) -> None:
     """SIGTERM the process group, SIGKILL whatever is left after grace seconds.
 
@@ -32,9 +47,7 @@ def _kill_group(pgid: int, leader: subprocess.Popen, grace: float = 2.0) -> None
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
             leader.poll()
-            try:
-                os.killpg(pgid, 0)
-            except ProcessLookupError:
+            if not group_has_live_members(pgid):
                 return
             time.sleep(0.02)
 

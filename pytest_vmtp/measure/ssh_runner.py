@@ -86,6 +86,20 @@ def _strip_pgid(stderr: str) -> tuple[int | None, str]:
     return None, stderr
 
 
+def _group_alive(pgid: int) -> str:
+    """Shell test: does process group pgid have a live (non-zombie) member?
+
+    Zombies count for `kill -0`, and an orphan's zombie waits for init to reap it, which
+    can take a while: reading /proc/*/stat ignores them.
+    """
+    return (
+        "( [ -d /proc/self ] || exec kill -0 -%d 2>/dev/null; "
+        "for f in /proc/[0-9]*/stat; do read -r l < $f 2>/dev/null || continue; "
+        "set -- ${l##*) }; [ \"$1\" != Z ] && [ \"$3\" = %d ] && exit 0; done; exit 1 )"
+        % (pgid, pgid)
+    )
+
+
 class SshBackground:
     """A remote process started with setsid; its process group id is recorded so stop()
     can kill it and its children without relying on the ssh channel staying open."""
@@ -102,7 +116,7 @@ class SshBackground:
     def alive(self) -> bool:
         if self._stopped:
             return False
-        return self._runner.run(f"kill -0 -{self.pgid} 2>/dev/null", timeout=15).ok
+        return self._runner.run(_group_alive(self.pgid), timeout=15).ok
 
     def log(self) -> str:
         if self._stopped:
@@ -116,7 +130,7 @@ class SshBackground:
             g = self.pgid
             script = (
                 f"kill -TERM -{g} 2>/dev/null; i=0; "
-                f"while kill -0 -{g} 2>/dev/null && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done; "
+                f"while {_group_alive(g)} && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done; "
                 f"kill -KILL -{g} 2>/dev/null; cat {self._logfile} 2>/dev/null; "
                 f"rm -f {self._logfile} {self._pidfile}"
             )
