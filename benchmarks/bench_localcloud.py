@@ -1,7 +1,7 @@
 """Local cloud figures: start-up, one server ACTIVE + SSH-ready, VMTP topology build, stop.
 
 Plain script (root): `.venv/bin/python benchmarks/bench_localcloud.py [--servers 3]`.
-Runs its own cloud (prefix vlb, 198.18.30.0/23) in a temporary state dir and removes it.
+Runs its own cloud (prefix vlba, 198.18.50.0/23) in a temporary state dir and removes it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import openstack.config
 
 from pytest_vmtp.localcloud.cli import clean_cloud, start_cloud, stop_cloud
 
-PREFIX = "vlb"
+PREFIX = "vlba"
 
 
 def ssh_ready(key: Path, ip: str, deadline: float) -> None:
@@ -41,8 +41,8 @@ def main() -> None:
     state_dir = Path(tempfile.mkdtemp(prefix="bench-localcloud-"))
     figures: list[tuple[str, float]] = []
     t0 = time.monotonic()
-    handle = start_cloud(state_dir, prefix=PREFIX, mgmt_cidr="198.18.30.0/24",
-                         external_cidr="198.18.31.0/24")
+    handle = start_cloud(state_dir, prefix=PREFIX, mgmt_cidr="198.18.50.0/24",
+                         external_cidr="198.18.51.0/24")
     figures.append(("start (vmtp-localcloud start until API answers)", time.monotonic() - t0))
     try:
         config = openstack.config.OpenStackConfig(config_files=[str(handle.clouds_yaml)])

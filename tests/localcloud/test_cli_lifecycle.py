@@ -16,7 +16,7 @@ from pytest_vmtp.localcloud.dataplane.cleanup import leftovers
 from pytest_vmtp.localcloud.process import read_server_file
 from tests.localcloud.lc_support import connect, processes_mentioning
 
-PREFIX = "vlt3"
+PREFIX = "vlt4"
 RANGES = ["--mgmt-cidr", "198.18.20.0/24", "--external-cidr", "198.18.21.0/24"]
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces)")
