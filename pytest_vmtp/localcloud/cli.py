@@ -77,6 +77,11 @@ def running(state_dir: Path | None = None) -> CloudHandle | None:
     return _handle(state_dir, info, True)
 
 
+def is_running(state_dir: Path | str | None = None) -> bool:
+    """True when a cloud from state_dir runs and answers."""
+    return running(state_dir) is not None
+
+
 def _write_clouds_yaml(path: Path, port: int, password: str) -> None:
     doc = {"clouds": {CLOUD_NAME: {
         "auth": {"auth_url": f"http://127.0.0.1:{port}/identity", "username": "admin",
@@ -167,10 +172,12 @@ def start_cloud(state_dir: Path | str | None = None, port: int = 0, compute_host
     return _handle(state_dir, info, False)
 
 
-def stop_cloud(target: CloudHandle | Path | str | None = None, timeout: float = 60.0) -> bool:
-    """Stop the cloud (it removes its kernel objects) and wait; False when none was running."""
-    state_dir = target.state_dir if isinstance(target, CloudHandle) else \
-        Path(target or default_state_dir())
+def stop_cloud(state_dir: CloudHandle | Path | str | None = None, timeout: float = 60.0) -> bool:
+    """Stop the cloud (it removes its kernel objects) and wait; False when none was running.
+
+    state_dir: the directory, or the CloudHandle start_cloud returned."""
+    state_dir = state_dir.state_dir if isinstance(state_dir, CloudHandle) else \
+        Path(state_dir or default_state_dir())
     info = process.read_server_file(state_dir)
     if not info or not process.is_ours(int(info["pid"])):
         if info or (state_dir / SNAPSHOT).exists():
