@@ -39,13 +39,18 @@ def _wait_listening(server: Runner, bg: Background, port: int, proto: str, label
     deadline = time.monotonic() + SERVER_READY_TIMEOUT_S
     while time.monotonic() < deadline:
         if server.run(probe, timeout=10).ok:
-            return
+            if bg.alive():
+                return
+            break  # someone else's server holds the port and ours gave up
         if not bg.alive():
             break
         time.sleep(0.05)
     text = " ".join(bg.log().split())[:300]
-    raise MeasureError(f"{label} server on {server.label} did not start listening on "
-                       f"{proto} port {port}: {text or 'no output'}")
+    if bg.alive():
+        why = f"is not listening on {proto} port {port} after {SERVER_READY_TIMEOUT_S:g} s"
+    else:
+        why = f"exited at once (is {proto} port {port} already in use?)"
+    raise MeasureError(f"{label} server on {server.label} {why}: {text or 'no output'}")
 
 
 class _Session:

@@ -1,0 +1,162 @@
+"""The engine's entry points with real tools between the lab's namespaces (1 s runs)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from pytest_vmtp.measure.errors import MeasureError, ToolMissing
+from pytest_vmtp.measure.flows import (
+    check_tools, host_distro, measure_icmp, measure_multicast, measure_tcp, measure_udp,
+)
+from pytest_vmtp.measure.local_runner import LocalRunner
+from pytest_vmtp.measure.settings import MeasureSettings
+
+from .conftest import tool_processes_in
+
+GBIT = 1_000_000  # kbit/s
+
+
+def assert_plausible_tcp(result, tool_prefix: str, runs: int) -> None:
+    assert result.protocol == "TCP" and result.tool.startswith(tool_prefix)
+    assert result.runs == runs and result.pkt_size == 65536
+    # veth between namespaces: well above 1 Gbit/s on any machine that runs these tests
+    assert GBIT < result.throughput_kbps < 1000 * GBIT
+    assert result.throughput_kbps_min <= result.throughput_kbps <= result.throughput_kbps_max
+
+
+@pytest.mark.parametrize("tool, prefix, has_rtt", [
+    ("nuttcp", "nuttcp-", True), ("iperf3", "iperf3-", True), ("iperf", "iperf-", False),
+])
+def test_tcp_each_tool(lab, ctl, h1, fast: MeasureSettings, tool, prefix, has_rtt) -> None:
+    [r] = measure_tcp(ctl, h1, lab.hosts[0].ip, replace(fast, tool=tool))
+    assert_plausible_tcp(r, prefix, runs=2)
+    assert (r.rtt_ms is not None) == has_rtt
+    assert r.direction is None and r.bandwidth_limit_kbps is None
+    assert tool_processes_in(lab.hosts[0].netns) == []
+
+
+def test_tcp_reverse_with_nuttcp(lab, ctl, h1, fast) -> None:
+    [r] = measure_tcp(ctl, h1, lab.hosts[0].ip, replace(fast, tcp_runs=1), reverse=True)
+    assert_plausible_tcp(r, "nuttcp-", runs=1)
+    assert r.direction == "reverse" and r.cpu_load and set(r.cpu_load) == {"tx", "rx"}
+
+
+def test_tcp_with_bandwidth_cap(lab, ctl, h1, fast) -> None:
+    capped = replace(fast, tcp_runs=1, bandwidth_kbps=200_000)
+    [r] = measure_tcp(ctl, h1, lab.hosts[0].ip, capped)
+    assert r.bandwidth_limit_kbps == 200_000
+    assert 150_000 < r.throughput_kbps < 220_000
+
+
+def test_udp_rate_search_converges_then_measures_full_length(lab, ctl, h1, fast) -> None:
+    [r] = measure_udp(ctl, h1, lab.hosts[0].ip, fast)
+    assert r.protocol == "UDP" and r.pkt_size == 1024 and r.tool.startswith("nuttcp-")
+    assert r.bandwidth_limit_kbps is not None  # the rate found by the search
+    assert 0 <= r.loss_rate <= 100 and r.throughput_kbps > 10_000
+    assert tool_processes_in(lab.hosts[0].netns) == []
+
+
+@pytest.mark.parametrize("tool", ["nuttcp", "iperf3", "iperf"])
+def test_udp_with_cap_each_tool(lab, ctl, h1, fast, tool) -> None:
+    settings = replace(fast, tool=tool, bandwidth_kbps=50_000, udp_pkt_sizes=(128, 1024))
+    results = measure_udp(ctl, h1, lab.hosts[0].ip, settings)
+    assert [r.pkt_size for r in results] == [128, 1024]
+    for r in results:
+        assert r.bandwidth_limit_kbps == 50_000
+        assert 40_000 < r.throughput_kbps < 56_000, r
+        assert r.loss_rate is not None and r.loss_rate < 5  # 50 Mbit/s is easy for a veth
+    assert tool_processes_in(lab.hosts[0].netns) == []
+
+
+def test_multicast_with_nuttcp(lab, ctl, h1, fast) -> None:
+    settings = replace(fast, bandwidth_kbps=20_000)
+    [r] = measure_multicast(ctl, h1, settings, dest_ip=lab.hosts[0].ip)
+    assert r.protocol == "Multicast" and 15_000 < r.throughput_kbps < 22_000
+    assert r.loss_rate is not None
+
+
+def test_icmp(lab, ctl, fast) -> None:
+    result = measure_icmp(ctl, lab.hosts[0].ip, fast)
+    assert [r.packet_size for r in result.results] == [64, 391, 1500]
+    for r in result.results:
+        assert r.tx_packets == r.rx_packets == 3
+        assert 0 < r.rtt_min_ms <= r.rtt_avg_ms <= r.rtt_max_ms < 50
+
+
+def test_icmp_total_loss_is_a_result_not_an_error(ctl, fast) -> None:
+    result = measure_icmp(ctl, "198.18.0.99", replace(fast, icmp_pkt_sizes=(64,), ping_count=2))
+    [r] = result.results
+    assert r.rx_packets == 0 and r.rtt_avg_ms is None
+
+
+def test_over_ssh_both_ends(lab, ssh_h1, ssh_h2, fast) -> None:
+    [r] = measure_tcp(ssh_h1, ssh_h2, lab.hosts[1].ip, replace(fast, tcp_runs=1))
+    assert_plausible_tcp(r, "nuttcp-", runs=1)
+    [u] = measure_udp(ssh_h1, ssh_h2, lab.hosts[1].ip, replace(fast, bandwidth_kbps=100_000))
+    assert 80_000 < u.throughput_kbps < 110_000
+    assert tool_processes_in(lab.hosts[1].netns) == []
+    assert host_distro(ssh_h2) == host_distro(LocalRunner())
+
+
+def test_server_stopped_after_client_failure(lab, ctl, h1, fast) -> None:
+    # The client aims at a host where no server listens: nuttcp's connection is refused.
+    with pytest.raises(MeasureError) as info:
+        measure_tcp(ctl, h1, lab.hosts[1].ip, replace(fast, tcp_runs=1))
+    message = str(info.value)
+    assert message.startswith("nuttcp: ") and "Connection refused" in message
+    assert "\n" not in message
+    assert f"on {ctl.label}: nuttcp " in message
+    assert tool_processes_in(lab.hosts[0].netns) == []
+
+
+def test_server_stopped_after_interrupt(lab, ctl, h1, fast) -> None:
+    calls = []
+
+    class Interrupting:
+        """A real runner whose client run is cut short, as a Ctrl-C would."""
+
+        label = ctl.label
+
+        def run(self, command, timeout):
+            if command.startswith("nuttcp -T"):
+                calls.append(command)
+                raise KeyboardInterrupt
+            return ctl.run(command, timeout)
+
+    with pytest.raises(KeyboardInterrupt):
+        measure_tcp(Interrupting(), h1, lab.hosts[0].ip, fast)
+    assert calls and tool_processes_in(lab.hosts[0].netns) == []
+
+
+def test_busy_port_gives_a_clear_error(lab, ctl, h1, fast) -> None:
+    """Measuring against someone else's server would give wrong results: refuse."""
+    blocker = h1.start(f"nuttcp -S -P{fast.nuttcp_control_port} --nofork")
+    try:
+        with pytest.raises(MeasureError, match=rf"^nuttcp server on {h1.label} exited at once "
+                                               r"\(is tcp port 5002 already in use\?\)"):
+            measure_tcp(ctl, h1, lab.hosts[0].ip, replace(fast, tcp_runs=1))
+    finally:
+        blocker.stop()
+
+
+def test_check_tools(h1, fast, tmp_path) -> None:
+    check_tools(h1, fast, ["TCP", "UDP", "ICMP"])
+    check_tools(h1, replace(fast, tool="iperf3"), "TUI")
+    bare = LocalRunner(h1.netns, env={"PATH": str(tmp_path)})
+    with pytest.raises(ToolMissing, match=rf"^nuttcp not found on host {bare.label}: "
+                                          "install it or pick --vmtp-tool$"):
+        check_tools(bare, fast, ["TCP"])
+    with pytest.raises(ToolMissing, match="^ping not found"):
+        check_tools(bare, fast, ["ICMP"])
+
+
+def test_unknown_tool(ctl, h1, fast) -> None:
+    with pytest.raises(MeasureError, match="unknown tool 'netperf'"):
+        measure_tcp(ctl, h1, "198.18.0.11", replace(fast, tool="netperf"))
+
+
+def test_host_distro(h1) -> None:
+    distro_id, version = host_distro(h1)
+    assert distro_id and version
