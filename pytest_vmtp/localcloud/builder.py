@@ -59,7 +59,7 @@ class Builder:
                 return
             message = c.faults.boot_error()
             if message is not None:
-                _fail(c, server, 500, message)
+                fail_server(c, server, 500, message)
                 return
             rules, port_security = security.server_security(c, server_id)
             ports = security.server_ports(c, server_id)
@@ -81,7 +81,7 @@ class Builder:
             with c.state.lock:
                 server = c.state.table("servers").get(server_id)
                 if server is not None:
-                    _fail(c, server, 500, f"Build of instance {server_id} aborted: {exc}")
+                    fail_server(c, server, 500, f"Build of instance {server_id} aborted: {exc}")
             return
         with c.state.lock:
             server = c.state.table("servers").get(server_id)
@@ -129,7 +129,7 @@ class Builder:
                 del self._threads[server_id]
 
 
-def _fail(c: "Cloud", server: dict[str, Any], code: int, message: str) -> None:
+def fail_server(c: "Cloud", server: dict[str, Any], code: int, message: str) -> None:
     stamp = now()
     server.update({"status": "ERROR", "OS-EXT-STS:vm_state": "error",
                    "OS-EXT-STS:task_state": None, "updated": stamp,

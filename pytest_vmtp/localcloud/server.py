@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 from pathlib import Path
@@ -40,6 +41,15 @@ def write_server_file(state_dir: Path, **fields: Any) -> None:
     os.replace(tmp, state_dir / SERVER_FILE)
 
 
+def port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def load_dataplane_class(spec: str) -> Any:
     module, _, name = spec.partition(":")
     return getattr(importlib.import_module(module), name)
@@ -62,13 +72,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    write_server_file(state_dir, prefix=args.prefix, port=None, status="starting",
-                      dataplane=args.dataplane)
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
 
+    if args.port and not port_free(args.port):
+        print(f"error: port {args.port} on 127.0.0.1 is in use", flush=True)
+        return 1
     dp_dir = state_dir / DATAPLANE_DIR
     dp_dir.mkdir(parents=True, exist_ok=True)
     ranges = {k: v for k, v in (("mgmt_cidr", args.mgmt_cidr),
@@ -79,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, TypeError) as exc:
         print(f"error: {exc}", flush=True)
         return 2
+    # From here on kernel objects may exist: the pid and prefix on disk let `clean` find them.
+    write_server_file(state_dir, prefix=args.prefix, port=None, status="starting",
+                      dataplane=args.dataplane)
     cloud: Cloud | None = None
     httpd = None
     try:
@@ -87,7 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         cloud = Cloud(state=state, dataplane=dataplane, faults=FaultBook(state_dir),
                       tokens=TokenStore(), password=password, builder=Builder())
         bootstrap.populate(cloud)
-        httpd = make_server("127.0.0.1", args.port, create_app(cloud), threaded=True)
+        try:
+            httpd = make_server("127.0.0.1", args.port, create_app(cloud), threaded=True)
+        except SystemExit:  # werkzeug's way of saying the port is taken
+            raise RuntimeError(f"port {args.port} on 127.0.0.1 is in use") from None
         httpd.daemon_threads = True
         write_server_file(state_dir, prefix=args.prefix, port=httpd.server_port,
                           status="running", dataplane=args.dataplane)

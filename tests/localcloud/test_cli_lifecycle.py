@@ -124,3 +124,19 @@ def test_user_mistakes_get_one_line(state_dir: Path, args: list[str], words: str
     assert len(lines) == 1 and lines[0].startswith("vmtp-localcloud: error:"), result.stderr
     assert words in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_port_in_use_is_one_line_and_leaves_nothing(state_dir: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = cli("start", "--state-dir", str(state_dir), "--prefix", PREFIX,
+                     "--port", str(port), *RANGES)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and f"port {port}" in result.stderr
+    assert_nothing_left(state_dir)
+    assert _start(state_dir).returncode == 0  # nothing to clean first
+    assert cli("stop", "--state-dir", str(state_dir)).returncode == 0

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, g, request
 
 from .. import keys, neutron, scheduler
-from ..builder import _fail
+from ..builder import fail_server
 from ..common import new_id, now
 from ..errors import ApiError, nova
 from .base import base_url, body_of, cloud, guard, matches_tags, paginate, reply
@@ -448,7 +448,7 @@ def create_server() -> Response:
         if group is not None:
             group["members"].append(server_id)
         if no_host:
-            _fail(c, server, 500, no_host)
+            fail_server(c, server, 500, no_host)
         else:
             c.builder.boot(c, server_id)
         c.state.save()
