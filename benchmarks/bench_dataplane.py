@@ -7,19 +7,24 @@ Uses prefix "vlb" and the default ranges, so no other local cloud may be running
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pytest_vmtp.localcloud.dataplane import LinuxDataplane, PortSpec, SecurityRule, ServerSpec
 
 PREFIX = "vlb"
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for the tests' topology helper
-from tests.localcloud.dp_fixtures import NET1 as NET, build_vmtp_topology  # noqa: E402
+from tests.localcloud.dp_fixtures import (  # noqa: E402
+    NET1 as NET, build_vmtp_topology, owning_ranges,
+)
 RULES = (SecurityRule("ingress", protocol="icmp"),
          SecurityRule("ingress", protocol="tcp", port_range_min=22, port_range_max=22))
 
@@ -43,57 +48,68 @@ def _key(directory: Path) -> tuple[Path, str]:
     return key, (directory / "id_ed25519.pub").read_text()
 
 
+@dataclass
+class Figures:
+    start: list[float] = field(default_factory=list)
+    topology: list[float] = field(default_factory=list)
+    first_ssh: list[float] = field(default_factory=list)
+    boot: list[float] = field(default_factory=list)
+    parallel: list[float] = field(default_factory=list)
+    stop: list[float] = field(default_factory=list)
+
+
+def _timed(into: list[float], func: Callable[[], object]) -> object:
+    t0 = time.perf_counter()
+    try:
+        return func()
+    finally:
+        into.append(time.perf_counter() - t0)
+
+
+def _round(dp: LinuxDataplane, key: Path, public: str, servers: int, fig: Figures) -> None:
+    _timed(fig.start, dp.start)
+    try:
+        # The VMTP topology: router + gateway, 2 networks, 3 servers, 3 floating IPs.
+        vms = _timed(fig.topology, lambda: build_vmtp_topology(dp, public))
+        ssh = ["ssh", "-i", str(key), "-o", "StrictHostKeyChecking=no", "-o",
+               "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
+               f"root@{vms['server'].fip}", "true"]
+        _timed(fig.first_ssh, lambda: subprocess.run(ssh, check=True))
+        for i in range(servers):  # one at a time: namespace, veth, filter, sshd listening
+            _timed(fig.boot, lambda: dp.boot_server(_spec(i, public)))
+        specs = [_spec(100 + i, public) for i in range(servers)]
+        with ThreadPoolExecutor(servers) as pool:
+            _timed(fig.parallel, lambda: list(pool.map(dp.boot_server, specs)))
+    finally:
+        _timed(fig.stop, dp.stop)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--servers", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-dp-"))
-    key, public = _key(tmp)
-    starts, stops, boots, topo, parallel, first_ssh = [], [], [], [], [], []
-    LinuxDataplane.clean(PREFIX, tmp / "state")
+    fig = Figures()
     try:
-        for _ in range(args.rounds):
-            dp = LinuxDataplane(PREFIX, 2, tmp / "state")
-            t0 = time.perf_counter()
-            dp.start()
-            starts.append(time.perf_counter() - t0)
+        key, public = _key(tmp)
+        with owning_ranges():
+            LinuxDataplane.clean(PREFIX, tmp / "state")
             try:
-                # The VMTP topology: router + gateway, 2 networks, 3 servers, 3 floating IPs.
-                t0 = time.perf_counter()
-                vms = build_vmtp_topology(dp, public)
-                topo.append(time.perf_counter() - t0)
-                t0 = time.perf_counter()
-                res = subprocess.run(
-                    ["ssh", "-i", str(key), "-o", "StrictHostKeyChecking=no", "-o",
-                     "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o",
-                     "LogLevel=ERROR", f"root@{vms['server'].fip}", "true"])
-                first_ssh.append(time.perf_counter() - t0)
-                if res.returncode != 0:
-                    print("ssh through the floating IP failed", file=sys.stderr)
-                    return 1
-                for i in range(args.servers):  # one at a time: boot + sshd listening
-                    t0 = time.perf_counter()
-                    dp.boot_server(_spec(i, public))
-                    boots.append(time.perf_counter() - t0)
-                specs = [_spec(100 + i, public) for i in range(args.servers)]
-                t0 = time.perf_counter()
-                with ThreadPoolExecutor(args.servers) as pool:
-                    list(pool.map(dp.boot_server, specs))
-                parallel.append(time.perf_counter() - t0)
+                for _ in range(args.rounds):
+                    _round(LinuxDataplane(PREFIX, 2, tmp / "state"), key, public, args.servers,
+                           fig)
             finally:
-                t0 = time.perf_counter()
-                dp.stop()
-                stops.append(time.perf_counter() - t0)
+                LinuxDataplane.clean(PREFIX, tmp / "state")
     finally:
-        LinuxDataplane.clean(PREFIX, tmp / "state")
-        subprocess.run(["rm", "-rf", str(tmp)])
-    print(f"start (bridges, 2 computes + network node)   {_fmt(starts)}")
-    print(f"VMTP topology (router, 2 nets, 3 VMs, 3 FIPs) {_fmt(topo)}")
-    print(f"boot_server to SSH-ready, one at a time       {_fmt(boots)}")
-    print(f"{args.servers} servers booted from {args.servers} threads (wall)   {_fmt(parallel)}")
-    print(f"first ssh login via floating IP (client side) {_fmt(first_ssh)}")
-    print(f"stop (everything above removed)               {_fmt(stops)}")
+        shutil.rmtree(tmp, ignore_errors=True)
+    n = args.servers
+    print(f"start (2 bridges, 2 computes + network node)  {_fmt(fig.start)}")
+    print(f"VMTP topology (router, 2 nets, 3 VMs, 3 FIPs) {_fmt(fig.topology)}")
+    print(f"first ssh login through a floating IP         {_fmt(fig.first_ssh)}")
+    print(f"boot_server to SSH-ready, one at a time       {_fmt(fig.boot)}")
+    print(f"{n} servers from {n} threads at once (wall)    {_fmt(fig.parallel)}")
+    print(f"stop (all of the above removed)               {_fmt(fig.stop)}")
     return 0
 
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from pytest_vmtp.localcloud.dataplane import (
     LinuxDataplane, PortSpec, SecurityRule, ServerSpec,
@@ -36,6 +39,17 @@ PNS_RULES = (
     SecurityRule("ingress", protocol="tcp", port_range_min=5001, port_range_max=5002),
     SecurityRule("ingress", protocol="udp", port_range_min=5001, port_range_max=5002),
 )
+
+
+RANGES_LOCK = Path(tempfile.gettempdir()) / "pytest-vmtp-dataplane-ranges.lock"
+
+
+@contextmanager
+def owning_ranges(timeout: float = 600) -> Iterator[None]:
+    """Hold the machine-wide lock on the default ranges while a test cloud lives: only one
+    cloud can own them, and several people run these tests on one machine at once."""
+    with FileLock(str(RANGES_LOCK), timeout=timeout):
+        yield
 
 
 @dataclass
@@ -177,14 +191,15 @@ def build_vmtp_topology(dp: LinuxDataplane, public_key: str) -> dict[str, Vm]:
 def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     tmp = tmp_path_factory.mktemp("dp")
     key, public = make_key(tmp)
-    LinuxDataplane.clean(PREFIX, tmp / "state")  # a previous crashed run's leftovers
-    dp = LinuxDataplane(PREFIX, 2, tmp / "state")
-    try:
-        dp.start()
-        topo = Topology(dp, key, public)
-        topo.vms = build_vmtp_topology(dp, public)
-        yield topo
-    finally:
-        dp.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
-    assert_nothing_left(PREFIX)
+    with owning_ranges():
+        LinuxDataplane.clean(PREFIX, tmp / "state")  # a previous crashed run's leftovers
+        dp = LinuxDataplane(PREFIX, 2, tmp / "state")
+        try:
+            dp.start()
+            topo = Topology(dp, key, public)
+            topo.vms = build_vmtp_topology(dp, public)
+            yield topo
+        finally:
+            dp.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
+        assert_nothing_left(PREFIX)

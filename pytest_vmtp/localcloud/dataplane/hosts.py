@@ -21,7 +21,7 @@ class Host:
     name: str
     netns: str
     ip: str
-    ns: Ns | None = field(default=None, repr=False)
+    ns: Ns = field(repr=False)
 
 
 def forward_rules(names: Names) -> list[list[str]]:
@@ -53,11 +53,11 @@ class Underlay:
 
     def _bridge(self, ifname: str, ip: str, prefixlen: int) -> None:
         self.record.add("root_links", ifname)
-        with self.root.lock:
-            if self.root.index(ifname) is None:
-                self.root.ipr.link("add", ifname=ifname, kind="bridge")
-            self.root.add_addr(ifname, ip, prefixlen)
-            self.root.up(ifname)
+        with self.root.session() as root:
+            if root.index(ifname) is None:
+                root.ipr.link("add", ifname=ifname, kind="bridge")
+            root.add_addr(ifname, ip, prefixlen)
+            root.up(ifname)
 
     def _host(self, name: str) -> Host:
         netns, leg = self.names.host_ns(name), self.names.host_mgmt_leg(name)
@@ -65,22 +65,19 @@ class Underlay:
         self.record.add("namespaces", netns)
         self.record.add("root_links", leg)
         create_ns(netns)
-        with self.root.lock:
-            if self.root.index(leg) is None:
-                self.root.ipr.link("add", ifname=leg, kind="veth",
-                                   peer={"ifname": MGMT_LEG, "net_ns_fd": netns})
-            self.root.up(leg, master=self.root.must_index(self.names.mgmt_bridge))
+        with self.root.session() as root:
+            if root.index(leg) is None:
+                root.ipr.link("add", ifname=leg, kind="veth",
+                              peer={"ifname": MGMT_LEG, "net_ns_fd": netns})
+            root.up(leg, master=root.must_index(self.names.mgmt_bridge))
         host = Host(name, netns, ip, Ns(netns))
-        with host.ns.lock:
-            host.ns.add_addr(MGMT_LEG, ip, self.addressing.mgmt.prefixlen)
-            host.ns.up(MGMT_LEG)
+        with host.ns.session() as ns:
+            ns.add_addr(MGMT_LEG, ip, self.addressing.mgmt.prefixlen)
+            ns.up(MGMT_LEG)
         return host
 
     def teardown(self) -> None:
         """Remove host namespaces, root links and rules; tolerant of half-built state."""
-        for host in self.hosts.values():
-            if host.ns is not None:
-                host.ns.close()
         self.hosts.clear()
         teardown_recorded(self.record, self.root)
 
@@ -89,8 +86,8 @@ def teardown_recorded(record: Record, root: Ns) -> None:
     """Remove whatever the record lists, root links first so veth peers vanish at once."""
     data = record.data
     for ifname in list(data.root_links):
-        with root.lock:
-            root.del_link(ifname)
+        with root.session() as session:
+            session.del_link(ifname)
         record.discard("root_links", ifname)
     for netns in list(data.namespaces):
         remove_ns(netns)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import threading
 from pathlib import Path
@@ -111,13 +110,9 @@ class LinuxDataplane:
             for handle in handles:
                 self._record.discard("pids", handle.pid)
             if self._routers is not None:
-                for router in self._routers.routers.values():
-                    router.ns.close()
                 self._routers.routers.clear()
             if self._underlay is not None:
                 self._underlay.teardown()
-            if self._root is not None:
-                self._root.close()
             self._networks.clear()
             self._started = False
             # Whatever the record missed (none expected) goes by scanning.

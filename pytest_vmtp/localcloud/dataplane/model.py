@@ -77,7 +77,12 @@ class Dataplane(Protocol):
     def delete_server(self, server_id: str) -> None: ...
 
     def update_security(self, server_id: str, rules: tuple[SecurityRule, ...]) -> None:
-        """Replace the ingress/egress filter of the server's ports."""
+        """Replace the ingress/egress filter of the server's ports.
+
+        Stateful: replies to allowed flows always pass. Ingress: only what a rule allows
+        (no ingress rule: nothing gets in). Egress: no egress rule at all means everything
+        may leave (Neutron's default group); with egress rules, only those. IPv6 rules are
+        ignored (the VMs have IPv4 only)."""
 
     def create_router(self, router_id: str) -> None: ...
 

@@ -37,8 +37,7 @@ class Network:
 
 def plug_network(host: Host, net: Network, peers: list[str]) -> None:
     """Bridge + VXLAN device of `net` in one host namespace (idempotent)."""
-    ns = host.ns
-    with ns.lock:
+    with host.ns.session() as ns:
         if ns.index(net.bridge) is None:
             ns.ipr.link("add", ifname=net.bridge, kind="bridge", mtu=net.mtu)
         bridge = ns.must_index(net.bridge)
@@ -58,8 +57,7 @@ def plug_network(host: Host, net: Network, peers: list[str]) -> None:
 
 
 def unplug_network(host: Host, net: Network) -> None:
-    ns = host.ns
-    with ns.lock:
+    with host.ns.session() as ns:
         ns.del_link(net.vxlan)
         ns.del_link(net.bridge)
 
@@ -67,8 +65,7 @@ def unplug_network(host: Host, net: Network) -> None:
 def plug_veth(host: Host, net: Network, ifname: str, peer: dict[str, object], mtu: int) -> None:
     """A veth whose `ifname` end joins the network's bridge in the host namespace and whose
     peer (a dict for pyroute2, with its own name, namespace, MAC) goes elsewhere."""
-    ns = host.ns
-    with ns.lock:
+    with host.ns.session() as ns:
         if ns.index(ifname) is None:
             ns.ipr.link("add", ifname=ifname, kind="veth", mtu=mtu, peer={**peer, "mtu": mtu})
         ns.up(ifname, master=ns.must_index(net.bridge))

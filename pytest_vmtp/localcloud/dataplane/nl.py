@@ -7,6 +7,9 @@ import os
 import signal
 import subprocess
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from pyroute2 import IPRoute, netns
@@ -22,33 +25,37 @@ class DataplaneError(RuntimeError):
 
 
 class Ns:
-    """A netlink handle on one namespace (None: the root one), safe to use from any thread.
+    """A namespace (None: the root one) whose changes go through short netlink sessions.
 
-    pyroute2 keeps its netlink transport per thread, and IPRoute(netns=...) opens it by
-    forking a helper process, which is fragile in a threaded server. Instead each thread gets
-    its own IPRoute, opened while that thread has entered the namespace (setns is per thread
-    and a socket stays in the namespace it was made in). `lock` serialises multi-step changes
-    of one namespace between threads.
+    Why sessions and not one long-lived IPRoute: pyroute2 keeps its transport per thread,
+    opening a new one (by forking, for IPRoute(netns=...)) in every thread that touches the
+    object, and the API server calls us from many short-lived threads. A session is opened in
+    the calling thread after setns(2) into the namespace (sockets stay in the namespace they
+    were made in), used under `lock`, and closed: ~0.7 ms, no fork, no leaked descriptors.
     """
 
     def __init__(self, name: str | None) -> None:
         self.name = name
         self.lock = threading.RLock()
-        self._local = threading.local()
-        self._all: list[IPRoute] = []
-        self._all_lock = threading.Lock()
-        self.ipr  # noqa: B018  (open now: fail early if the namespace is missing)
 
-    @property
-    def ipr(self) -> IPRoute:
-        ipr = getattr(self._local, "ipr", None)
-        if ipr is None:
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """Hold the namespace's lock and a fresh netlink handle in it."""
+        with self.lock:
             with entered_netns(self.name):
                 ipr = IPRoute()
-            self._local.ipr = ipr
-            with self._all_lock:
-                self._all.append(ipr)
-        return ipr
+            try:
+                yield Session(self.name, ipr)
+            finally:
+                ipr.close()
+
+
+@dataclass
+class Session:
+    """Netlink helpers bound to one namespace for the length of a `with ns.session()`."""
+
+    name: str | None
+    ipr: IPRoute
 
     def index(self, ifname: str) -> int | None:
         try:
@@ -94,16 +101,6 @@ class Ns:
             except NetlinkError as exc:
                 if exc.code != errno.ENODEV:
                     raise
-
-    def close(self) -> None:
-        with self._all_lock:
-            handles, self._all = self._all, []
-        for ipr in handles:
-            try:
-                ipr.close()
-            except Exception:
-                pass  # opened by a thread that is gone; the socket still closes
-        self._local = threading.local()
 
 
 def ns_exists(name: str) -> bool:

@@ -16,11 +16,13 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from pyroute2.netlink.exceptions import NetlinkError
+
 from .hosts import Host
 from .model import PortSpec
 from .names import Names
 from .networks import Network, plug_veth
-from .nl import Ns, create_ns, remove_ns, run_in, sysctl
+from .nl import DataplaneError, Ns, create_ns, remove_ns, run_in, sysctl
 from .record import Record
 
 FROM_OUTSIDE = "0x2/0xffff"
@@ -83,7 +85,7 @@ class Routers:
         try:
             return self.routers[router_id]
         except KeyError:
-            raise KeyError(f"router {router_id} is not in the data path") from None
+            raise DataplaneError(f"router {router_id} is not in the data path") from None
 
     def create(self, router_id: str) -> None:
         with self._lock:
@@ -102,7 +104,6 @@ class Routers:
         if router is not None:
             with router.lock:
                 self._drop_gateway_leg(router)
-                router.ns.close()
         remove_ns(netns)
         self.record.discard("namespaces", netns)
 
@@ -116,13 +117,12 @@ class Routers:
         leg = self.names.gateway_leg(router_id)
         with router.lock:
             self.record.add("root_links", leg)
-            with self.root.lock:
-                if self.root.index(leg) is None:
-                    self.root.ipr.link("add", ifname=leg, kind="veth",
-                                       peer={"ifname": router.qg, "net_ns_fd": router.netns})
-                self.root.up(leg, master=self.root.must_index(self.names.ex_bridge))
-            ns = router.ns
-            with ns.lock:
+            with self.root.session() as root:
+                if root.index(leg) is None:
+                    root.ipr.link("add", ifname=leg, kind="veth",
+                                  peer={"ifname": router.qg, "net_ns_fd": router.netns})
+                root.up(leg, master=root.must_index(self.names.ex_bridge))
+            with router.ns.session() as ns:
                 if router.gateway is not None and router.gateway.ip != gateway.ip:
                     ns.del_addr(router.qg, router.gateway.ip, router.gateway.prefixlen)
                 idx = ns.up(router.qg)
@@ -133,6 +133,8 @@ class Routers:
                     ns.ipr.route("replace", dst="0.0.0.0/0", gateway=gateway.nexthop, oif=idx)
             router.gateway = gateway
             self._apply_nat(router)
+        for ip in [gateway.ip, *router.floating]:
+            self._forget_neighbour(ip)
 
     def clear_gateway(self, router_id: str) -> None:
         router = self.get(router_id)
@@ -143,8 +145,8 @@ class Routers:
 
     def _drop_gateway_leg(self, router: Router) -> None:
         leg = self.names.gateway_leg(router.router_id)
-        with self.root.lock:
-            self.root.del_link(leg)
+        with self.root.session() as root:
+            root.del_link(leg)
         self.record.discard("root_links", leg)
 
     # -- interfaces -----------------------------------------------------------------------------
@@ -155,18 +157,18 @@ class Routers:
         with router.lock:
             peer = {"ifname": qr, "net_ns_fd": router.netns, "address": port.mac}
             plug_veth(network_node, net, Names.tap(port.port_id), peer, port.mtu)
-            with router.ns.lock:
-                router.ns.up(qr)
-                router.ns.add_addr(qr, port.ip, port.prefixlen)
+            with router.ns.session() as ns:
+                ns.up(qr)
+                ns.add_addr(qr, port.ip, port.prefixlen)
             router.ports[port.port_id] = port
 
     def remove_interface(self, router_id: str, port_id: str, network_node: Host) -> None:
         router = self.get(router_id)
         with router.lock:
-            with network_node.ns.lock:
-                network_node.ns.del_link(Names.tap(port_id))
-            with router.ns.lock:
-                router.ns.del_link(Names.router_port(port_id))
+            with network_node.ns.session() as ns:
+                ns.del_link(Names.tap(port_id))
+            with router.ns.session() as ns:
+                ns.del_link(Names.router_port(port_id))
             router.ports.pop(port_id, None)
 
     # -- floating IPs ---------------------------------------------------------------------------
@@ -175,14 +177,27 @@ class Routers:
         with router.lock:
             router.floating[floating_ip] = fixed_ip
             if router.gateway is not None:
-                with router.ns.lock:
-                    router.ns.add_addr(router.qg, floating_ip, 32)
+                with router.ns.session() as ns:
+                    ns.add_addr(router.qg, floating_ip, 32)
             self._apply_nat(router)
+        self._forget_neighbour(floating_ip)
+
+    def _forget_neighbour(self, ip: str) -> None:
+        """Drop the root namespace's ARP entry for ip: the address may have moved to another
+        router's qg- MAC (the L3 agent sends gratuitous ARP for the same reason)."""
+        with self.root.session() as root:
+            idx = root.index(self.names.ex_bridge)
+            if idx is None:
+                return
+            try:
+                root.ipr.neigh("del", dst=ip, ifindex=idx)
+            except NetlinkError:
+                pass  # no entry: nothing to forget
 
     def remove_floating_ip(self, router_id: str, floating_ip: str) -> None:
         router = self.get(router_id)
         with router.lock:
             router.floating.pop(floating_ip, None)
-            with router.ns.lock:
-                router.ns.del_addr(router.qg, floating_ip, 32)
+            with router.ns.session() as ns:
+                ns.del_addr(router.qg, floating_ip, 32)
             self._apply_nat(router)

@@ -13,7 +13,7 @@ from .hosts import Host
 from .model import PortSpec, SecurityRule, ServerSpec
 from .names import Names
 from .networks import Network, plug_veth
-from .nl import Ns, create_ns, remove_ns
+from .nl import DataplaneError, Ns, Session, create_ns, remove_ns
 from .record import Record
 
 
@@ -42,17 +42,17 @@ class Servers:
         self.servers: dict[str, Server] = {}
 
     def boot(self, spec: ServerSpec, host: Host, networks: dict[str, Network]) -> Server:
+        booted = self.servers.get(spec.server_id)
+        if booted is not None and (booted.sshd is not None or not spec.start_sshd):
+            return booted  # a retry of a boot that completed
         netns = self.names.server_ns(spec.server_id)
         server = Server(spec, netns, host, self.workdir / netns)
         self.servers[spec.server_id] = server
         self.record.add("namespaces", netns)
         create_ns(netns)
-        vm = Ns(netns)
-        try:
+        with Ns(netns).session() as vm:
             for index, port in enumerate(spec.ports):
                 self._plug(server, vm, index, port, networks[port.network_id])
-        finally:
-            vm.close()
         if spec.port_security:
             self._filter(server, spec.security_rules)
         if spec.start_sshd:
@@ -62,18 +62,18 @@ class Servers:
             self.record.add("pids", server.sshd.pid)
         return server
 
-    def _plug(self, server: Server, vm: Ns, index: int, port: PortSpec, net: Network) -> None:
+    def _plug(self, server: Server, vm: Session, index: int, port: PortSpec, net: Network) -> None:
         ifname = _vm_ifname(index)
         peer = {"ifname": ifname, "net_ns_fd": server.netns, "address": port.mac}
         if net.external:
             server.external.add(port.port_id)
             leg = self.names.external_tap(port.port_id)
             self.record.add("root_links", leg)
-            with self.root.lock:
-                if self.root.index(leg) is None:
-                    self.root.ipr.link("add", ifname=leg, kind="veth", mtu=port.mtu,
-                                       peer={**peer, "mtu": port.mtu})
-                self.root.up(leg, master=self.root.must_index(self.names.ex_bridge))
+            with self.root.session() as root:
+                if root.index(leg) is None:
+                    root.ipr.link("add", ifname=leg, kind="veth", mtu=port.mtu,
+                                  peer={**peer, "mtu": port.mtu})
+                root.up(leg, master=root.must_index(self.names.ex_bridge))
         else:
             plug_veth(server.host, net, Names.tap(port.port_id), peer, port.mtu)
         idx = vm.up(ifname)
@@ -92,7 +92,9 @@ class Servers:
                         server.filtered.append(port.port_id)
 
     def update_security(self, server_id: str, rules: tuple[SecurityRule, ...]) -> None:
-        server = self.servers[server_id]
+        server = self.servers.get(server_id)
+        if server is None:
+            raise DataplaneError(f"server {server_id} is not in the data path")
         if server.spec.port_security:
             self._filter(server, rules)
 
@@ -107,19 +109,18 @@ class Servers:
             stop_pid(server.sshd.pid, timeout=1.0)
             self.record.discard("pids", server.sshd.pid)
         host = server.host
-        with host.ns.lock:
+        with host.ns.session() as ns:
             for port_id in server.filtered:
                 try:
                     security.remove(host.netns, Names.tap(port_id), port_id)
                 except Exception:
                     pass  # chains half gone already: nothing else refers to them
             for port in server.spec.ports:
-                host.ns.del_link(Names.tap(port.port_id))
-        for port in server.spec.ports:
-            leg = self.names.external_tap(port.port_id)
-            with self.root.lock:
-                if self.root.index(leg) is not None:
-                    self.root.del_link(leg)
+                ns.del_link(Names.tap(port.port_id))
+        for port_id in server.external:
+            leg = self.names.external_tap(port_id)
+            with self.root.session() as root:
+                root.del_link(leg)
             self.record.discard("root_links", leg)
         remove_ns(server.netns)
         self.record.discard("namespaces", server.netns)
