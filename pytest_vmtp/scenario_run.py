@@ -14,6 +14,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from pytest_vmtp.catalogue import Scenario
+from pytest_vmtp.measure import flows as measure
 from pytest_vmtp.measure.errors import MeasureError
 from pytest_vmtp.measure.settings import MeasureSettings
 from pytest_vmtp.results import ErrorResult, FlowResult, IcmpResult
@@ -63,8 +64,6 @@ def run_scenario(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSetti
 
 
 def _measure(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSettings, flow: FlowResult) -> None:
-    from pytest_vmtp.measure import flows as measure  # TEMPORARY lazy import
-
     proto = scenario.protocol
     measure.check_tools(ends.client, settings, (proto,))
     if proto != "icmp":

@@ -26,12 +26,26 @@ def _run_pytest_in(netns: str, args: list[str], cwd: Path) -> subprocess.Complet
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
-def _leftovers(tag: str) -> list[str]:
+def _tool_processes(lab) -> list[str]:
+    """Processes other than the lab's own sshd listeners still running in its namespaces."""
+    left = []
+    listeners = {str(h.sshd.pid) for h in lab.hosts if h.sshd}
+    for ns in lab.namespaces:
+        pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout.split()
+        for pid in pids:
+            try:
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+            except FileNotFoundError:
+                continue
+            if pid not in listeners:
+                left.append(f"{ns}: {pid} {cmd}")
+    return left
+
+
+def _leftover_links(tag: str) -> list[str]:
     ns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     links = subprocess.run(["ip", "-br", "link"], capture_output=True, text=True).stdout
-    procs = subprocess.run(["pgrep", "-af", f"{PREFIX}{tag}|nuttcp|iperf"], capture_output=True, text=True).stdout
-    return [ln for ln in (ns + links).splitlines() if f"{PREFIX}{tag}" in ln] + \
-        [ln for ln in procs.splitlines() if "pgrep" not in ln]
+    return [ln for ln in (ns + links).splitlines() if f"{PREFIX}{tag}" in ln]
 
 
 def test_native_inter_host_end_to_end(tmp_path: Path):
@@ -45,6 +59,8 @@ def test_native_inter_host_end_to_end(tmp_path: Path):
             f"--vmtp-json={out}", f"--junitxml={junit}", f"--html={html}", "--self-contained-html",
         ], tmp_path)
         tag = lab.tag
+        # The tools' servers and clients are gone as soon as the run ends (sshd is the lab's).
+        assert _tool_processes(lab) == []
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
     text = res.stdout
     for sid, name in (("7.1", "TCP"), ("7.2", "UDP"), ("7.3", "ICMP")):
@@ -69,7 +85,7 @@ def test_native_inter_host_end_to_end(tmp_path: Path):
     page = html.read_text()
     assert "vmtp-metrics" in page and "Throughput (kbit/s)" in page
 
-    assert _leftovers(tag) == []
+    assert _leftover_links(tag) == []
 
 
 def test_unreachable_host_and_wrong_key_fail_in_one_line(tmp_path: Path):
