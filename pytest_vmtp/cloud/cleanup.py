@@ -131,7 +131,7 @@ class _Cleaner:
                 continue
             ip = (port.fixed_ips or [{}])[0].get("ip_address", port.id)
             self.delete(f"router interface {router.name}:{ip}",
-                        lambda p=port: net.remove_interface_from_router(router.id, port_id=p.id))
+                        lambda p=port: net.remove_interface_from_router(router.id, None, p.id))
         if router.external_gateway_info:
             self.delete(f"router gateway {router.name}",
                         lambda: net.update_router(router.id, external_gateway_info={}))

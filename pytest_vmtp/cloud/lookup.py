@@ -4,16 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from openstack import exceptions as sdk_exc
 from openstack.connection import Connection
 
 from pytest_vmtp.cloud.errors import CloudError, cloud_errors
+
+
+def _find(finder: Any, name_or_id: str) -> Any:
+    """find_* by name or id; None when missing (ignore_missing=True is deprecated in SDK 4)."""
+    try:
+        return finder(name_or_id, ignore_missing=False)
+    except sdk_exc.NotFoundException:
+        return None
 
 
 def find_image(conn: Connection, name_or_id: str | None) -> Any:
     if not name_or_id:
         raise CloudError("no image given: set --vmtp-image (a Glance image with sshd and the test tools)")
     with cloud_errors(f"looking up image '{name_or_id}'"):
-        image = conn.image.find_image(name_or_id, ignore_missing=True)
+        image = _find(conn.image.find_image, name_or_id)
     if image is None:
         raise CloudError(f"image '{name_or_id}' not found: upload it or set --vmtp-image")
     if image.status and image.status != "active":
@@ -26,7 +35,7 @@ def find_flavor(conn: Connection, name_or_id: str | None) -> Any:
     if not name_or_id:
         raise CloudError("no flavor given: set --vmtp-flavor")
     with cloud_errors(f"looking up flavor '{name_or_id}'"):
-        flavor = conn.compute.find_flavor(name_or_id, ignore_missing=True)
+        flavor = _find(conn.compute.find_flavor, name_or_id)
     if flavor is None:
         raise CloudError(f"flavor '{name_or_id}' not found: create it or set --vmtp-flavor")
     return flavor
@@ -36,7 +45,7 @@ def find_external_network(conn: Connection, name_or_id: str | None) -> Any:
     """The named network (it must be router:external) or the first external one."""
     with cloud_errors("looking up the external network"):
         if name_or_id:
-            net = conn.network.find_network(name_or_id, ignore_missing=True)
+            net = _find(conn.network.find_network, name_or_id)
             if net is None:
                 raise CloudError(f"external network '{name_or_id}' not found: set --vmtp-external-network")
             if not net.is_router_external:

@@ -75,7 +75,7 @@ class Maker:
             subnet = self.conn.network.create_subnet(network_id=network.id, name=subnet_name, ip_version=4,
                                                      cidr=cidr, enable_dhcp=True, **kwargs)
             self.tag(subnet)
-            self.conn.network.add_interface_to_router(router_id, subnet_id=subnet.id)
+            self.conn.network.add_interface_to_router(router_id, subnet.id)  # positional: renamed in SDK 4
         return network, subnet
 
     def server_group(self, key: str, policy: str) -> Any:

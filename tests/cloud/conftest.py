@@ -20,6 +20,10 @@ from pytest_vmtp.cloud import CloudSettings, Topology, cleanup, connect, new_run
 BIN = Path(sys.executable).parent
 LOCALCLOUD = BIN / "vmtp-localcloud"
 PREFIX = "vlt3"
+# Ranges of our own (RFC 2544 space) so that colleagues' local clouds can run at the same time.
+MGMT_CIDR = "198.18.30.0/24"
+EXTERNAL_CIDR = "198.18.31.0/24"
+FLOATING_PREFIX = "198.18.31."
 
 
 def _localcloud_missing() -> str | None:
@@ -41,7 +45,8 @@ def localcloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     if reason:
         pytest.skip(reason)
     state = tmp_path_factory.mktemp("localcloud")
-    started = subprocess.run([str(LOCALCLOUD), "start", "--state-dir", str(state), "--prefix", PREFIX],
+    started = subprocess.run([str(LOCALCLOUD), "start", "--state-dir", str(state), "--prefix", PREFIX,
+                              "--mgmt-cidr", MGMT_CIDR, "--external-cidr", EXTERNAL_CIDR],
                              capture_output=True, text=True, timeout=180)
     try:
         if started.returncode != 0:

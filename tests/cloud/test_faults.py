@@ -56,7 +56,7 @@ def test_quota_exceeded_is_one_line(conn, run_id: str, tmp_path: Path, faults):
 def test_vm_without_sshd_times_out_clearly(conn, run_id: str, tmp_path: Path, faults):
     faults({"no_sshd": {"count": 1, "name": "-server$"}})
     topo = Topology(conn, local_settings(ssh_timeout_s=3), run_id, tmp_path)
-    with pytest.raises(CloudError, match=r"^vmtp-\w+-server: 203\.0\.113\.\d+:22 not reachable after 3 s"):
+    with pytest.raises(CloudError, match=r"^vmtp-\w+-server: 198\.18\.31\.\d+:22 not reachable after 3 s"):
         topo.vm("server")
 
 

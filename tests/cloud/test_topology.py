@@ -12,7 +12,7 @@ import pytest
 from pytest_vmtp.cloud import Topology, cleanup, metadata, new_run_id, wait_for_port
 from pytest_vmtp.cloud.naming import run_tag
 
-from .conftest import local_settings
+from .conftest import FLOATING_PREFIX, local_settings
 from .inventory import inventory, is_empty
 
 
@@ -47,7 +47,7 @@ def test_same_intra_builds_one_network_and_two_vms(topo: Topology, conn):
 def test_ssh_port_open_on_floating_ips(topo: Topology):
     for role in ("server", "same_intra"):
         ep = topo.vm(role)
-        assert ep.floating_ip and ep.floating_ip.startswith("203.0.113.") and ep.ssh_ip == ep.floating_ip
+        assert ep.floating_ip and ep.floating_ip.startswith(FLOATING_PREFIX) and ep.ssh_ip == ep.floating_ip
         assert wait_for_port(ep.ssh_ip, 22, 10, expect=b"SSH-") < 10
     assert topo.floating_ip_of("server") == topo.vm("server").floating_ip
 
