@@ -21,8 +21,9 @@ import pytest
 from filelock import FileLock
 
 from pytest_vmtp.localcloud.dataplane import (
-    LinuxDataplane, PortSpec, SecurityRule, ServerSpec,
+    DataplaneError, LinuxDataplane, PortSpec, SecurityRule, ServerSpec,
 )
+from pytest_vmtp.localcloud.dataplane.addressing import Addressing
 from pytest_vmtp.localcloud.dataplane.cleanup import leftovers
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces)")
@@ -46,9 +47,19 @@ RANGES_LOCK = Path(tempfile.gettempdir()) / "pytest-vmtp-dataplane-ranges.lock"
 
 @contextmanager
 def owning_ranges(timeout: float = 600) -> Iterator[None]:
-    """Hold the machine-wide lock on the default ranges while a test cloud lives: only one
-    cloud can own them, and several people run these tests on one machine at once."""
+    """Hold the machine-wide lock on the default ranges while a test cloud lives, and wait
+    for a dev cloud holding them to go: only one cloud can own them, and several people run
+    clouds and these tests on one machine at once."""
+    deadline = time.monotonic() + timeout
     with FileLock(str(RANGES_LOCK), timeout=timeout):
+        while True:
+            try:
+                Addressing().check_free()
+                break
+            except DataplaneError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
         yield
 
 

@@ -45,6 +45,17 @@ def test_concurrent_boots_and_piecewise_teardown(tmp_path: Path) -> None:
             assert tcp_connects(probe, spec.ports[0].ip, 22), spec.ports[0].ip
         assert len(leftovers("vlk")["namespaces"]) == len(BASE_NS) + 1 + 3 + 8
 
+        # Two ports, the second one straight on the external network (plugged into vlk-ex).
+        dual = ServerSpec("cccc0000-0000-4000-8000-000000000000", "compute2", (
+            PortSpec("d0000000-0000-4000-8000-000000000000", NET2, "fa:16:3e:00:30:00",
+                     "192.168.2.60", 24, "192.168.2.1"),
+            PortSpec("d1000000-0000-4000-8000-000000000000", EXT, "fa:16:3e:00:30:01",
+                     "203.0.113.60", 24, None)), public, security_rules=PNS_RULES)
+        dp.boot_server(dual)
+        assert subprocess.run(["ping", "-c1", "-W2", "203.0.113.60"]).returncode == 0
+        assert in_ns(dp.server_netns(dual.server_id), "ping", "-c1", "-W2",
+                     vms["server"].ip).returncode == 0
+        dp.delete_server(dual.server_id)
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(dp.delete_server, [s.server_id for s in specs]))
         for vm in vms.values():

@@ -8,7 +8,10 @@ Layout (prefix "vlc", defaults):
                  vxlan-<vni> (UDP 4789, static 00:00.. FDB to every peer); VM taps
   vlc-vm-<id8>   a server: eth0.. (port MAC/IP/MTU), default route, sshd on :22
   vlc-qrouter-<id8>  a router: qr-<port11> legs, qg-<router11> on vlc-ex, iptables NAT
-Security groups: iptables physdev chains in the compute host namespace (see security.py).
+Security groups: stateful iptables physdev chains in the compute host namespace, as Neutron's
+iptables firewall driver (see security.py). Only one cloud can own a pair of ranges at a time
+(start() refuses otherwise); give a second cloud other ranges (mgmt_cidr=, external_cidr=).
+After a crash: LinuxDataplane.clean(prefix, state_dir) (or dataplane.clean).
 """
 
 from .linux import LinuxDataplane, clean

@@ -39,7 +39,10 @@ def plug_network(host: Host, net: Network, peers: list[str]) -> None:
     """Bridge + VXLAN device of `net` in one host namespace (idempotent)."""
     with host.ns.session() as ns:
         if ns.index(net.bridge) is None:
-            ns.ipr.link("add", ifname=net.bridge, kind="bridge", mtu=net.mtu)
+            # Snooping off, as on Neutron's bridges: with no IGMP querier on the segment a
+            # snooping bridge may stop flooding a group to VXLAN peers (VMTP's multicast rows).
+            ns.ipr.link("add", ifname=net.bridge, kind="bridge", mtu=net.mtu,
+                        br_mcast_snooping=0)
         bridge = ns.must_index(net.bridge)
         if ns.index(net.vxlan) is None:
             ns.ipr.link("add", ifname=net.vxlan, kind="vxlan", vxlan_id=net.vni,
