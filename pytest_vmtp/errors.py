@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from pytest_vmtp.measure.errors import MeasureError
 
-try:  # cloud/ is optional at import time for the native-only use
-    from pytest_vmtp.cloud.errors import CloudError
-except ImportError:  # pragma: no cover
-    class CloudError(RuntimeError):  # type: ignore[no-redef]
-        pass
+from pytest_vmtp.cloud.errors import CloudError
+from pytest_vmtp.localcloud.cli import CloudError as LocalCloudError
 
-USER_ERRORS: tuple[type[Exception], ...] = (MeasureError, CloudError)
+USER_ERRORS: tuple[type[Exception], ...] = (MeasureError, CloudError, LocalCloudError)
+
+
+def fail_in_one_line(exc: BaseException) -> NoReturn:
+    """Fail the current test with the error's own line: no traceback, no exception chain."""
+    import pytest
+
+    raise pytest.fail.Exception(str(exc), pytrace=False) from None
