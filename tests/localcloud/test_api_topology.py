@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import openstack
-import pytest
 
 from pytest_vmtp.localcloud.cli import CloudHandle
 from tests.localcloud.conftest import SESSION_MGMT

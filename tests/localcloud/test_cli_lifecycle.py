@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import stat
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pytest_vmtp.localcloud.cli import CloudHandle, clean_cloud
 from pytest_vmtp.localcloud.dataplane.cleanup import leftovers
@@ -71,8 +73,7 @@ def test_start_status_stop(state_dir: Path) -> None:
     clouds = state_dir / "clouds.yaml"
     assert f"export OS_CLIENT_CONFIG_FILE={clouds}" in first.stdout
     assert stat.S_IMODE(clouds.stat().st_mode) == 0o600
-    password = __import__("yaml").safe_load(clouds.read_text())["clouds"]["local"]["auth"][
-        "password"]
+    password = yaml.safe_load(clouds.read_text())["clouds"]["local"]["auth"]["password"]
     assert password not in first.stdout + first.stderr
     again = _start(state_dir)
     assert again.returncode == 0 and "already running" in again.stdout
@@ -127,8 +128,6 @@ def test_user_mistakes_get_one_line(state_dir: Path, args: list[str], words: str
 
 
 def test_port_in_use_is_one_line_and_leaves_nothing(state_dir: Path) -> None:
-    import socket
-
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
