@@ -63,3 +63,17 @@ def test_server_on_a_premade_port_with_tags(conn: openstack.connection.Connectio
     unbound = conn.network.get_port(port.id)  # a port the user made outlives the server
     assert unbound.device_id == "" and unbound.fixed_ips[0]["ip_address"] == "10.4.0.50"
     conn.network.delete_port(port)
+
+
+def test_lookups_by_address_and_host(conn: openstack.connection.Connection, network) -> None:
+    net, subnet = network
+    port = conn.network.create_port(network_id=net.id, fixed_ips=[{"ip_address": "10.4.0.9"}])
+    try:
+        found = list(conn.network.ports(fixed_ips=["ip_address=10.4.0.9"]))
+        assert [p.id for p in found] == [port.id]
+        assert list(conn.network.ports(fixed_ips=["ip_address=10.4.0.10"])) == []
+        assert [p.id for p in conn.network.ports(fixed_ips=[f"subnet_id={subnet.id}"])] == [
+            port.id]
+    finally:
+        conn.network.delete_port(port)
+    assert conn.compute.find_hypervisor("compute2", ignore_missing=False).name == "compute2"

@@ -114,6 +114,9 @@ def filtered(items: Iterable[dict[str, Any]], args: Any,
             if isinstance(have, bool):
                 values = [v.lower() in ("true", "1") for v in values]
                 ok = have in values
+            elif key == "fixed_ips":  # fixed_ips=ip_address=10.0.0.5 / subnet_id=...
+                ok = all(any(f"{k}={ip.get(k)}" == v for ip in have
+                             for k in ("ip_address", "subnet_id")) for v in values)
             elif isinstance(have, (list, dict)):
                 ok = True
             else:

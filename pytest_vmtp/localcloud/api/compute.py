@@ -294,6 +294,14 @@ def list_servers() -> Response:
             if args.get(key):
                 servers = [s for s in servers if str(s.get(field)).lower() == args[key].lower()]
         servers = [s for s in servers if matches_tags(s, args)]
+        if args.get("ip"):
+            try:
+                ip_pattern = re.compile(args["ip"])
+            except re.error:
+                raise nova(400, f"Invalid filter ip: {args['ip']}")
+            servers = [s for s in servers if any(
+                ip_pattern.search(a["addr"]) for items in _addresses(c, s["id"]).values()
+                for a in items)]
         servers = paginate(servers, args)
         views = [_server_view(c, s, detail) for s in servers]
     return reply({"servers": views})
@@ -601,10 +609,23 @@ def _hypervisor_view(index: int, host: str, detail: bool) -> dict[str, Any]:
 @bp.get(V + "/os-hypervisors/detail")
 def list_hypervisors() -> Response:
     detail = request.path.endswith("/detail")
+    pattern = request.args.get("hypervisor_hostname_pattern", "")
     with cloud().state.lock:
         hosts = cloud().state.hosts
-        return reply({"hypervisors": [_hypervisor_view(i, h, detail)
-                                      for i, h in enumerate(hosts)]})
+        views = [_hypervisor_view(i, h, detail) for i, h in enumerate(hosts) if pattern in h]
+    if pattern and not views:
+        raise nova(404, f"No hypervisor matching '{pattern}' could be found.")
+    return reply({"hypervisors": views})
+
+
+@bp.get(V + "/os-hypervisors/<pattern>/search")
+def search_hypervisors(pattern: str) -> Response:
+    with cloud().state.lock:
+        views = [_hypervisor_view(i, h, False) for i, h in enumerate(cloud().state.hosts)
+                 if pattern in h]
+    if not views:
+        raise nova(404, f"No hypervisor matching '{pattern}' could be found.")
+    return reply({"hypervisors": views})
 
 
 @bp.get(V + "/os-hypervisors/<hyp_id>")
