@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shlex
 import time
+from dataclasses import replace
 from statistics import mean
 
 from ..results import IcmpResult, ThroughputResult
@@ -19,7 +20,6 @@ from .probe import RunOutcome, RunSpec
 from .runner import Background, Runner
 from .settings import MeasureSettings
 from .tool_iperf2 import Iperf2
-from .tool_nuttcp import Nuttcp
 from .tools import ThroughputTool, check_tools, tool_for
 from .udp_search import Probe, search_udp_rate
 
@@ -191,18 +191,11 @@ def measure_multicast(client: Runner, server: Runner, settings: MeasureSettings,
     """
     if dest_ip is None:
         raise MeasureError("multicast needs the server's address for nuttcp's control connection")
-    tool = tool_for(client, settings)
-    if not isinstance(tool, Nuttcp):
-        tool = Nuttcp(settings, tool_for(client, _with_tool(settings, "nuttcp")).version)
+    tool = tool_for(client, replace(settings, tool="nuttcp"))  # the only multicast tool
     with _Session(client, server, tool, "Multicast") as session:
         return [_udp_like(session, "Multicast", dest_ip, settings, size, False,
                           group or settings.multicast_group)
                 for size in settings.udp_pkt_sizes]
-
-
-def _with_tool(settings: MeasureSettings, tool: str) -> MeasureSettings:
-    from dataclasses import replace
-    return replace(settings, tool=tool)
 
 
 def measure_icmp(client: Runner, dest_ip: str, settings: MeasureSettings) -> IcmpResult:

@@ -123,6 +123,9 @@ class LocalRunner:
             _kill_group(proc.pid, proc, grace=0.5)
             proc.communicate()
             raise RunnerError(f"{self.label}: command timed out after {timeout:g} s: {command}")
+        except BaseException:  # Ctrl-C and the like: the command must not outlive us
+            _kill_group(proc.pid, proc, grace=0.5)
+            raise
         if self.netns and proc.returncode != 0 and "Cannot open network namespace" in err:
             raise RunnerError(f"{self.label}: {err.strip()}")
         return CommandResult(command, proc.returncode, out, err)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
 from dataclasses import replace
 
 import pytest
@@ -60,13 +64,14 @@ def test_udp_rate_search_converges_then_measures_full_length(lab, ctl, h1, fast)
 
 @pytest.mark.parametrize("tool", ["nuttcp", "iperf3", "iperf"])
 def test_udp_with_cap_each_tool(lab, ctl, h1, fast, tool) -> None:
-    settings = replace(fast, tool=tool, bandwidth_kbps=50_000, udp_pkt_sizes=(128, 1024))
+    settings = replace(fast, tool=tool, bandwidth_kbps=10_000, udp_pkt_sizes=(128, 1024))
     results = measure_udp(ctl, h1, lab.hosts[0].ip, settings)
     assert [r.pkt_size for r in results] == [128, 1024]
     for r in results:
-        assert r.bandwidth_limit_kbps == 50_000
-        assert 40_000 < r.throughput_kbps < 56_000, r
-        assert r.loss_rate is not None and r.loss_rate < 5  # 50 Mbit/s is easy for a veth
+        assert r.bandwidth_limit_kbps == 10_000
+        # Plausible, not fast: a loaded test machine may drop some of ~10k packets/s.
+        assert 5_000 < r.throughput_kbps < 11_000, r
+        assert r.loss_rate is not None and r.loss_rate < 30, r
     assert tool_processes_in(lab.hosts[0].netns) == []
 
 
@@ -111,29 +116,27 @@ def test_server_stopped_after_client_failure(lab, ctl, h1, fast) -> None:
     assert tool_processes_in(lab.hosts[0].netns) == []
 
 
-def test_server_stopped_after_interrupt(lab, ctl, h1, fast) -> None:
-    calls = []
-
-    class Interrupting:
-        """A real runner whose client run is cut short, as a Ctrl-C would."""
-
-        label = ctl.label
-
-        def run(self, command, timeout):
-            if command.startswith("nuttcp -T"):
-                calls.append(command)
-                raise KeyboardInterrupt
-            return ctl.run(command, timeout)
-
-    with pytest.raises(KeyboardInterrupt):
-        measure_tcp(Interrupting(), h1, lab.hosts[0].ip, fast)
-    assert calls and tool_processes_in(lab.hosts[0].netns) == []
+def test_server_and_client_stopped_after_ctrl_c(lab, ctl, h1, fast) -> None:
+    """A real SIGINT to this process half-way through the client run."""
+    timer = threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            measure_tcp(ctl, h1, lab.hosts[0].ip, replace(fast, duration_s=5, tcp_runs=1))
+    finally:
+        timer.cancel()
+    assert tool_processes_in(lab.hosts[0].netns) == []
+    assert tool_processes_in(lab.controller.netns) == []
 
 
 def test_busy_port_gives_a_clear_error(lab, ctl, h1, fast) -> None:
     """Measuring against someone else's server would give wrong results: refuse."""
     blocker = h1.start(f"nuttcp -S -P{fast.nuttcp_control_port} --nofork")
     try:
+        deadline = time.monotonic() + 5
+        while not h1.run("ss -lnt | grep -q ':5002 '", timeout=5).ok:  # let it take the port
+            assert time.monotonic() < deadline, blocker.log()
+            time.sleep(0.02)
         with pytest.raises(MeasureError, match=rf"^nuttcp server on {h1.label} exited at once "
                                                r"\(is tcp port 5002 already in use\?\)"):
             measure_tcp(ctl, h1, lab.hosts[0].ip, replace(fast, tcp_runs=1))
