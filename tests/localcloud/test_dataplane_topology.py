@@ -65,6 +65,48 @@ def test_nuttcp_from_root_through_floating_ip(topology: Topology) -> None:
     assert res.returncode == 0 and "rate_Mbps=" in res.stdout, res.stdout + res.stderr
 
 
+@pytest.mark.parametrize("vm", ["server", "client_net2"])
+def test_vm_reaches_compute_host(topology: Topology, vm: str) -> None:
+    """VMTP's "VM to Host" flows: a VM (SNATed by the router) reaches a host's mgmt IP."""
+    host_ip = topology.dp.host_address("compute2")
+    res = in_ns(topology.vms[vm].netns, "ping", "-c1", "-W2", host_ip)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_nothing_is_forwarded_out_of_the_cloud(topology: Topology) -> None:
+    """The root namespace forwards between the cloud's two bridges only: a VM's packet to an
+    outside address is dropped at the root's FORWARD chain, never leaves the machine."""
+    out = subprocess.run(["iptables", "-w", "-S", "FORWARD"], capture_output=True,
+                         text=True).stdout.splitlines()
+    ours = [line for line in out if "vlt-dataplane" in line]
+    assert len(ours) == 6 and ours[-2:] == [
+        '-A FORWARD -i vlt-mgmt -m comment --comment vlt-dataplane -j DROP',
+        '-A FORWARD -i vlt-ex -m comment --comment vlt-dataplane -j DROP']
+
+
+def test_multicast_reaches_a_vm_on_another_host(topology: Topology) -> None:
+    """VMTP's multicast rows: a group joined on compute2 gets a sender's datagrams from
+    compute1 (flooded to VXLAN peers by head-end replication)."""
+    receiver = subprocess.Popen(
+        ["ip", "netns", "exec", topology.vms["client_net1_remote"].netns, "python3", "-c",
+         "import socket, struct\n"
+         "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('', 5001))\n"
+         "s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,"
+         " struct.pack('4s4s', socket.inet_aton('231.1.1.1'), socket.inet_aton('0.0.0.0')))\n"
+         "s.settimeout(5); print(s.recvfrom(100)[0].decode(), flush=True)"],
+        stdout=subprocess.PIPE, text=True)
+    send = ("import socket, time\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            "for _ in range(20):\n    s.sendto(b'vmtp', ('231.1.1.1', 5001)); time.sleep(0.1)")
+    try:
+        in_ns(topology.vms["server"].netns, "python3", "-c", send)
+        out, _ = receiver.communicate(timeout=10)
+    finally:
+        if receiver.poll() is None:
+            receiver.kill()
+            receiver.wait()
+    assert out.strip() == "vmtp"
+
+
 def test_inter_host_traffic_is_vxlan_encapsulated(topology: Topology) -> None:
     server, remote = topology.vms["server"], topology.vms["client_net1_remote"]
     before = vxlan_tx(topology, remote.host)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from .addressing import NETWORK_NODE, Addressing
 from .names import MGMT_LEG, Names
-from .nl import Ns, create_ns, remove_ns, run_in
+from .nl import Ns, create_ns, remove_ns, run_in, sysctl
 from .record import Record
 
 
@@ -26,10 +26,15 @@ class Host:
 
 def forward_rules(names: Names) -> list[list[str]]:
     """Root-ns FORWARD accepts for our bridges: with br_netfilter loaded, bridged frames cross
-    the root's iptables, and a DROP policy (Docker sets one) would cut the underlay."""
-    tag = f"{names.prefix}-dataplane"
-    return [["FORWARD", "-i", br, "-o", br, "-m", "comment", "--comment", tag, "-j", "ACCEPT"]
-            for br in (names.mgmt_bridge, names.ex_bridge)]
+    the root's iptables, and a DROP policy (Docker sets one) would cut the underlay; the
+    crossed pairs let VMs (SNATed by their router) reach the hosts, as on a DevStack box."""
+    tag = ["-m", "comment", "--comment", f"{names.prefix}-dataplane"]
+    bridges = (names.mgmt_bridge, names.ex_bridge)
+    accept = [["FORWARD", "-i", a, "-o", b, *tag, "-j", "ACCEPT"]
+              for a in bridges for b in bridges]
+    # Nothing from the cloud is forwarded anywhere else (e.g. out of the machine's uplink).
+    drop = [["FORWARD", "-i", a, *tag, "-j", "DROP"] for a in bridges]
+    return accept + drop
 
 
 class Underlay:
@@ -44,7 +49,12 @@ class Underlay:
                      self.addressing.mgmt.prefixlen)
         self._bridge(self.names.ex_bridge, self.addressing.root_external_ip,
                      self.addressing.external.prefixlen)
-        for rule in forward_rules(self.names):
+        for bridge in (self.names.mgmt_bridge, self.names.ex_bridge):
+            # Forwarding on these two devices only (IPv4 checks the inbound device's flag), so
+            # "VM to host" traffic crosses from the external to the management network
+            # without turning on ip_forward for the whole machine.
+            sysctl(None, f"net.ipv4.conf.{bridge}.forwarding", "1")
+        for rule in reversed(forward_rules(self.names)):  # each -I goes on top: keep order
             self.record.add("root_rules", rule)
             # iptables: pyroute2 has no API for xtables rules.
             run_in(None, ["iptables", "-w", "-I", *rule])
@@ -73,7 +83,10 @@ class Underlay:
         host = Host(name, netns, ip, Ns(netns))
         with host.ns.session() as ns:
             ns.add_addr(MGMT_LEG, ip, self.addressing.mgmt.prefixlen)
-            ns.up(MGMT_LEG)
+            idx = ns.up(MGMT_LEG)
+            # Replies to VMs (they arrive SNATed to external addresses) go back via the root.
+            ns.ipr.route("replace", dst=self.addressing.external_cidr,
+                         gateway=self.addressing.root_mgmt_ip, oif=idx)
         return host
 
     def teardown(self) -> None:
