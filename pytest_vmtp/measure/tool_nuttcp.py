@@ -50,7 +50,9 @@ class Nuttcp:
         if spec.buffer:
             args.append(f"-w{spec.buffer}")
         if spec.reverse:
-            args.append("-F -r")
+            # -F (the server opens the data connection, through NAT like VMTP) is TCP-only:
+            # nuttcp refuses it for UDP, where plain -r already makes the server send.
+            args.append("-F -r" if spec.protocol == "TCP" else "-r")
         args.append(spec.dest_ip)
         return " ".join(args)
 

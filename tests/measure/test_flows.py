@@ -163,3 +163,12 @@ def test_unknown_tool(ctl, h1, fast) -> None:
 def test_host_distro(h1) -> None:
     distro_id, version = host_distro(h1)
     assert distro_id and version
+
+
+@pytest.mark.parametrize("tool", ["nuttcp", "iperf3", "iperf"])
+def test_udp_reverse_each_tool(lab, ctl, h1, fast, tool) -> None:
+    settings = replace(fast, tool=tool, bandwidth_kbps=10_000)
+    [r] = measure_udp(ctl, h1, lab.hosts[0].ip, settings, reverse=True)
+    assert r.direction == "reverse" and 5_000 < r.throughput_kbps < 11_000, r
+    assert r.loss_rate is not None and r.loss_rate < 30, r
+    assert tool_processes_in(lab.hosts[0].netns) == []
