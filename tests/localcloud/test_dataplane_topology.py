@@ -73,6 +73,18 @@ def test_vm_reaches_compute_host(topology: Topology, vm: str) -> None:
     assert res.returncode == 0, res.stdout + res.stderr
 
 
+def test_spoofed_source_address_is_dropped(topology: Topology) -> None:
+    server, peer = topology.vms["server"], topology.vms["client_net1_remote"]
+    assert in_ns(server.netns, "ip", "addr", "add", "192.168.1.99/32", "dev", "eth0")\
+        .returncode == 0
+    try:
+        spoofed = in_ns(server.netns, "ping", "-c1", "-W1", "-I", "192.168.1.99", peer.ip)
+        assert spoofed.returncode != 0
+    finally:
+        in_ns(server.netns, "ip", "addr", "del", "192.168.1.99/32", "dev", "eth0")
+    assert in_ns(server.netns, "ping", "-c1", "-W2", peer.ip).returncode == 0
+
+
 def test_nothing_is_forwarded_out_of_the_cloud(topology: Topology) -> None:
     """The root namespace forwards between the cloud's two bridges only: a VM's packet to an
     outside address is dropped at the root's FORWARD chain, never leaves the machine."""

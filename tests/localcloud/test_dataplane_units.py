@@ -44,6 +44,9 @@ def test_security_render() -> None:
     assert "-p icmp --icmp-type 8 -j RETURN" in text
     assert text.count("-j DROP") == 2  # invalid + final; no egress chain body (all allowed)
     assert "FORWARD" not in render("tapx", UUID, rules, new=False)
+    spoof = render("tapx", UUID, rules, new=False, source=("192.168.1.5", "fa:16:3e:00:00:05"))
+    assert "-A sg-o0123abcd45 ! -s 192.168.1.5/32 -j DROP" in spoof
+    assert "-A sg-o0123abcd45 -m mac ! --mac-source fa:16:3e:00:00:05 -j DROP" in spoof
 
 
 def test_egress_rules_make_egress_enforced() -> None:

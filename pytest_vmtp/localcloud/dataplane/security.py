@@ -50,8 +50,12 @@ def _match(rule: SecurityRule) -> str | None:
     return " ".join(parts)
 
 
-def render(tap: str, port_id: str, rules: tuple[SecurityRule, ...], new: bool) -> str:
-    """iptables-restore input (for --noflush) that (re)defines the port's two chains."""
+def render(tap: str, port_id: str, rules: tuple[SecurityRule, ...], new: bool,
+           source: tuple[str, str] | None = None) -> str:
+    """iptables-restore input (for --noflush) that (re)defines the port's two chains.
+
+    source: the port's (ip, mac); when given, frames from the VM with another source address
+    are dropped first, as Neutron's anti-spoofing chain does for port-security ports."""
     chain_in, chain_out = Names.sg_chain(port_id, "ingress"), Names.sg_chain(port_id, "egress")
     lines = ["*filter", f":{chain_in} - [0:0]", f":{chain_out} - [0:0]"]
     if new:
@@ -64,6 +68,10 @@ def render(tap: str, port_id: str, rules: tuple[SecurityRule, ...], new: bool) -
         if match is not None:
             lines.append(f"-A {chain_in} {match} -j RETURN".replace("  ", " "))
     lines.append(f"-A {chain_in} -j DROP")
+    if source is not None:
+        ip, mac = source
+        lines.append(f"-A {chain_out} ! -s {ip}/32 -j DROP")
+        lines.append(f"-A {chain_out} -m mac ! --mac-source {mac} -j DROP")
     egress = [r for r in rules if r.direction == "egress"]
     if egress:
         lines += [f"-A {chain_out} {stateful}", f"-A {chain_out} {invalid}"]
@@ -76,10 +84,11 @@ def render(tap: str, port_id: str, rules: tuple[SecurityRule, ...], new: bool) -
     return "\n".join(lines) + "\n"
 
 
-def apply(netns: str, tap: str, port_id: str, rules: tuple[SecurityRule, ...],
-          new: bool) -> None:
+def apply(netns: str, tap: str, port_id: str, rules: tuple[SecurityRule, ...], new: bool,
+          source: tuple[str, str] | None = None) -> None:
     """Install (new=True) or replace the port's filter; caller holds the host's lock."""
-    run_in(netns, ["iptables-restore", "-w", "--noflush"], stdin=render(tap, port_id, rules, new))
+    run_in(netns, ["iptables-restore", "-w", "--noflush"],
+           stdin=render(tap, port_id, rules, new, source))
 
 
 def remove(netns: str, tap: str, port_id: str) -> None:

@@ -87,7 +87,8 @@ class Servers:
             for port in server.spec.ports:
                 if port.port_id not in server.external:
                     new = port.port_id not in server.filtered
-                    security.apply(host.netns, Names.tap(port.port_id), port.port_id, rules, new)
+                    security.apply(host.netns, Names.tap(port.port_id), port.port_id, rules,
+                                   new, source=(port.ip, port.mac))
                     if new:
                         server.filtered.append(port.port_id)
 
