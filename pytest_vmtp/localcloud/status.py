@@ -43,9 +43,12 @@ class ApiClient:
 def print_status(state_dir: Path) -> int:
     info = process.read_server_file(state_dir)
     if not info or not process.is_ours(int(info["pid"])) or not info.get("port"):
-        if load_snapshot(state_dir) or info:
+        snapshot = load_snapshot(state_dir)
+        if snapshot or info:
             print(f"local cloud in {state_dir}: not running (crashed: state left behind; run "
                   "`vmtp-localcloud clean`)")
+            if snapshot:
+                _print_snapshot(snapshot)
         else:
             print(f"local cloud in {state_dir}: not running")
         return NOT_RUNNING
@@ -83,3 +86,16 @@ def print_status(state_dir: Path) -> int:
         print(f"  {f['floating_ip_address']:<16} -> {f['fixed_ip_address'] or '-':<16} "
               f"{f['status']}")
     return 0
+
+
+def _print_snapshot(snapshot: dict[str, Any]) -> None:
+    """What the last snapshot says was built (prefix, hosts, resources by name)."""
+    tables = snapshot.get("tables", {})
+    print(f"last snapshot: prefix {snapshot.get('prefix')}, hosts "
+          f"{', '.join(snapshot.get('hosts', []))}")
+    for title, table, label in (("networks", "networks", "name"), ("routers", "routers", "name"),
+                                ("servers", "servers", "name"),
+                                ("floating IPs", "floatingips", "floating_ip_address")):
+        items = list(tables.get(table, {}).values())
+        names = ", ".join(str(i.get(label) or i.get("id")) for i in items)
+        print(f"  {title} ({len(items)}): {names}")

@@ -100,7 +100,7 @@ def test_kill_9_then_clean_twice(state_dir: Path) -> None:
     os.kill(pid, signal.SIGKILL)
     assert leftovers(PREFIX)["namespaces"]
     status = cli("status", "--state-dir", str(state_dir))
-    assert "crashed" in status.stdout
+    assert "crashed" in status.stdout and "servers (1): s" in status.stdout
     refused = _start(state_dir)
     assert refused.returncode == 1 and "clean" in refused.stderr
     for _ in range(2):
