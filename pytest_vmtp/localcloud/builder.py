@@ -105,6 +105,8 @@ class Builder:
         with c.state.lock:
             server = c.state.table("servers").get(server_id)
             started = bool(server and server.get("_boot_started"))
+            if server is not None:
+                server["_booted"] = False  # no more security pushes to it
         try:
             if started:
                 c.dataplane.delete_server(server_id)

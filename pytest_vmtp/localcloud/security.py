@@ -7,6 +7,7 @@ the filters that changed.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from .dataplane.model import SecurityRule
@@ -71,11 +72,15 @@ def server_security(c: "Cloud", server_id: str) -> tuple[tuple[SecurityRule, ...
 def push(c: "Cloud") -> None:
     """Send changed filters of every booted server to the data path (state lock held)."""
     for server in c.state.table("servers").values():
-        if not server.get("_booted"):
+        if not server.get("_booted") or server.get("OS-EXT-STS:task_state") == "deleting":
             continue
         rules, port_security = server_security(c, server["id"])
         if not port_security:
             rules = (SecurityRule("ingress"), SecurityRule("egress"))
         if c.builder.pushed_rules.get(server["id"]) != rules:
-            c.dataplane.update_security(server["id"], rules)
+            try:  # like Neutron's agents: a data-path failure never fails the API call
+                c.dataplane.update_security(server["id"], rules)
+            except Exception:
+                logging.exception("security update of server %s failed", server["id"])
+                continue
             c.builder.pushed_rules[server["id"]] = rules
