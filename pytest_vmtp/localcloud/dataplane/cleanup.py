@@ -7,6 +7,7 @@ iptables rules tagged "<prefix>-dataplane". Safe to run any number of times.
 
 from __future__ import annotations
 
+import shlex
 import shutil
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from pyroute2 import IPRoute
 
 from .hosts import delete_root_rule, forward_rules
 from .names import Names, check_prefix
-from .nl import kill_pids, list_ns, ns_pids, remove_ns
+from .nl import kill_pids, list_ns, ns_pids, remove_ns, run_in
 from .record import Contents, load, record_path
 
 
@@ -29,14 +30,17 @@ def root_links(prefix: str) -> list[str]:
     return [n for n in names if n and n.startswith(prefix + "-")]
 
 
+def tagged_rules(prefix: str) -> list[str]:
+    """Root-ns filter rules (`iptables -S` lines) tagged with this prefix's comment."""
+    tag = f"--comment {prefix}-dataplane "
+    return [line for line in run_in(None, ["iptables", "-w", "-S"]).splitlines()
+            if tag in line + " "]
+
+
 def leftovers(prefix: str) -> dict[str, list[str]]:
     """What of this prefix still exists: namespaces, root links, root iptables rules."""
-    from .nl import run_in
-
-    tag = f"{prefix}-dataplane"
-    rules = [line for line in run_in(None, ["iptables", "-w", "-S"]).splitlines() if tag in line]
     return {"namespaces": list_ns(prefix + "-"), "root_links": root_links(prefix),
-            "root_rules": rules}
+            "root_rules": tagged_rules(prefix)}
 
 
 def _runs_from(pid: int, workdir: Path) -> bool:
@@ -70,5 +74,7 @@ def clean(prefix: str, state_dir: Path | str) -> None:
         remove_ns(netns)
     for rule in data.root_rules + [r for r in forward_rules(names) if r not in data.root_rules]:
         delete_root_rule(rule)
+    for line in tagged_rules(prefix):  # any other rule carrying our tag (older versions)
+        delete_root_rule(shlex.split(line)[1:])
     shutil.rmtree(workdir_path(Path(state_dir), prefix), ignore_errors=True)
     path.unlink(missing_ok=True)
