@@ -1,0 +1,210 @@
+"""Cloud scenarios end to end, as a user runs them: pytest on the local cloud.
+
+A local cloud (own prefix and address ranges) is started once for this module; each test
+runs `pytest --pyargs pytest_vmtp.scenarios` as a subprocess that finds it through
+VMTP_LOCALCLOUD_STATE_DIR, reaches it only through openstacksdk and SSH, and must leave no
+`vmtp-` resource behind: after a pass, a failure, a Ctrl-C and a kill -9 + vmtp-cleanup.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import openstack
+import pytest
+
+from pytest_vmtp.localcloud.cli import start_cloud, stop_cloud
+from pytest_vmtp.report import vmtp_json
+
+PREFIX = "vlt6"
+MGMT_CIDR, EXTERNAL_CIDR = "198.18.60.0/24", "198.18.61.0/24"
+BIN = Path(sys.executable).parent
+# Short measurements: these tests check behaviour, not performance.
+FAST = """\
+duration_s: 1
+tcp_runs: 1
+udp_pkt_sizes: [1024]
+icmp_pkt_sizes: [64, 1500]
+ping_count: 3
+ping_interval_s: 0.05
+udp_probe_s: 1
+udp_search_max_probes: 4
+bandwidth: 200M
+
+"""
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory):
+    state = tmp_path_factory.mktemp("lc")
+    handle = start_cloud(state, prefix=PREFIX, mgmt_cidr=MGMT_CIDR, external_cidr=EXTERNAL_CIDR)
+    try:
+        yield handle
+    finally:
+        stop_cloud(handle)
+        left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+        assert f"{PREFIX}-" not in left
+
+
+@pytest.fixture
+def env(cloud) -> dict[str, str]:
+    e = dict(os.environ)
+    e.update(cloud.env())
+    e["VMTP_LOCALCLOUD_STATE_DIR"] = str(cloud.state_dir)
+    return e
+
+
+@pytest.fixture
+def fast_config(tmp_path) -> Path:
+    path = tmp_path / "fast.yaml"
+    path.write_text(FAST)
+    return path
+
+
+def vmtp_pytest(env, *args, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "pytest", "--pyargs", "pytest_vmtp.scenarios", "-p", "no:cacheprovider",
+           "-o", "junit_family=xunit1", *map(str, args)]
+    return subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def vmtp_resources(cloud) -> list[str]:
+    """Every resource of the cloud whose name says pytest-vmtp made it."""
+    old = os.environ.get("OS_CLIENT_CONFIG_FILE")
+    os.environ["OS_CLIENT_CONFIG_FILE"] = str(cloud.clouds_yaml)
+    try:
+        conn = openstack.connect(cloud="local")
+    finally:
+        if old is None:
+            del os.environ["OS_CLIENT_CONFIG_FILE"]
+        else:
+            os.environ["OS_CLIENT_CONFIG_FILE"] = old
+    try:
+        found = [f"server {s.name}" for s in conn.compute.servers()]
+        found += [f"network {n.name}" for n in conn.network.networks()]
+        found += [f"router {r.name}" for r in conn.network.routers()]
+        found += [f"security group {g.name}" for g in conn.network.security_groups()]
+        found += [f"keypair {k.name}" for k in conn.compute.keypairs()]
+        found += [f"floating ip {f.floating_ip_address}" for f in conn.network.ips()]
+        return [r for r in found if "vmtp-" in r or r.startswith("floating ip")]
+    finally:
+        conn.close()
+
+
+def vm_processes() -> list[str]:
+    """Tool processes still running inside the cloud's VM namespaces."""
+    left = []
+    names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
+    for ns in (n for n in names if n.startswith(f"{PREFIX}-vm-")):
+        for pid in subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout.split():
+            cmd = Path(f"/proc/{pid}/comm").read_text().strip() if Path(f"/proc/{pid}").exists() else ""
+            if cmd in ("nuttcp", "iperf", "iperf3", "ping"):
+                left.append(f"{ns}: {pid} {cmd}")
+    return left
+
+
+def status_rows(stdout: str) -> dict[str, str]:
+    return dict(re.findall(r"^\| (\d\.\d) +\| .+? +\| (PASSED|FAILED|SKIPPED) ", stdout, re.M))
+
+
+def test_all_cloud_scenarios_pass_on_the_local_cloud(cloud, env, fast_config, tmp_path):
+    out = tmp_path / "r.json"
+    res = vmtp_pytest(env, "-m", "cloud", "--vmtp-config", fast_config, f"--vmtp-json={out}", cwd=tmp_path)
+    assert res.returncode == 0, res.stdout[-5000:] + res.stderr[-2000:]
+    rows = status_rows(res.stdout)
+    assert [sid for sid, st in rows.items() if st == "PASSED"] == [
+        f"{g}.{p}" for g in range(1, 7) for p in (1, 2, 3)] + ["8.1", "8.2"]
+    assert "Passed Scenarios:  20 [100.00%]" in res.stdout
+
+    doc = json.loads(out.read_text())
+    vmtp_json.validate(doc)
+    flows = {f["scenario"]: f for f in doc["flows"]}
+    for sid in ("2.1", "4.2", "6.3"):  # inter-node: the two VMs are on different compute hosts
+        assert flows[sid]["az_from"] != flows[sid]["az_to"], flows[sid]
+        assert "inter-node" in flows[sid]["desc"]
+    for sid in ("1.1", "3.2", "5.3"):
+        assert flows[sid]["az_from"] == flows[sid]["az_to"], flows[sid]
+    assert flows["5.1"]["ip_to"].startswith("198.18.61.")  # the server's floating IP
+    assert flows["8.2"]["results"][0]["direction"] == "reverse"
+    assert all(r["throughput_kbps"] > 0 for sid in ("1.1", "2.2", "6.1") for r in flows[sid]["results"])
+    meta = doc["metadata"]
+    assert meta["cloud"] == "local" and meta["vms"]["server"]["host"] != meta["vms"]["same_inter"]["host"]
+    assert vmtp_resources(cloud) == []
+    assert vm_processes() == []
+
+
+def test_xdist_gives_the_same_results(cloud, env, fast_config, tmp_path):
+    res0 = vmtp_pytest(env, "-m", "cloud and icmp", "--vmtp-config", fast_config, cwd=tmp_path)
+    res2 = vmtp_pytest(env, "-n", "2", "-m", "cloud and icmp", "--vmtp-config", fast_config, cwd=tmp_path)
+    assert res0.returncode == 0 and res2.returncode == 0, res2.stdout[-4000:]
+    assert status_rows(res0.stdout) == status_rows(res2.stdout)
+    assert list(status_rows(res2.stdout).values()).count("PASSED") == 6
+    assert vmtp_resources(cloud) == []
+
+
+def test_a_blocked_port_fails_its_rows_and_cleans_up(cloud, env, tmp_path):
+    cfg = tmp_path / "blocked.yaml"  # ports the security group does not open
+    cfg.write_text(FAST + "nuttcp_data_port: 6001\nnuttcp_control_port: 6002\n")
+    res = vmtp_pytest(env, "-m", "cloud and tcp and intra_node and same_network", "--vmtp-config", cfg,
+                      cwd=tmp_path, timeout=300)
+    assert res.returncode == 1
+    assert status_rows(res.stdout)["1.1"] == "FAILED"
+    assert "Traceback" not in res.stdout
+    assert vmtp_resources(cloud) == []
+    assert vm_processes() == []
+
+
+def _wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _start(env, tmp_path, *args) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "pytest", "--pyargs", "pytest_vmtp.scenarios", "-p", "no:cacheprovider",
+           *map(str, args)]
+    return subprocess.Popen(cmd, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+
+
+def test_ctrl_c_during_a_measurement_cleans_up(cloud, env, tmp_path):
+    proc = _start(env, tmp_path, "-m", "cloud and tcp and intra_node and same_network", "--vmtp-time", "30")
+    try:
+        _wait_for(lambda: vm_processes() != [], 120, "nuttcp to run in a VM")
+        os.killpg(proc.pid, signal.SIGINT)
+        out, _ = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == pytest.ExitCode.INTERRUPTED, out[-3000:]
+    assert vmtp_resources(cloud) == []
+    assert vm_processes() == []
+
+
+def test_kill_9_then_vmtp_cleanup_removes_everything(cloud, env, tmp_path):
+    proc = _start(env, tmp_path, "-m", "cloud and tcp and intra_node and same_network", "--vmtp-time", "30")
+    try:
+        _wait_for(lambda: vm_processes() != [], 120, "nuttcp to run in a VM")
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert any(r.startswith("server vmtp-") for r in vmtp_resources(cloud))
+    dry = subprocess.run([BIN / "vmtp-cleanup", "--cloud", "local", "--all-runs", "--dry-run"], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert dry.returncode == 0 and any(r.startswith("server vmtp-") for r in vmtp_resources(cloud))
+    res = subprocess.run([BIN / "vmtp-cleanup", "--cloud", "local", "--all-runs"], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert vmtp_resources(cloud) == []
+    _wait_for(lambda: vm_processes() == [], 30, "the killed run's tools to go with their VMs")
