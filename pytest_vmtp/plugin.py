@@ -75,6 +75,9 @@ def _overrides(config: pytest.Config) -> dict:
 def pytest_configure(config: pytest.Config) -> None:
     for name, text in catalogue.MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
+    # openstacksdk's notes to its own maintainers would bury the VMTP summary in warnings.
+    config.addinivalue_line("filterwarnings", "ignore::openstack.warnings.OpenStackDeprecationWarning")
+    config.addinivalue_line("filterwarnings", "ignore::openstack.warnings._RemovedInSDKWarning")
     try:
         cfg = vconfig.build(_overrides(config), config.option.vmtp_config)
     except vconfig.ConfigError as exc:

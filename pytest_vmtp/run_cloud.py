@@ -92,6 +92,16 @@ class RunCloud:
             self._meta_key = key
         return self._meta
 
+    def hypervisor_hosts(self) -> list[str]:
+        """Local cloud only: its compute hosts as native hosts, "root@<host_ip>,key=<operator
+        key>", found like an operator would: Nova's hypervisor list and the deployer's key."""
+        from pytest_vmtp.localcloud.server import HOSTS_KEY
+
+        conn = self.connection()
+        key = local_state_dir() / HOSTS_KEY
+        hyps = sorted(conn.compute.hypervisors(details=True), key=lambda h: h.name)
+        return [f"root@{h.host_ip},key={key}" for h in hyps[:2] if h.host_ip]
+
     def runner(self, vm) -> object:
         """One SSH connection per VM per process."""
         from pytest_vmtp.measure.hostspec import SshTarget

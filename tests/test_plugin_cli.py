@@ -15,7 +15,7 @@ SCENARIOS = ["--pyargs", "pytest_vmtp.scenarios", "-p", "no:cacheprovider"]
 def test_native_rows_skip_without_hosts_and_reports_are_written(pytester: pytest.Pytester):
     out = pytester.path / "r.json"
     junit = pytester.path / "j.xml"
-    res = pytester.runpytest_subprocess(*SCENARIOS, "-m", "native", "-rs",
+    res = pytester.runpytest_subprocess(*SCENARIOS, "-m", "native", "-rs", "--vmtp-cloud=prod",
                                         f"--vmtp-json={out}", f"--junitxml={junit}",
                                         "--vmtp-description=plugin test")
     res.assert_outcomes(skipped=3)

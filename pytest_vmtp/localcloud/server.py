@@ -21,7 +21,7 @@ from typing import Any
 
 from werkzeug.serving import make_server
 
-from . import bootstrap
+from . import bootstrap, keys
 from .api.base import Cloud
 from .app import create_app
 from .builder import Builder
@@ -53,6 +53,24 @@ def port_free(port: int) -> bool:
 def load_dataplane_class(spec: str) -> Any:
     module, _, name = spec.partition(":")
     return getattr(importlib.import_module(module), name)
+
+
+HOSTS_KEY = "hosts_id_ed25519"
+
+
+def operator_key(state_dir: Path) -> str:
+    """The operator's SSH key to the compute hosts (like a deployer's key on real nodes):
+    private half in the state dir (0600), public half authorised on every host's sshd, so
+    native host-to-host scenarios can run on the local cloud's hypervisors."""
+    private = state_dir / HOSTS_KEY
+    public = state_dir / f"{HOSTS_KEY}.pub"
+    if not private.exists() or not public.exists():
+        pub, priv = keys.generate("vmtp-localcloud-operator")
+        fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(priv)
+        public.write_text(pub + "\n")
+    return public.read_text()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     cloud: Cloud | None = None
     httpd = None
     try:
-        dataplane.start()
+        dataplane.start(host_authorized_keys=operator_key(state_dir))
         state = CloudState(state_dir, args.prefix, list(dataplane.hosts()))
         cloud = Cloud(state=state, dataplane=dataplane, faults=FaultBook(state_dir),
                       tokens=TokenStore(), password=password, builder=Builder())
