@@ -42,7 +42,7 @@ def reason_of(report: pytest.TestReport) -> str | None:
     return lines[-1].strip() if lines else None
 
 
-@dataclass
+@dataclass(eq=False)  # a pytest plugin object: pluggy hashes it
 class ResultCollector:
     """Maps pytest outcomes to VMTP's Functional Status and writes the reports."""
 
