@@ -45,9 +45,14 @@ def localcloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     if reason:
         pytest.skip(reason)
     state = tmp_path_factory.mktemp("localcloud")
-    started = subprocess.run([str(LOCALCLOUD), "start", "--state-dir", str(state), "--prefix", PREFIX,
-                              "--mgmt-cidr", MGMT_CIDR, "--external-cidr", EXTERNAL_CIDR],
-                             capture_output=True, text=True, timeout=180)
+    start = [str(LOCALCLOUD), "start", "--state-dir", str(state), "--prefix", PREFIX,
+             "--mgmt-cidr", MGMT_CIDR, "--external-cidr", EXTERNAL_CIDR]
+    started = subprocess.run(start, capture_output=True, text=True, timeout=180)
+    if started.returncode != 0 and "already in use" in started.stderr:
+        # A crashed earlier session of these tests left its cloud (our prefix): remove it, retry.
+        subprocess.run([str(LOCALCLOUD), "clean", "--state-dir", str(state), "--prefix", PREFIX],
+                       capture_output=True, timeout=180)
+        started = subprocess.run(start, capture_output=True, text=True, timeout=180)
     try:
         if started.returncode != 0:
             pytest.fail(f"vmtp-localcloud start failed ({started.returncode}): {started.stderr[-2000:]}")
