@@ -126,6 +126,29 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     )
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """After -k/-m: run the rows in VMTP's order, and remember which VMs they need so that
+    they boot in one go."""
+    session: VmtpSession = config.stash[SESSION_KEY]
+
+    def scenario_of(item: pytest.Item):
+        callspec = getattr(item, "callspec", None)
+        return callspec.params.get("vmtp_scenario") if callspec else None
+
+    rows = [i for i in items if scenario_of(i) is not None]
+    if rows:
+        first = items.index(rows[0])
+        others = [i for i in items if scenario_of(i) is None]
+        items[:] = others[:first] + sorted(rows, key=lambda i: scenario_of(i).sort_key) + others[first:]
+    for item in rows:
+        scenario = scenario_of(item)
+        if scenario.kind in ("vm", "external"):
+            session.planned_roles.add("server")
+            if scenario.group is not None:
+                session.planned_roles.add(scenario.group.client_role)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     """Attach the scenario's flow (for the collector, also across xdist) and its metrics."""

@@ -80,7 +80,7 @@ def _measure(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSettings,
         flow.results.extend(measure.measure_udp(ends.client, ends.server, ends.dest_ip, settings,
                                                 reverse=ends.reverse))
     elif proto == "multicast":
-        flow.results.extend(measure.measure_multicast(ends.client, ends.server, settings))
+        flow.results.extend(measure.measure_multicast(ends.client, ends.server, settings, dest_ip=ends.dest_ip))
     else:  # pragma: no cover - the catalogue has no other protocol
         raise MeasureError(f"unknown protocol {proto}")
 

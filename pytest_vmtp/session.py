@@ -30,6 +30,7 @@ class VmtpSession:
     collector: Any = None
     cloud: Any = None  # run_cloud.RunCloud, once a cloud fixture asked for it
     finished: bool = False  # the run's cloud resources were dealt with
+    planned_roles: set[str] = field(default_factory=set)  # VMs the selected rows need
     flows: dict[str, FlowResult] = field(default_factory=dict)  # by test node id
     metadata: dict[str, Any] = field(default_factory=dict)
     _closers: list[Callable[[], None]] = field(default_factory=list)
