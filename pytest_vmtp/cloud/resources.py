@@ -6,9 +6,11 @@ Neutrons reject; a cloud without the tag extension still has the name mark.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from openstack import exceptions as sdk_exc
+from openstack import utils
 from openstack.connection import Connection
 
 from pytest_vmtp.cloud import naming
@@ -34,6 +36,14 @@ class Maker:
             self.conn.network.set_tags(resource, naming.tags(self.run_id))
         except (sdk_exc.SDKException, AttributeError):
             self.tagging = False  # no tag extension: the name prefix remains the mark
+
+    @functools.cached_property
+    def server_tags(self) -> bool:
+        """Nova takes tags in the create body from microversion 2.52; older clouds get metadata only."""
+        try:
+            return bool(utils.supports_microversion(self.conn.compute, "2.52"))
+        except (sdk_exc.SDKException, ValueError):
+            return False
 
     def keypair(self, public_key: str) -> Any:
         name = self.name("key")
@@ -91,6 +101,8 @@ class Maker:
             kwargs["availability_zone"] = availability_zone
         if hints:
             kwargs["scheduler_hints"] = hints
+        if self.server_tags:
+            kwargs["tags"] = naming.tags(self.run_id)
         with cloud_errors(f"creating server {name}"):
             return self.conn.compute.create_server(
                 name=name, image_id=image_id, flavor_id=flavor_id, networks=[{"uuid": network_id}],

@@ -43,3 +43,19 @@ def test_missing_image_flavor_network(conn, run_id: str, tmp_path: Path, setting
         topo.vm("server")
     assert str(info.value) == expected
     assert inventory(conn, run_id)["servers"] == []  # failed before booting anything
+
+
+def test_os_cloud_and_openrc_variables(localcloud: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """connect(None) follows OS_CLOUD, and without clouds.yaml, the OS_* variables of an openrc."""
+    monkeypatch.setenv("OS_CLOUD", "local")
+    assert connect(None).config.name == "local"
+    auth = yaml.safe_load(localcloud.read_text())["clouds"]["local"]["auth"]
+    monkeypatch.delenv("OS_CLOUD")
+    empty = tmp_path / "clouds.yaml"
+    empty.write_text("clouds: {}\n")
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(empty))
+    monkeypatch.chdir(tmp_path)
+    for key, value in auth.items():
+        monkeypatch.setenv(f"OS_{key.upper()}", str(value))
+    conn = connect(None)
+    assert conn.config.name == "envvars" and conn.compute.get_endpoint_data().api_version[0] == 2

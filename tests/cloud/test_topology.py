@@ -80,6 +80,7 @@ def test_resources_carry_the_run_mark(topo: Topology, conn):
     for server in conn.compute.servers(details=True):
         if server.name.startswith(f"vmtp-{rid}-"):
             assert server.metadata.get("vmtp_run_id") == rid
+            assert {"vmtp", tag} <= set(server.tags or [])
 
 
 def test_metadata_describes_cloud_and_placement(topo: Topology, conn):
