@@ -1,0 +1,74 @@
+"""Uploading a missing tool to a host over SSH (what the cloud fixtures do for VMs).
+
+The host is a lab namespace whose sshd runs in its own mount namespace, where /usr/bin is
+replaced by a directory of links to every real binary but nuttcp, and /usr/local/bin is a
+private tmpfs: the upload lands there and never touches this machine's real /usr/local/bin.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+
+from pytest_vmtp.measure.errors import ToolMissing
+from pytest_vmtp.measure.hostspec import parse_host_spec
+from pytest_vmtp.measure.provision import provision_tools
+from pytest_vmtp.measure.settings import MeasureSettings
+from pytest_vmtp.measure.ssh_runner import SshRunner
+from pytest_vmtp.sshd import SSHD
+from support.netns_hosts import netns_hosts
+
+
+@pytest.fixture
+def host_without_nuttcp(tmp_path):
+    with netns_hosts(1, sshd=False) as lab:
+        host = lab.hosts[0]
+        conf = tmp_path / "sshd_config"
+        (tmp_path / "authorized_keys").write_text(lab.public_key + "\n")
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "hk")], check=True)
+        conf.write_text(f"Port 22\nHostKey {tmp_path}/hk\nAuthorizedKeysFile {tmp_path}/authorized_keys\n"
+                        f"PidFile {tmp_path}/pid\nUsePAM no\nStrictModes no\nPasswordAuthentication no\n"
+                        "Subsystem sftp internal-sftp\n")
+        real, fake = tmp_path / "real", tmp_path / "fake"
+        real.mkdir()
+        fake.mkdir()
+        script = (f"mount --make-rprivate / && mount -t tmpfs tmpfs /usr/local/bin && "
+                  f"mount --bind /usr/bin {real} && "
+                  f"for f in {real}/*; do [ \"${{f##*/}}\" = nuttcp ] || ln -s \"$f\" {fake}/; done && "
+                  f"mount --bind {fake} /usr/bin && exec {SSHD} -D -e -f {conf}")
+        proc = subprocess.Popen(["ip", "netns", "exec", host.netns, "unshare", "-m", "sh", "-c", script],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            target = parse_host_spec(f"root@{host.ip},key={lab.key_path}")
+            runner = SshRunner(target, netns=lab.controller.netns)
+            for _ in range(500):
+                if _listening(host.netns):
+                    break
+                time.sleep(0.01)
+            yield runner
+            runner.close()
+        finally:
+            proc.kill()
+            proc.wait()
+
+
+def _listening(netns: str) -> bool:
+    out = subprocess.run(["ip", "netns", "exec", netns, "ss", "-ltn"], capture_output=True, text=True).stdout
+    return ":22 " in out
+
+
+def test_missing_nuttcp_is_uploaded_and_runs(host_without_nuttcp):
+    runner = host_without_nuttcp
+    settings = MeasureSettings()
+    assert not runner.has_binary("nuttcp")
+    assert provision_tools(runner, settings, ("tcp",)) == ["nuttcp"]
+    assert runner.run("nuttcp -V", timeout=10).ok
+    assert provision_tools(runner, settings, ("tcp", "icmp")) == []  # idempotent
+
+
+def test_missing_tool_without_a_local_copy_says_what_to_install(host_without_nuttcp, monkeypatch):
+    monkeypatch.setattr("shutil.which", lambda name: None)  # this machine has no nuttcp either
+    with pytest.raises(ToolMissing, match="nuttcp not found on host root@198.18.0.11 nor here"):
+        provision_tools(host_without_nuttcp, MeasureSettings(), ("udp",))
