@@ -20,6 +20,9 @@ from pytest_vmtp.cloud.errors import CloudError, cloud_errors
 from pytest_vmtp.cloud.waits import retry_conflict, wait_gone
 
 Progress = Callable[[str], None]
+# Router ports removed with remove_router_interface (legacy, DVR and HA routers).
+_INTERFACE_OWNERS = ("network:router_interface", "network:router_interface_distributed",
+                     "network:ha_router_replicated_interface")
 
 
 class CleanupError(CloudError):
@@ -127,8 +130,8 @@ class _Cleaner:
         with cloud_errors(f"listing the ports of router {router.name}"):
             ports = [p for p in net.ports(device_id=router.id) if p.device_id == router.id]
         for port in ports:
-            if (port.device_owner or "") == "network:router_gateway":
-                continue
+            if (port.device_owner or "") not in _INTERFACE_OWNERS:
+                continue  # the gateway, HA and SNAT ports go with the gateway or the router
             ip = (port.fixed_ips or [{}])[0].get("ip_address", port.id)
             self.delete(f"router interface {router.name}:{ip}",
                         lambda p=port: net.remove_interface_from_router(router.id, None, p.id))
