@@ -29,7 +29,7 @@ def config_files() -> list[str]:
     return files
 
 
-def _not_found(cloud_name: str) -> CloudError:
+def _not_found(cloud_name: str, hint: str = "check --vmtp-cloud") -> CloudError:
     existing = [f for f in config_files() if os.path.isfile(f)]
     known: set[str] = set()
     for path in existing:
@@ -40,8 +40,7 @@ def _not_found(cloud_name: str) -> CloudError:
     searched = ", ".join(existing) if existing else "no clouds.yaml found in " + ", ".join(
         sorted({os.path.dirname(f) for f in config_files()}))
     known_txt = f"; known clouds: {', '.join(sorted(known))}" if known else ""
-    return CloudError(f"cloud '{cloud_name}' not found in clouds.yaml (searched: {searched}{known_txt}): "
-                      "check --vmtp-cloud")
+    return CloudError(f"cloud '{cloud_name}' not found in clouds.yaml (searched: {searched}{known_txt}): {hint}")
 
 
 def connect(cloud_name: str | None) -> Connection:
@@ -52,12 +51,14 @@ def connect(cloud_name: str | None) -> Connection:
         conn = openstack.connect(cloud=cloud_name)
     except sdk_exc.ConfigException as exc:
         if "was not found" in str(exc):
-            raise _not_found(cloud_name or label) from None
+            raise _not_found(label, "check --vmtp-cloud" if cloud_name else "check OS_CLOUD") from None
         raise CloudError(f"cloud '{label}': bad configuration: {exc}") from None
     except ksa_exc.MissingRequiredOptions as exc:
         if cloud_name is None and not os.environ.get("OS_CLOUD"):
             raise CloudError("no cloud credentials: give --vmtp-cloud NAME (clouds.yaml), set OS_CLOUD, "
                              "or source an openrc file") from None
+        if cloud_name is None and not any(os.path.isfile(f) for f in config_files()):
+            raise _not_found(label, "check OS_CLOUD") from None
         raise translate(exc, "loading the configuration", label) from None
     except (sdk_exc.SDKException, ksa_exc.ClientException) as exc:
         raise translate(exc, "loading the configuration", label) from None
