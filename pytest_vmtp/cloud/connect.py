@@ -29,8 +29,8 @@ def config_files() -> list[str]:
     return files
 
 
-def _not_found(cloud_name: str, hint: str = "check --vmtp-cloud") -> CloudError:
-    existing = [f for f in config_files() if os.path.isfile(f)]
+def _not_found(cloud_name: str, hint: str = "check --vmtp-cloud", files: list[str] | None = None) -> CloudError:
+    existing = [f for f in files or config_files() if os.path.isfile(f)]
     known: set[str] = set()
     for path in existing:
         try:
@@ -43,15 +43,26 @@ def _not_found(cloud_name: str, hint: str = "check --vmtp-cloud") -> CloudError:
     return CloudError(f"cloud '{cloud_name}' not found in clouds.yaml (searched: {searched}{known_txt}): {hint}")
 
 
-def connect(cloud_name: str | None) -> Connection:
+def _open(cloud_name: str | None, config_file: str | None) -> Connection:
+    if config_file is None:
+        return openstack.connect(cloud=cloud_name)
+    if not os.path.isfile(config_file):
+        raise CloudError(f"clouds.yaml {config_file}: file not found")
+    config = loader.OpenStackConfig(config_files=[config_file])
+    return Connection(config=config.get_one(cloud=cloud_name))
+
+
+def connect(cloud_name: str | None, config_file: str | None = None) -> Connection:
     """Connect and authenticate. cloud_name None: OS_CLOUD, else the OS_* variables, else the
-    only entry of clouds.yaml."""
+    only entry of clouds.yaml. config_file: read this clouds.yaml instead of the usual search
+    path (e.g. the local cloud's, without exporting OS_CLIENT_CONFIG_FILE to every process)."""
     label = cloud_name or os.environ.get("OS_CLOUD") or "envvars"
     try:
-        conn = openstack.connect(cloud=cloud_name)
+        conn = _open(cloud_name, config_file)
     except sdk_exc.ConfigException as exc:
         if "was not found" in str(exc):
-            raise _not_found(label, "check --vmtp-cloud" if cloud_name else "check OS_CLOUD") from None
+            raise _not_found(label, "check --vmtp-cloud" if cloud_name else "check OS_CLOUD",
+                             [config_file] if config_file else None) from None
         raise CloudError(f"cloud '{label}': bad configuration: {exc}") from None
     except ksa_exc.MissingRequiredOptions as exc:
         if cloud_name is None and not os.environ.get("OS_CLOUD"):

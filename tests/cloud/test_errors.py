@@ -59,3 +59,14 @@ def test_os_cloud_and_openrc_variables(localcloud: Path, tmp_path: Path, monkeyp
         monkeypatch.setenv(f"OS_{key.upper()}", str(value))
     conn = connect(None)
     assert conn.config.name == "envvars" and conn.compute.get_endpoint_data().api_version[0] == 2
+
+
+def test_explicit_clouds_yaml(localcloud: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """connect(name, config_file=...) reads that file, whatever the environment says."""
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(tmp_path / "absent.yaml"))
+    assert connect("local", config_file=str(localcloud)).config.name == "local"
+    with pytest.raises(CloudError, match=rf"^cloud 'prod' not found in clouds.yaml \(searched: {localcloud}; "
+                                         r"known clouds: local\): check --vmtp-cloud$"):
+        connect("prod", config_file=str(localcloud))
+    with pytest.raises(CloudError, match="absent.yaml: file not found"):
+        connect("local", config_file=str(tmp_path / "absent.yaml"))
