@@ -104,9 +104,11 @@ class Topology:
     def vm(self, role: str) -> VmEndpoint:
         return self.vms([role])[role]
 
-    def vms(self, roles: Iterable[str]) -> dict[str, VmEndpoint]:
-        """Build the roles not built yet (booting them together); raise CloudError naming every
-        requested role that could not be built (the others stay usable via vm())."""
+    def vms(self, roles: Iterable[str], *, strict: bool = True) -> dict[str, VmEndpoint]:
+        """Build the roles not built yet (booting them together). strict: raise CloudError
+        naming every requested VM that could not be built (the others stay usable via vm());
+        strict=False: return the VMs that were built and leave the errors to vm(role), so one
+        broken VM fails only its own flows (as in VMTP)."""
         roles = list(dict.fromkeys(roles))
         unknown = [r for r in roles if r not in ROLES]
         if unknown:
@@ -119,9 +121,9 @@ class Topology:
                 if missing:
                     self._build(state, missing)
         failed = [state["errors"][r] for r in roles if r in state["errors"]]  # each names its VM
-        if failed:
+        if failed and strict:
             raise CloudError("; ".join(failed))
-        return {r: VmEndpoint.from_json(state["vms"][r]) for r in roles}
+        return {r: VmEndpoint.from_json(state["vms"][r]) for r in roles if r in state["vms"]}
 
     def floating_ip_of(self, role: str) -> str:
         """The role's floating IP, made on demand when SSH does not use floating IPs."""

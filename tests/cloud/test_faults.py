@@ -42,6 +42,15 @@ def test_server_error_carries_the_fault_message(conn, run_id: str, tmp_path: Pat
     assert len(inventory(conn, run_id)["servers"]) == 1
 
 
+def test_one_broken_vm_fails_only_its_role(conn, run_id: str, tmp_path: Path, faults):
+    faults({"no_sshd": {"count": 1, "name": "-diff-intra$"}})
+    topo = Topology(conn, local_settings(ssh_timeout_s=3), run_id, tmp_path)
+    with pytest.raises(CloudError, match=f"^vmtp-{run_id}-diff-intra: .* not reachable after 3 s"):
+        topo.vms(["same_intra", "diff_intra"])
+    assert set(topo.vms(["same_intra", "diff_intra"], strict=False)) == {"same_intra"}
+    assert topo.vm("same_intra").ssh_ip
+
+
 def test_quota_exceeded_is_one_line(conn, run_id: str, tmp_path: Path, faults):
     faults({"api_errors": [{"method": "POST", "path": "/servers$", "status": 403, "count": 1,
                             "message": "Quota exceeded for instances: Requested 1, but already used 10 of 10 "
