@@ -53,6 +53,9 @@ def build_document(
         "metadata": meta,
     }
     # VMTP's top-level cloud fields, where the cloud metadata has them.
+    types = {n.get("network_type") for n in (meta.get("networks") or {}).values()} - {None}
+    if len(types) == 1 and not meta.get("encapsulation"):
+        meta = {**meta, "encapsulation": types.pop()}
     for key in ("auth_url", "l2agent_type", "encapsulation"):
         if meta.get(key):
             doc[key] = meta[key]
