@@ -38,7 +38,7 @@ def _localcloud_missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # ends with this folder: no cloud or env leaks into others
 def localcloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Start the local cloud; yield its clouds.yaml; stop it at the end."""
     reason = _localcloud_missing()
@@ -61,7 +61,7 @@ def localcloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         subprocess.run([str(LOCALCLOUD), "stop", "--state-dir", str(state)], capture_output=True, timeout=180)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # ends with this folder: no cloud or env leaks into others
 def cloud_env(localcloud: Path) -> Iterator[dict[str, str]]:
     """OS_CLIENT_CONFIG_FILE pointing at the local cloud, for this process and subprocesses."""
     old = os.environ.get("OS_CLIENT_CONFIG_FILE")
@@ -75,7 +75,7 @@ def cloud_env(localcloud: Path) -> Iterator[dict[str, str]]:
             os.environ["OS_CLIENT_CONFIG_FILE"] = old
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # ends with this folder: no cloud or env leaks into others
 def conn(cloud_env: dict[str, str]):
     connection = connect("local")
     yield connection
