@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .errors import MeasureError
 from .parse_iperf2 import _rows, parse_iperf2_csv
+from .iperf_options import shared_client_options
 from .probe import RunOutcome, RunSpec
 from .runner import CommandResult
 from .settings import MeasureSettings
@@ -32,17 +33,7 @@ class Iperf2:
         if spec.protocol == "Multicast":
             raise MeasureError("this engine measures multicast with nuttcp only")
         args = [f"iperf -c {spec.dest_ip} -p {self.settings.iperf_port}",
-                f"-t {spec.duration_s:g} -y C"]
-        if spec.protocol == "UDP":
-            args.append(f"-u -b {spec.rate_kbps or 1_000_000}K")
-        elif spec.rate_kbps:
-            args.append(f"-b {spec.rate_kbps}K")
-        if spec.pkt_size:
-            args.append(f"-l {spec.pkt_size}")
-        if spec.buffer:
-            args.append(f"-w {spec.buffer}")
-        if spec.reverse:
-            args.append("-R")
+                f"-t {spec.duration_s:g} -y C", *shared_client_options(spec, 1_000_000)]
         return " ".join(args)
 
     def server_rows(self, server_log: str) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .errors import MeasureError
 from .parse_iperf3 import parse_iperf3_json
+from .iperf_options import shared_client_options
 from .probe import RunOutcome, RunSpec
 from .runner import CommandResult
 from .settings import MeasureSettings
@@ -27,19 +28,9 @@ class Iperf3:
     def client_command(self, spec: RunSpec) -> str:
         if spec.protocol == "Multicast":
             raise MeasureError("iperf3 cannot measure multicast: use --vmtp-tool nuttcp")
+        # iperf3 sends UDP at 1 Mbit/s unless told; 0 means as fast as possible.
         args = [f"iperf3 -c {spec.dest_ip} -p {self.settings.iperf_port}",
-                f"-t {spec.duration_s:g} --json"]
-        if spec.protocol == "UDP":
-            # iperf3 sends UDP at 1 Mbit/s unless told; 0 means as fast as possible.
-            args.append(f"-u -b {spec.rate_kbps or 0}K")
-        elif spec.rate_kbps:
-            args.append(f"-b {spec.rate_kbps}K")
-        if spec.pkt_size:
-            args.append(f"-l {spec.pkt_size}")
-        if spec.buffer:
-            args.append(f"-w {spec.buffer}")
-        if spec.reverse:
-            args.append("-R")
+                f"-t {spec.duration_s:g} --json", *shared_client_options(spec, 0)]
         return " ".join(args)
 
     def parse(self, spec: RunSpec, client: CommandResult, server_log: str) -> RunOutcome:
