@@ -23,6 +23,15 @@ LOCAL_STARTED = "localcloud-started"  # contains the state dir of a local cloud 
 CLOUD_USED = "cloud-used"  # this run created cloud resources
 
 
+def tool_ports(cfg: VmtpConfig) -> dict[str, tuple[tuple[int, int], ...]]:
+    """Security-group port ranges that follow the configured tool ports (VMTP opened a fixed
+    5001-5002): SSH, nuttcp's data and control ports, iperf's port and iperf3's default."""
+    m = cfg.measure
+    tools = sorted({m.nuttcp_data_port, m.nuttcp_control_port, m.iperf_port, 5201})
+    ranges = tuple((p, p) for p in tools)
+    return {"tcp_ports": ((22, 22),) + ranges, "udp_ports": ranges}
+
+
 def local_state_dir() -> Path:
     from pytest_vmtp.localcloud import cli as localcloud_cli
 
@@ -75,8 +84,9 @@ class RunCloud:
                 from pytest_vmtp.cloud.topology import Topology
 
                 (self.run_dir / CLOUD_USED).touch()
+                settings = CloudSettings.from_dict({**self.cfg.cloud, **tool_ports(self.cfg)})
                 self._topology = Topology(
-                    conn, CloudSettings.from_dict(self.cfg.cloud), run_id=self.run_id,
+                    conn, settings, run_id=self.run_id,
                     shared_dir=self.run_dir / "topology", progress=self.progress,
                 )
             return self._topology
@@ -129,8 +139,8 @@ def finish(cfg: VmtpConfig, run_id: str, run_dir: Path, progress: Callable[[str]
     keep = bool(cfg.cloud.get("keep"))
     if keep:
         if used:
-            progress(f"--vmtp-keep: resources of run {run_id} kept; delete them with "
-                     f"`vmtp-cleanup --cloud {cfg.cloud_name} --run-id {run_id}`")
+            progress(f"--vmtp-keep: resources of run {run_id} kept (SSH key in {run_dir}); delete them "
+                     f"with `vmtp-cleanup --cloud {cfg.cloud_name} --run-id {run_id}`")
         if started.exists():
             progress("--vmtp-keep: the local cloud keeps running; stop it with `vmtp-localcloud stop`")
         return

@@ -148,16 +148,43 @@ def test_xdist_gives_the_same_results(cloud, env, fast_config, tmp_path):
     assert vmtp_resources(cloud) == []
 
 
-def test_a_blocked_port_fails_its_rows_and_cleans_up(cloud, env, tmp_path):
-    cfg = tmp_path / "blocked.yaml"  # ports the security group does not open
+def test_an_unreachable_vm_fails_its_rows_in_one_line_and_cleans_up(cloud, env, tmp_path):
+    """The server VM boots but its sshd never starts (a fault of the local cloud's)."""
+    (cloud.state_dir / "faults.yaml").write_text('no_sshd: {count: 1, name: "-server$"}\n')
+    cfg = tmp_path / "impatient.yaml"
+    cfg.write_text(FAST + "ssh_timeout_s: 3\n")
+    try:
+        res = vmtp_pytest(env, "-m", "cloud and intra_node and same_network", "--vmtp-config", cfg,
+                          cwd=tmp_path, timeout=300)
+    finally:
+        (cloud.state_dir / "faults.yaml").write_text("no_sshd: {count: 0}\n")
+    assert res.returncode == 1
+    rows = status_rows(res.stdout)
+    assert [rows[s] for s in ("1.1", "1.2", "1.3")] == ["FAILED"] * 3
+    assert "server" in res.stdout and "SSH" in res.stdout
+    assert "Traceback" not in res.stdout
+    assert vmtp_resources(cloud) == []
+
+
+def test_security_group_follows_the_tool_ports(cloud, env, tmp_path):
+    cfg = tmp_path / "ports.yaml"  # ports VMTP's fixed 5001-5002 group would have blocked
     cfg.write_text(FAST + "nuttcp_data_port: 6001\nnuttcp_control_port: 6002\n")
     res = vmtp_pytest(env, "-m", "cloud and tcp and intra_node and same_network", "--vmtp-config", cfg,
                       cwd=tmp_path, timeout=300)
-    assert res.returncode == 1
-    assert status_rows(res.stdout)["1.1"] == "FAILED"
-    assert "Traceback" not in res.stdout
+    assert res.returncode == 0, res.stdout[-3000:]
+    assert status_rows(res.stdout)["1.1"] == "PASSED"
+
+
+def test_keep_leaves_resources_and_says_how_to_delete_them(cloud, env, fast_config, tmp_path):
+    res = vmtp_pytest(env, "-m", "cloud and icmp and intra_node and same_network", "--vmtp-keep",
+                      "--vmtp-config", fast_config, cwd=tmp_path)
+    assert res.returncode == 0, res.stdout[-3000:]
+    run_id = re.search(r"vmtp-cleanup --cloud local --run-id ([0-9a-f]{7})", res.stdout).group(1)
+    assert any(r.startswith(f"server vmtp-{run_id}-") for r in vmtp_resources(cloud))
+    done = subprocess.run([BIN / "vmtp-cleanup", "--cloud", "local", "--run-id", run_id], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
     assert vmtp_resources(cloud) == []
-    assert vm_processes() == []
 
 
 def _wait_for(predicate, timeout: float, what: str) -> None:
