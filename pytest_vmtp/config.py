@@ -6,6 +6,7 @@ into a pytest usage error.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -165,7 +166,8 @@ def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConf
     hyps = merged["hypervisors"] or []
     if len(hyps) > 2:
         raise ConfigError("--vmtp-hypervisor: give it at most twice (server host, client host)")
-    cloud_name = merged["cloud"] or LOCAL_CLOUD
+    # As the openstack CLI: an explicit name, else OS_CLOUD; with neither, the local cloud.
+    cloud_name = merged["cloud"] or os.environ.get("OS_CLOUD") or LOCAL_CLOUD
     json_path = overrides.get("json")
     return VmtpConfig(
         measure=measure,

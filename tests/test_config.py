@@ -5,7 +5,8 @@ import pytest
 from pytest_vmtp.config import ConfigError, build, parse_bandwidth
 
 
-def test_defaults_match_vmtp():
+def test_defaults_match_vmtp(monkeypatch):
+    monkeypatch.delenv("OS_CLOUD", raising=False)
     cfg = build({})
     m = cfg.measure
     assert (m.tool, m.duration_s, m.tcp_runs) == ("nuttcp", 10, 3)
@@ -14,6 +15,14 @@ def test_defaults_match_vmtp():
     assert m.bandwidth_kbps is None
     assert cfg.protocols == ("tcp", "udp", "icmp")
     assert cfg.cloud_name == "local"
+
+
+def test_cloud_name_follows_os_cloud_like_the_openstack_cli(monkeypatch):
+    monkeypatch.setenv("OS_CLOUD", "prod")
+    assert build({}).cloud_name == "prod"
+    assert build({"cloud": "staging"}).cloud_name == "staging"
+    monkeypatch.delenv("OS_CLOUD")
+    assert build({}).is_local_cloud
 
 
 def test_file_then_options_override(tmp_path):
