@@ -46,6 +46,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add("--vmtp-keep", action="store_true", default=None, help="keep the cloud resources after the run")
     add("--vmtp-json", metavar="PATH", help="write VMTP-compatible JSON results to PATH")
     add("--vmtp-description", metavar="TEXT", help="test_description recorded in the JSON file")
+    add("--vmtp-show-config", action="store_true",
+        help="print the effective configuration (defaults + --vmtp-config + options) and exit")
 
 
 def _overrides(config: pytest.Config) -> dict:
@@ -103,6 +105,22 @@ def pytest_configure(config: pytest.Config) -> None:
         )
         session.collector = collector
         config.pluginmanager.register(collector, "vmtp-collector")
+
+
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    """--vmtp-show-config (VMTP's -sc): the merged settings as YAML, secrets masked."""
+    if not config.option.vmtp_show_config:
+        return None
+    import yaml
+
+    from pytest_vmtp.report.vmtp_json import mask_secrets
+
+    try:
+        cfg = vconfig.build(_overrides(config), config.option.vmtp_config)
+    except vconfig.ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    print(yaml.safe_dump(mask_secrets({**cfg.raw, "cloud": cfg.cloud_name}), sort_keys=False), end="")
+    return 0
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -57,3 +57,15 @@ def test_bad_options_give_one_error_line(pytester: pytest.Pytester, args, fragme
     err = res.stderr.str()
     assert fragment in err
     assert "Traceback" not in err and "INTERNALERROR" not in err + res.stdout.str()
+
+
+def test_show_config_prints_the_merged_settings(pytester: pytest.Pytester):
+    cfg = pytester.path / "c.yaml"
+    cfg.write_text("ping_count: 4\n")
+    res = pytester.runpytest_subprocess("--vmtp-show-config", f"--vmtp-config={cfg}", "--vmtp-time=3",
+                                        "--vmtp-cloud=prod")
+    assert res.ret == 0
+    import yaml
+
+    shown = yaml.safe_load(res.stdout.str())
+    assert (shown["duration_s"], shown["ping_count"], shown["tool"], shown["cloud"]) == (3, 4, "nuttcp", "prod")
