@@ -30,6 +30,19 @@ MARKERS = {
 }
 
 
+# VMTP's wording of each group attribute, as its summary table spells it.
+_WORDS = {
+    "same_network": "Same Network", "different_network": "Different Network",
+    "fixed_ip": "Fixed IP", "floating_ip": "Floating IP",
+    "intra_node": "Intra-node", "inter_node": "Inter-node",
+}
+
+
+def _lower(words: str) -> str:
+    """VMTP's flow descriptions: lower case but for 'IP' ("fixed IP", "intra-node")."""
+    return " ".join(w if w == "IP" else w.lower() for w in words.split())
+
+
 @dataclass(frozen=True)
 class VmGroup:
     """One of VMTP's VM-to-VM groups 1-6."""
@@ -41,16 +54,11 @@ class VmGroup:
 
     @property
     def title(self) -> str:
-        net = "Same Network" if self.network == "same_network" else "Different Network"
-        addr = "Fixed IP" if self.address == "fixed_ip" else "Floating IP"
-        node = "Intra-node" if self.placement == "intra_node" else "Inter-node"
-        return f"{net}, {addr}, {node}"
+        return ", ".join(_WORDS[x] for x in (self.network, self.address, self.placement))
 
     @property
     def desc(self) -> str:
-        net = "same network" if self.network == "same_network" else "different network"
-        addr = "fixed IP" if self.address == "fixed_ip" else "floating IP"
-        node = "intra-node" if self.placement == "intra_node" else "inter-node"
+        net, addr, node = (_lower(_WORDS[x]) for x in (self.network, self.address, self.placement))
         return f"VM to VM {net} {addr} ({node})"
 
     @property
