@@ -22,9 +22,9 @@ from pytest_vmtp.localcloud.dataplane import LinuxDataplane, PortSpec, SecurityR
 
 PREFIX = "vlb"
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for the tests' topology helper
-from tests.localcloud.dp_fixtures import (  # noqa: E402
-    NET1 as NET, build_vmtp_topology, owning_ranges,
-)
+from tests.localcloud.dp_fixtures import NET1 as NET  # noqa: E402, I001
+from tests.localcloud.dp_fixtures import build_vmtp_topology, owning_ranges  # noqa: E402
+
 RULES = (SecurityRule("ingress", protocol="icmp"),
          SecurityRule("ingress", protocol="tcp", port_range_min=22, port_range_max=22))
 
@@ -76,7 +76,7 @@ def _round(dp: LinuxDataplane, key: Path, public: str, servers: int, fig: Figure
                f"root@{vms['server'].fip}", "true"]
         _timed(fig.first_ssh, lambda: subprocess.run(ssh, check=True))
         for i in range(servers):  # one at a time: namespace, veth, filter, sshd listening
-            _timed(fig.boot, lambda: dp.boot_server(_spec(i, public)))
+            _timed(fig.boot, lambda i=i: dp.boot_server(_spec(i, public)))
         specs = [_spec(100 + i, public) for i in range(servers)]
         with ThreadPoolExecutor(servers) as pool:
             _timed(fig.parallel, lambda: list(pool.map(dp.boot_server, specs)))

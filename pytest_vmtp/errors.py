@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import NoReturn
 
-from pytest_vmtp.measure.errors import MeasureError
-
 from pytest_vmtp.cloud.errors import CloudError
 from pytest_vmtp.localcloud.cli import CloudError as LocalCloudError
+from pytest_vmtp.measure.errors import MeasureError
 
 USER_ERRORS: tuple[type[Exception], ...] = (MeasureError, CloudError, LocalCloudError)
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_vmtp import catalogue, config as vconfig, run_cloud
+from pytest_vmtp import catalogue, run_cloud
+from pytest_vmtp import config as vconfig
 from pytest_vmtp.errors import USER_ERRORS
 from pytest_vmtp.report import metrics
 from pytest_vmtp.report.collector import ResultCollector

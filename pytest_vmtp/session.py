@@ -8,9 +8,10 @@ find the same cloud resources and share one directory for keys, locks and topolo
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 

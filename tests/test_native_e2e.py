@@ -13,8 +13,6 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import pytest
-
 from pytest_vmtp.report import vmtp_json
 from tests.support.netns_hosts import PREFIX, netns_hosts
 

@@ -43,7 +43,7 @@ class Placement:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Placement":
+    def from_json(cls, data: dict[str, Any]) -> Placement:
         b = data.get("b")
         return cls(mode=data["mode"], a=HostChoice(**data["a"]), b=HostChoice(**b) if b else None,
                    single_host_reason=data.get("single_host_reason"))

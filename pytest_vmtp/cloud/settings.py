@@ -28,7 +28,7 @@ class CloudSettings:
     keep: bool = False
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "CloudSettings":
+    def from_dict(cls, values: dict[str, Any]) -> CloudSettings:
         """Build from a config mapping, ignoring keys that are not settings and None values."""
         known = {f.name for f in fields(cls)}
         kwargs = {k: v for k, v in values.items() if k in known and v is not None}

@@ -66,7 +66,7 @@ class VmEndpoint:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "VmEndpoint":
+    def from_json(cls, data: dict[str, Any]) -> VmEndpoint:
         return cls(**data)
 
 

@@ -31,7 +31,7 @@ def _os_distro() -> str:
     return "linux"
 
 
-def populate(c: "Cloud") -> None:
+def populate(c: Cloud) -> None:
     """Fill an empty state; the external network maps to the data path's br-ex."""
     with c.state.lock:
         for flavor_id, name, vcpus, ram, disk in FLAVORS:

@@ -33,10 +33,10 @@ class Builder:
             self._threads[key] = thread
         thread.start()
 
-    def boot(self, c: "Cloud", server_id: str) -> None:
+    def boot(self, c: Cloud, server_id: str) -> None:
         self._spawn(server_id, self._boot, c, server_id)
 
-    def delete(self, c: "Cloud", server_id: str) -> None:
+    def delete(self, c: Cloud, server_id: str) -> None:
         with self._lock:
             boot_thread = self._threads.get(server_id)
         self._spawn(server_id, self._delete, c, server_id, boot_thread)
@@ -49,7 +49,7 @@ class Builder:
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
 
-    def _boot(self, c: "Cloud", server_id: str) -> None:
+    def _boot(self, c: Cloud, server_id: str) -> None:
         delay = c.faults.boot_delay()
         if delay > 0:
             time.sleep(delay)
@@ -76,7 +76,7 @@ class Builder:
             server["_boot_started"] = True
         try:
             c.dataplane.boot_server(spec)
-        except Exception as exc:  # any data-path failure becomes the server's fault
+        except Exception as exc:  # noqa: BLE001 - any data-path failure becomes the server's fault
             traceback.print_exc()
             with c.state.lock:
                 server = c.state.table("servers").get(server_id)
@@ -99,7 +99,7 @@ class Builder:
             security.push(c)
             c.state.save()
 
-    def _delete(self, c: "Cloud", server_id: str, boot_thread: threading.Thread | None) -> None:
+    def _delete(self, c: Cloud, server_id: str, boot_thread: threading.Thread | None) -> None:
         if boot_thread is not None and boot_thread is not threading.current_thread():
             boot_thread.join()
         with c.state.lock:
@@ -110,7 +110,7 @@ class Builder:
         try:
             if started:
                 c.dataplane.delete_server(server_id)
-        except Exception:
+        except Exception:  # noqa: BLE001 - deletion goes on; the log has the trace
             traceback.print_exc()
         with c.state.lock:
             server = c.state.table("servers").pop(server_id, None)
@@ -131,7 +131,7 @@ class Builder:
                 del self._threads[server_id]
 
 
-def fail_server(c: "Cloud", server: dict[str, Any], code: int, message: str) -> None:
+def fail_server(c: Cloud, server: dict[str, Any], code: int, message: str) -> None:
     stamp = now()
     server.update({"status": "ERROR", "OS-EXT-STS:vm_state": "error",
                    "OS-EXT-STS:task_state": None, "updated": stamp,

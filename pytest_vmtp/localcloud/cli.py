@@ -284,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # one line for the user; details are in the server log
+    except Exception as exc:  # noqa: BLE001 - one line for the user; details are in the server log
         print(f"vmtp-localcloud: error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
 

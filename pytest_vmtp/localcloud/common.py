@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def new_id() -> str:
@@ -19,7 +19,7 @@ def new_hex_id() -> str:
 
 def now() -> str:
     """ISO 8601 UTC without fractions, as Nova and Neutron show created/updated times."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def new_mac(taken: set[str]) -> str:

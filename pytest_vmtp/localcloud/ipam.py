@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .errors import neutron
 
@@ -14,7 +15,7 @@ def parse_cidr(cidr: Any) -> ipaddress.IPv4Network:
         net = ipaddress.ip_network(str(cidr), strict=False)
     except ValueError:
         raise neutron(400, "HTTPBadRequest",
-                      f"Invalid input for cidr. Reason: '{cidr}' is not a valid IP subnet.")
+                      f"Invalid input for cidr. Reason: '{cidr}' is not a valid IP subnet.") from None
     if net.version != 4:
         raise neutron(400, "HTTPBadRequest",
                       f"Invalid input for cidr. Reason: '{cidr}' is not an IPv4 subnet.")
@@ -29,7 +30,7 @@ def parse_ip(value: Any, net: ipaddress.IPv4Network, what: str) -> ipaddress.IPv
         ip = ipaddress.IPv4Address(str(value))
     except ValueError:
         raise neutron(400, "HTTPBadRequest",
-                      f"Invalid input for {what}. Reason: '{value}' is not a valid IP address.")
+                      f"Invalid input for {what}. Reason: '{value}' is not a valid IP address.") from None
     if ip not in net:
         raise neutron(400, "InvalidInput",
                       f"Invalid input for operation: {what} {value} is not in subnet {net}.")

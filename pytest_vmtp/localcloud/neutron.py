@@ -33,7 +33,7 @@ _NICE = {"networks": "Network", "subnets": "Subnet", "ports": "Port", "routers":
          "security_group_rules": "Security group rule"}
 
 
-def standard(c: "Cloud", body: dict[str, Any]) -> dict[str, Any]:
+def standard(c: Cloud, body: dict[str, Any]) -> dict[str, Any]:
     """Fields every Neutron resource carries (standard-attr, project)."""
     stamp = now()
     project = body.get("project_id") or body.get("tenant_id") or c.state.identity.project_id
@@ -47,14 +47,14 @@ def touch(item: dict[str, Any]) -> None:
     item["revision_number"] = item.get("revision_number", 0) + 1
 
 
-def get(c: "Cloud", table: str, item_id: str) -> dict[str, Any]:
+def get(c: Cloud, table: str, item_id: str) -> dict[str, Any]:
     item = c.state.table(table).get(item_id)
     if item is None:
         raise neutron(404, NOT_FOUND_TYPES[table], f"{_NICE[table]} {item_id} could not be found.")
     return item
 
 
-def quota_check(c: "Cloud", table: str, quota_name: str) -> None:
+def quota_check(c: Cloud, table: str, quota_name: str) -> None:
     limit = getattr(c.state.quotas, quota_name)
     if limit >= 0 and len(c.state.table(table)) >= limit:
         raise neutron(409, "OverQuota", f"Quota exceeded for resources: ['{quota_name}'].")
@@ -62,7 +62,7 @@ def quota_check(c: "Cloud", table: str, quota_name: str) -> None:
 
 # --- networks -------------------------------------------------------------------------------
 
-def create_network(c: "Cloud", body: dict[str, Any]) -> dict[str, Any]:
+def create_network(c: Cloud, body: dict[str, Any]) -> dict[str, Any]:
     quota_check(c, "networks", "network")
     external = bool(body.get("router:external", False))
     net = standard(c, body)
@@ -85,14 +85,15 @@ def create_network(c: "Cloud", body: dict[str, Any]) -> dict[str, Any]:
     return net
 
 
-def update_network(c: "Cloud", net: dict[str, Any], body: dict[str, Any]) -> None:
+def update_network(c: Cloud,  # noqa: ARG001 - every update handler takes the cloud
+                    net: dict[str, Any], body: dict[str, Any]) -> None:
     for key in ("name", "description", "admin_state_up", "shared", "port_security_enabled"):
         if key in body:
             net[key] = body[key]
     touch(net)
 
 
-def delete_network(c: "Cloud", net_id: str) -> None:
+def delete_network(c: Cloud, net_id: str) -> None:
     net = get(c, "networks", net_id)
     ports = c.state.table("ports")
     if any(p["network_id"] == net_id and p["device_owner"] != "network:dhcp"
@@ -108,7 +109,7 @@ def delete_network(c: "Cloud", net_id: str) -> None:
 
 # --- subnets --------------------------------------------------------------------------------
 
-def create_subnet(c: "Cloud", body: dict[str, Any]) -> dict[str, Any]:
+def create_subnet(c: Cloud, body: dict[str, Any]) -> dict[str, Any]:
     quota_check(c, "subnets", "subnet")
     net = get(c, "networks", str(body.get("network_id")))
     if int(body.get("ip_version", 4)) != 4:
@@ -150,14 +151,15 @@ def create_subnet(c: "Cloud", body: dict[str, Any]) -> dict[str, Any]:
     return subnet
 
 
-def update_subnet(c: "Cloud", subnet: dict[str, Any], body: dict[str, Any]) -> None:
+def update_subnet(c: Cloud,  # noqa: ARG001 - every update handler takes the cloud
+                   subnet: dict[str, Any], body: dict[str, Any]) -> None:
     for key in ("name", "description", "enable_dhcp", "dns_nameservers", "host_routes"):
         if key in body:
             subnet[key] = body[key]
     touch(subnet)
 
 
-def delete_subnet(c: "Cloud", subnet_id: str) -> None:
+def delete_subnet(c: Cloud, subnet_id: str) -> None:
     subnet = get(c, "subnets", subnet_id)
     if any(ip["subnet_id"] == subnet_id for p in c.state.table("ports").values()
            for ip in p["fixed_ips"]):
@@ -172,14 +174,14 @@ def delete_subnet(c: "Cloud", subnet_id: str) -> None:
 
 # --- ports ----------------------------------------------------------------------------------
 
-def _used_ips(c: "Cloud", subnet_id: str) -> set[str]:
+def _used_ips(c: Cloud, subnet_id: str) -> set[str]:
     used = {ip["ip_address"] for p in c.state.table("ports").values() for ip in p["fixed_ips"]
             if ip["subnet_id"] == subnet_id}
     gateway = c.state.table("subnets")[subnet_id]["gateway_ip"]
     return used | ({gateway} if gateway else set())
 
 
-def _fixed_ips(c: "Cloud", net: dict[str, Any], wanted: Any) -> list[dict[str, str]]:
+def _fixed_ips(c: Cloud, net: dict[str, Any], wanted: Any) -> list[dict[str, str]]:
     subnets = c.state.table("subnets")
     if wanted is None:
         for subnet_id in net["subnets"]:
@@ -222,7 +224,7 @@ def _fixed_ips(c: "Cloud", net: dict[str, Any], wanted: Any) -> list[dict[str, s
     return out
 
 
-def default_group(c: "Cloud") -> dict[str, Any]:
+def default_group(c: Cloud) -> dict[str, Any]:
     """The project's `default` security group, created on first use as Neutron does."""
     project = c.state.identity.project_id
     for group in c.state.table("security_groups").values():
@@ -238,7 +240,7 @@ def default_group(c: "Cloud") -> dict[str, Any]:
     return group
 
 
-def create_port(c: "Cloud", body: dict[str, Any]) -> dict[str, Any]:
+def create_port(c: Cloud, body: dict[str, Any]) -> dict[str, Any]:
     quota_check(c, "ports", "port")
     net = get(c, "networks", str(body.get("network_id")))
     ports = c.state.table("ports")
@@ -275,7 +277,7 @@ def create_port(c: "Cloud", body: dict[str, Any]) -> dict[str, Any]:
     return port
 
 
-def update_port(c: "Cloud", port: dict[str, Any], body: dict[str, Any]) -> None:
+def update_port(c: Cloud, port: dict[str, Any], body: dict[str, Any]) -> None:
     for key in ("name", "description", "admin_state_up", "device_id", "device_owner",
                 "binding:host_id", "allowed_address_pairs"):
         if key in body:
@@ -293,7 +295,7 @@ def update_port(c: "Cloud", port: dict[str, Any], body: dict[str, Any]) -> None:
     touch(port)
 
 
-def delete_port(c: "Cloud", port_id: str, by_owner: bool = False) -> None:
+def delete_port(c: Cloud, port_id: str, by_owner: bool = False) -> None:
     port = get(c, "ports", port_id)
     if not by_owner and port["device_owner"] in (ROUTER_INTERFACE, ROUTER_GATEWAY,
                                                  FLOATINGIP_OWNER):
@@ -308,7 +310,7 @@ def delete_port(c: "Cloud", port_id: str, by_owner: bool = False) -> None:
     security.push(c)
 
 
-def port_spec(c: "Cloud", port: dict[str, Any]) -> PortSpec:
+def port_spec(c: Cloud, port: dict[str, Any]) -> PortSpec:
     ip = port["fixed_ips"][0]
     subnet = c.state.table("subnets")[ip["subnet_id"]]
     net = c.state.table("networks")[port["network_id"]]
@@ -319,12 +321,12 @@ def port_spec(c: "Cloud", port: dict[str, Any]) -> PortSpec:
 
 # --- routers --------------------------------------------------------------------------------
 
-def _router_ports(c: "Cloud", router_id: str, owner: str) -> list[dict[str, Any]]:
+def _router_ports(c: Cloud, router_id: str, owner: str) -> list[dict[str, Any]]:
     return [p for p in c.state.table("ports").values()
             if p["device_id"] == router_id and p["device_owner"] == owner]
 
 
-def create_router(c: "Cloud", body: dict[str, Any]) -> dict[str, Any]:
+def create_router(c: Cloud, body: dict[str, Any]) -> dict[str, Any]:
     quota_check(c, "routers", "router")
     router = standard(c, body)
     router.update({"name": str(body.get("name") or ""), "status": "ACTIVE",
@@ -344,7 +346,7 @@ def create_router(c: "Cloud", body: dict[str, Any]) -> dict[str, Any]:
     return router
 
 
-def set_gateway(c: "Cloud", router: dict[str, Any], info: Any) -> None:
+def set_gateway(c: Cloud, router: dict[str, Any], info: Any) -> None:
     if not info:
         clear_gateway(c, router)
         return
@@ -382,7 +384,7 @@ def set_gateway(c: "Cloud", router: dict[str, Any], info: Any) -> None:
     touch(router)
 
 
-def clear_gateway(c: "Cloud", router: dict[str, Any]) -> None:
+def clear_gateway(c: Cloud, router: dict[str, Any]) -> None:
     info = router["external_gateway_info"]
     if not info:
         return
@@ -398,7 +400,7 @@ def clear_gateway(c: "Cloud", router: dict[str, Any]) -> None:
     touch(router)
 
 
-def update_router(c: "Cloud", router: dict[str, Any], body: dict[str, Any]) -> None:
+def update_router(c: Cloud, router: dict[str, Any], body: dict[str, Any]) -> None:
     for key in ("name", "description", "admin_state_up"):
         if key in body:
             router[key] = body[key]
@@ -407,7 +409,7 @@ def update_router(c: "Cloud", router: dict[str, Any], body: dict[str, Any]) -> N
     touch(router)
 
 
-def delete_router(c: "Cloud", router_id: str) -> None:
+def delete_router(c: Cloud, router_id: str) -> None:
     router = get(c, "routers", router_id)
     if _router_ports(c, router_id, ROUTER_INTERFACE):
         raise neutron(409, "RouterInUse", f"Router {router_id} still has ports")
@@ -416,7 +418,7 @@ def delete_router(c: "Cloud", router_id: str) -> None:
     del c.state.table("routers")[router_id]
 
 
-def add_interface(c: "Cloud", router: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+def add_interface(c: Cloud, router: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     subnets = c.state.table("subnets")
     if body.get("port_id"):
         port = get(c, "ports", str(body["port_id"]))
@@ -425,13 +427,13 @@ def add_interface(c: "Cloud", router: dict[str, Any], body: dict[str, Any]) -> d
                           f"{port['id']} for network {port['network_id']}. Port already has an "
                           f"attached device {port['device_id']}.")
         if not port["fixed_ips"]:
-            raise neutron(400, "BadRequest", f"Bad router request: Router port must have at "
+            raise neutron(400, "BadRequest", "Bad router request: Router port must have at "
                           "least one fixed IP.")
         created = False
     elif body.get("subnet_id"):
         subnet = get(c, "subnets", str(body["subnet_id"]))
         if not subnet["gateway_ip"]:
-            raise neutron(400, "BadRequest", f"Bad router request: Subnet for router interface "
+            raise neutron(400, "BadRequest", "Bad router request: Subnet for router interface "
                           "must have a gateway IP.")
         port = None
         created = True
@@ -476,7 +478,7 @@ def _interface_info(router: dict[str, Any], port: dict[str, Any]) -> dict[str, A
             "subnet_ids": [subnet_id], "network_id": port["network_id"], "tags": []}
 
 
-def remove_interface(c: "Cloud", router: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+def remove_interface(c: Cloud, router: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     ports = _router_ports(c, router["id"], ROUTER_INTERFACE)
     if body.get("port_id"):
         port = next((p for p in ports if p["id"] == body["port_id"]), None)
@@ -509,7 +511,7 @@ def remove_interface(c: "Cloud", router: dict[str, Any], body: dict[str, Any]) -
 
 # --- floating IPs ---------------------------------------------------------------------------
 
-def create_floatingip(c: "Cloud", body: dict[str, Any]) -> dict[str, Any]:
+def create_floatingip(c: Cloud, body: dict[str, Any]) -> dict[str, Any]:
     quota_check(c, "floatingips", "floatingip")
     net = get(c, "networks", str(body.get("floating_network_id")))
     if not net["router:external"]:
@@ -536,7 +538,7 @@ def create_floatingip(c: "Cloud", body: dict[str, Any]) -> dict[str, Any]:
     return fip
 
 
-def associate(c: "Cloud", fip: dict[str, Any], port_id: str, fixed_ip: Any) -> None:
+def associate(c: Cloud, fip: dict[str, Any], port_id: str, fixed_ip: Any) -> None:
     port = get(c, "ports", port_id)
     if not port["fixed_ips"]:
         raise neutron(400, "BadRequest", f"Bad floatingip request: Port {port_id} does not have "
@@ -572,7 +574,7 @@ def associate(c: "Cloud", fip: dict[str, Any], port_id: str, fixed_ip: Any) -> N
     touch(fip)
 
 
-def _router_for(c: "Cloud", external_net: str, subnet_id: str) -> str | None:
+def _router_for(c: Cloud, external_net: str, subnet_id: str) -> str | None:
     for router in c.state.table("routers").values():
         info = router["external_gateway_info"]
         if not info or info["network_id"] != external_net:
@@ -583,7 +585,7 @@ def _router_for(c: "Cloud", external_net: str, subnet_id: str) -> str | None:
     return None
 
 
-def disassociate(c: "Cloud", fip: dict[str, Any]) -> None:
+def disassociate(c: Cloud, fip: dict[str, Any]) -> None:
     if fip["router_id"]:
         c.dataplane.remove_floating_ip(fip["router_id"], fip["floating_ip_address"])
     fip.update({"port_id": None, "fixed_ip_address": None, "router_id": None, "status": "DOWN",
@@ -591,7 +593,7 @@ def disassociate(c: "Cloud", fip: dict[str, Any]) -> None:
     touch(fip)
 
 
-def update_floatingip(c: "Cloud", fip: dict[str, Any], body: dict[str, Any]) -> None:
+def update_floatingip(c: Cloud, fip: dict[str, Any], body: dict[str, Any]) -> None:
     if "description" in body:
         fip["description"] = str(body["description"] or "")
     if "port_id" in body:
@@ -602,7 +604,7 @@ def update_floatingip(c: "Cloud", fip: dict[str, Any], body: dict[str, Any]) -> 
     touch(fip)
 
 
-def delete_floatingip(c: "Cloud", fip_id: str) -> None:
+def delete_floatingip(c: Cloud, fip_id: str) -> None:
     fip = get(c, "floatingips", fip_id)
     if fip["port_id"]:
         disassociate(c, fip)
@@ -612,7 +614,7 @@ def delete_floatingip(c: "Cloud", fip_id: str) -> None:
 
 # --- security groups ------------------------------------------------------------------------
 
-def create_security_group(c: "Cloud", body: dict[str, Any], check: bool = True
+def create_security_group(c: Cloud, body: dict[str, Any], check: bool = True
                           ) -> dict[str, Any]:
     if check:
         quota_check(c, "security_groups", "security_group")
@@ -631,7 +633,7 @@ def create_security_group(c: "Cloud", body: dict[str, Any], check: bool = True
     return group
 
 
-def delete_security_group(c: "Cloud", group_id: str) -> None:
+def delete_security_group(c: Cloud, group_id: str) -> None:
     group = get(c, "security_groups", group_id)
     if group["name"] == "default":
         raise neutron(409, "SecurityGroupCannotRemoveDefault",
@@ -649,7 +651,7 @@ _RULE_KEYS = ("direction", "ethertype", "protocol", "port_range_min", "port_rang
               "remote_ip_prefix", "remote_group_id")
 
 
-def create_rule(c: "Cloud", body: dict[str, Any], push: bool = True) -> dict[str, Any]:
+def create_rule(c: Cloud, body: dict[str, Any], push: bool = True) -> dict[str, Any]:
     group = get(c, "security_groups", str(body.get("security_group_id")))
     direction = body.get("direction")
     if direction not in ("ingress", "egress"):
@@ -669,7 +671,7 @@ def create_rule(c: "Cloud", body: dict[str, Any], push: bool = True) -> dict[str
         low = int(low) if low is not None else None
         high = int(high) if high is not None else None
     except (TypeError, ValueError):
-        raise neutron(400, "HTTPBadRequest", "Invalid input for port_range_min/port_range_max.")
+        raise neutron(400, "HTTPBadRequest", "Invalid input for port_range_min/port_range_max.") from None
     if protocol in ("tcp", "udp", "6", "17") and low is not None and high is not None and \
             low > high:
         raise neutron(400, "SecurityGroupInvalidPortRange",
@@ -683,7 +685,7 @@ def create_rule(c: "Cloud", body: dict[str, Any], push: bool = True) -> dict[str
             prefix = str(ipaddress.ip_network(str(prefix), strict=False))
         except ValueError:
             raise neutron(400, "HTTPBadRequest", f"Invalid input for remote_ip_prefix. Reason: "
-                          f"'{prefix}' is not a valid IP subnet.")
+                          f"'{prefix}' is not a valid IP subnet.") from None
     remote_group = body.get("remote_group_id")
     if remote_group:
         get(c, "security_groups", str(remote_group))
@@ -710,13 +712,13 @@ def create_rule(c: "Cloud", body: dict[str, Any], push: bool = True) -> dict[str
     return rule
 
 
-def delete_rule(c: "Cloud", rule_id: str) -> None:
+def delete_rule(c: Cloud, rule_id: str) -> None:
     get(c, "security_group_rules", rule_id)
     del c.state.table("security_group_rules")[rule_id]
     security.push(c)
 
 
-def group_view(c: "Cloud", group: dict[str, Any]) -> dict[str, Any]:
+def group_view(c: Cloud, group: dict[str, Any]) -> dict[str, Any]:
     rules = [public(r) for r in c.state.table("security_group_rules").values()
              if r["security_group_id"] == group["id"]]
     return {**public(group), "security_group_rules": rules}

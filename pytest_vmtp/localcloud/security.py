@@ -18,17 +18,17 @@ if TYPE_CHECKING:
 _PROTOCOLS = {"tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp", "icmp": "icmp", "1": "icmp"}
 
 
-def server_ports(c: "Cloud", server_id: str) -> list[dict[str, Any]]:
+def server_ports(c: Cloud, server_id: str) -> list[dict[str, Any]]:
     return [p for p in c.state.table("ports").values()
             if p["device_id"] == server_id and p["device_owner"].startswith("compute:")]
 
 
-def _group_prefixes(c: "Cloud", group_id: str) -> list[str]:
+def _group_prefixes(c: Cloud, group_id: str) -> list[str]:
     return sorted({f"{ip['ip_address']}/32" for p in c.state.table("ports").values()
                    if group_id in (p.get("security_groups") or []) for ip in p["fixed_ips"]})
 
 
-def _flatten(c: "Cloud", rule: dict[str, Any]) -> list[SecurityRule]:
+def _flatten(c: Cloud, rule: dict[str, Any]) -> list[SecurityRule]:
     if rule["ethertype"] != "IPv4":
         return []
     proto = rule.get("protocol")
@@ -49,7 +49,7 @@ def _flatten(c: "Cloud", rule: dict[str, Any]) -> list[SecurityRule]:
             for prefix in prefixes]
 
 
-def rules_for_groups(c: "Cloud", group_ids: list[str]) -> tuple[SecurityRule, ...]:
+def rules_for_groups(c: Cloud, group_ids: list[str]) -> tuple[SecurityRule, ...]:
     out: list[SecurityRule] = []
     for rule in c.state.table("security_group_rules").values():
         if rule["security_group_id"] in group_ids:
@@ -59,7 +59,7 @@ def rules_for_groups(c: "Cloud", group_ids: list[str]) -> tuple[SecurityRule, ..
     return tuple(out)
 
 
-def server_security(c: "Cloud", server_id: str) -> tuple[tuple[SecurityRule, ...], bool]:
+def server_security(c: Cloud, server_id: str) -> tuple[tuple[SecurityRule, ...], bool]:
     """(rules, port_security) of a server: the union over its ports."""
     ports = server_ports(c, server_id)
     groups: list[str] = []
@@ -69,7 +69,7 @@ def server_security(c: "Cloud", server_id: str) -> tuple[tuple[SecurityRule, ...
     return rules_for_groups(c, groups), port_security
 
 
-def push(c: "Cloud") -> None:
+def push(c: Cloud) -> None:
     """Send changed filters of every booted server to the data path (state lock held)."""
     for server in c.state.table("servers").values():
         if not server.get("_booted") or server.get("OS-EXT-STS:task_state") == "deleting":

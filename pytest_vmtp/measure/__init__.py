@@ -8,7 +8,12 @@ tool_* (command lines), udp_search (rate search), flows (the entry points).
 
 from .errors import MeasureError, RunnerError, ToolMissing
 from .flows import (
-    check_tools, host_distro, measure_icmp, measure_multicast, measure_tcp, measure_udp,
+    check_tools,
+    host_distro,
+    measure_icmp,
+    measure_multicast,
+    measure_tcp,
+    measure_udp,
 )
 from .hostspec import SshTarget, parse_host_spec
 from .local_runner import LocalRunner

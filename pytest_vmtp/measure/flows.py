@@ -73,7 +73,7 @@ class _Session:
         if self.bg is not None:
             self.bg.stop()
 
-    def __enter__(self) -> "_Session":
+    def __enter__(self) -> _Session:
         self._start_server()
         return self
 

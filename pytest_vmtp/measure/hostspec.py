@@ -16,7 +16,7 @@ class SshTarget:
     host: str
     port: int = 22
     key_file: str | None = None
-    jump: "SshTarget | None" = None
+    jump: SshTarget | None = None
     connect_timeout: float = 10.0
 
     @property

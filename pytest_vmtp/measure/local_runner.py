@@ -122,7 +122,7 @@ class LocalRunner:
         except subprocess.TimeoutExpired:
             _kill_group(proc.pid, proc, grace=0.5)
             proc.communicate()
-            raise RunnerError(f"{self.label}: command timed out after {timeout:g} s: {command}")
+            raise RunnerError(f"{self.label}: command timed out after {timeout:g} s: {command}") from None
         except BaseException:  # Ctrl-C and the like: the command must not outlive us
             _kill_group(proc.pid, proc, grace=0.5)
             raise
@@ -149,7 +149,7 @@ class LocalRunner:
             bg.stop()
         self._backgrounds.clear()
 
-    def __enter__(self) -> "LocalRunner":
+    def __enter__(self) -> LocalRunner:
         return self
 
     def __exit__(self, *exc: object) -> None:

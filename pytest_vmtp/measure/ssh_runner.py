@@ -93,10 +93,9 @@ def _group_alive(pgid: int) -> str:
     can take a while: reading /proc/*/stat ignores them.
     """
     return (
-        "( [ -d /proc/self ] || exec kill -0 -%d 2>/dev/null; "
+        f"( [ -d /proc/self ] || exec kill -0 -{pgid} 2>/dev/null; "
         "for f in /proc/[0-9]*/stat; do read -r l < $f 2>/dev/null || continue; "
-        "set -- ${l##*) }; [ \"$1\" != Z ] && [ \"$3\" = %d ] && exit 0; done; exit 1 )"
-        % (pgid, pgid)
+        f"set -- ${{l##*) }}; [ \"$1\" != Z ] && [ \"$3\" = {pgid} ] && exit 0; done; exit 1 )"
     )
 
 
@@ -104,7 +103,7 @@ class SshBackground:
     """A remote process started with setsid; its process group id is recorded so stop()
     can kill it and its children without relying on the ssh channel staying open."""
 
-    def __init__(self, runner: "SshRunner", pgid: int, logfile: str, pidfile: str) -> None:
+    def __init__(self, runner: SshRunner, pgid: int, logfile: str, pidfile: str) -> None:
         self._runner = runner
         self.pgid = pgid
         self._logfile = logfile
@@ -187,7 +186,7 @@ class SshRunner:
                     try:
                         conn.run(f"kill -KILL -{pgid}", hide=True, warn=True, timeout=15,
                                  in_stream=False)
-                    except Exception:  # best effort: the timeout is what gets reported
+                    except Exception:  # noqa: BLE001 - best effort: the timeout is what gets reported
                         log.warning("%s: could not kill timed-out command group %s",
                                     self.label, pgid)
                 raise RunnerError(
@@ -243,7 +242,7 @@ class SshRunner:
             self._backgrounds.clear()
             self._drop()
 
-    def __enter__(self) -> "SshRunner":
+    def __enter__(self) -> SshRunner:
         return self
 
     def __exit__(self, *exc: object) -> None:

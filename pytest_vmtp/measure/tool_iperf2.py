@@ -7,8 +7,8 @@ own CSV report, which is why parse() gets the server's log.
 from __future__ import annotations
 
 from .errors import MeasureError
-from .parse_iperf2 import _rows, parse_iperf2_csv
 from .iperf_options import shared_client_options
+from .parse_iperf2 import _rows, parse_iperf2_csv
 from .probe import RunOutcome, RunSpec
 from .runner import CommandResult
 from .settings import MeasureSettings

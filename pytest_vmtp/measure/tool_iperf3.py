@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from .errors import MeasureError
-from .parse_iperf3 import parse_iperf3_json
 from .iperf_options import shared_client_options
+from .parse_iperf3 import parse_iperf3_json
 from .probe import RunOutcome, RunSpec
 from .runner import CommandResult
 from .settings import MeasureSettings

@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pytest_vmtp.cloud import new_run_id
-
 from .inventory import inventory, is_empty
 
 HELPER = Path(__file__).with_name("build_vm.py")

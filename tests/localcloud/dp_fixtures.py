@@ -21,7 +21,11 @@ import pytest
 from filelock import FileLock
 
 from pytest_vmtp.localcloud.dataplane import (
-    DataplaneError, LinuxDataplane, PortSpec, SecurityRule, ServerSpec,
+    DataplaneError,
+    LinuxDataplane,
+    PortSpec,
+    SecurityRule,
+    ServerSpec,
 )
 from pytest_vmtp.localcloud.dataplane.addressing import Addressing
 from pytest_vmtp.localcloud.dataplane.cleanup import leftovers

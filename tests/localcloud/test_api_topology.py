@@ -89,7 +89,7 @@ def test_vmtp_topology_over_openstacksdk(conn: openstack.connection.Connection,
             for name, net, zone, _ in layout]
         servers = [conn.compute.wait_for_server(s, interval=0.2, wait=60)
                    for s in made["servers"]]
-        for server, (_, _, _, host) in zip(servers, layout):
+        for server, (_, _, _, host) in zip(servers, layout, strict=True):
             assert server.status == "ACTIVE"
             assert server.compute_host == host == server.hypervisor_hostname
             assert server.availability_zone == "nova"

@@ -13,10 +13,14 @@ import pytest
 
 from pytest_vmtp.localcloud.dataplane import DataplaneError, LinuxDataplane
 from pytest_vmtp.localcloud.dataplane.cleanup import leftovers, workdir_path
-
 from tests.localcloud.dp_fixtures import (  # noqa: F401
-    Topology, assert_nothing_left, build_vmtp_topology, make_key, owning_ranges,
-    processes_mentioning, pytestmark,
+    Topology,
+    assert_nothing_left,
+    build_vmtp_topology,
+    make_key,
+    owning_ranges,
+    processes_mentioning,
+    pytestmark,
 )
 
 REPO = Path(__file__).resolve().parents[2]

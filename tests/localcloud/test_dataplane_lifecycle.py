@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from pytest_vmtp.localcloud.dataplane import LinuxDataplane, PortSpec, ServerSpec
 from pytest_vmtp.localcloud.dataplane.cleanup import leftovers
-
 from tests.localcloud.dp_fixtures import (  # noqa: F401
-    EXT, NET1, NET2, PNS_RULES, ROUTER, assert_nothing_left, build_vmtp_topology, in_ns, make_key,
-    owning_ranges, pytestmark, tcp_connects,
+    EXT,
+    NET1,
+    NET2,
+    PNS_RULES,
+    ROUTER,
+    assert_nothing_left,
+    build_vmtp_topology,
+    in_ns,
+    make_key,
+    owning_ranges,
+    pytestmark,
+    tcp_connects,
 )
 
 BASE_LINKS = ["vlk-ex", "vlk-mc1", "vlk-mc2", "vlk-mgmt", "vlk-mnet"]

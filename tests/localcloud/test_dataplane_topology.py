@@ -8,9 +8,15 @@ import subprocess
 import pytest
 
 from pytest_vmtp.localcloud.dataplane import SecurityRule
-
 from tests.localcloud.dp_fixtures import (  # noqa: F401  (fixture import)
-    GATEWAY_IP, PNS_RULES, NuttcpServer, Topology, in_ns, nuttcp, pytestmark, tcp_connects,
+    GATEWAY_IP,
+    PNS_RULES,
+    NuttcpServer,
+    Topology,
+    in_ns,
+    nuttcp,
+    pytestmark,
+    tcp_connects,
     topology,
 )
 

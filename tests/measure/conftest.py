@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.netns_hosts import NetnsLab, netns_hosts
 
 from pytest_vmtp.measure.hostspec import parse_host_spec
 from pytest_vmtp.measure.local_runner import LocalRunner
 from pytest_vmtp.measure.settings import MeasureSettings
 from pytest_vmtp.measure.ssh_runner import SshRunner
-from support.netns_hosts import NetnsLab, netns_hosts
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

@@ -12,7 +12,12 @@ import pytest
 
 from pytest_vmtp.measure.errors import MeasureError, ToolMissing
 from pytest_vmtp.measure.flows import (
-    check_tools, host_distro, measure_icmp, measure_multicast, measure_tcp, measure_udp,
+    check_tools,
+    host_distro,
+    measure_icmp,
+    measure_multicast,
+    measure_tcp,
+    measure_udp,
 )
 from pytest_vmtp.measure.local_runner import LocalRunner
 from pytest_vmtp.measure.settings import MeasureSettings

@@ -11,6 +11,7 @@ import subprocess
 import time
 
 import pytest
+from support.netns_hosts import netns_hosts
 
 from pytest_vmtp.measure.errors import ToolMissing
 from pytest_vmtp.measure.hostspec import parse_host_spec
@@ -18,7 +19,6 @@ from pytest_vmtp.measure.provision import provision_tools
 from pytest_vmtp.measure.settings import MeasureSettings
 from pytest_vmtp.measure.ssh_runner import SshRunner
 from pytest_vmtp.sshd import SSHD
-from support.netns_hosts import netns_hosts
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ def set_faults() -> Response:
     try:
         cloud().faults.apply(doc)
     except FaultSpecError as exc:
-        raise ApiError(400, str(exc), service="admin")
+        raise ApiError(400, str(exc), service="admin") from None
     return reply({"faults": cloud().faults.describe()})
 
 

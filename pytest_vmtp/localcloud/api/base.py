@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, json, request
 
@@ -22,11 +23,11 @@ class Cloud:
     """Everything a request handler may touch, stored in the Flask app config."""
 
     state: CloudState
-    dataplane: "Dataplane"
+    dataplane: Dataplane
     faults: FaultBook
     tokens: TokenStore
     password: str
-    builder: "Builder"
+    builder: Builder
 
 
 def cloud() -> Cloud:

@@ -286,7 +286,7 @@ def list_servers() -> Response:
             try:
                 pattern = re.compile(args["name"])
             except re.error:
-                raise nova(400, f"Invalid filter name: {args['name']}")
+                raise nova(400, f"Invalid filter name: {args['name']}") from None
             servers = [s for s in servers if pattern.search(s["name"])]
         for key, field in (("status", "status"), ("host", "OS-EXT-SRV-ATTR:host"),
                            ("availability_zone", "OS-EXT-AZ:availability_zone"),
@@ -298,7 +298,7 @@ def list_servers() -> Response:
             try:
                 ip_pattern = re.compile(args["ip"])
             except re.error:
-                raise nova(400, f"Invalid filter ip: {args['ip']}")
+                raise nova(400, f"Invalid filter ip: {args['ip']}") from None
             servers = [s for s in servers if any(
                 ip_pattern.search(a["addr"]) for items in _addresses(c, s["id"]).values()
                 for a in items)]
@@ -431,7 +431,7 @@ def create_server() -> Response:
             for port_id in ports:
                 if port_id not in created:
                     c.state.table("ports")[port_id].update({"device_id": "", "device_owner": ""})
-            raise nova(400 if exc.status < 500 else exc.status, exc.message)
+            raise nova(400 if exc.status < 500 else exc.status, exc.message) from None
         tags = [str(t) for t in body.get("tags") or []]
         server = {
             "id": server_id, "name": name, "status": "BUILD", "tenant_id":
@@ -732,7 +732,7 @@ def update_quota_set(project_id: str) -> Response:
             try:
                 setattr(quotas, name, int(value))
             except (TypeError, ValueError):
-                raise nova(400, f"Invalid input for field/attribute {name}.")
+                raise nova(400, f"Invalid input for field/attribute {name}.") from None
     view = _quota_set(project_id, False)
     view.pop("id")
     return reply({"quota_set": view})

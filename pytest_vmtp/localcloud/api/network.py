@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any, Callable
+from typing import Any
 
 from flask import Blueprint, Response, request
 
@@ -301,7 +302,7 @@ def get_default_quota(project_id: str) -> Response:
 
 @bp.get("/v2.0/quotas/<project_id>/details")
 @bp.get("/v2.0/quotas/<project_id>/details.json")
-def get_quota_details(project_id: str) -> Response:
+def get_quota_details(project_id: str) -> Response:  # noqa: ARG001 - one quota set for all projects
     c = cloud()
     q = asdict(c.state.quotas)
     with c.state.lock:
@@ -319,5 +320,5 @@ def update_quota(project_id: str) -> Response:
             try:
                 setattr(c.state.quotas, name, int(value))
             except (TypeError, ValueError):
-                raise error(400, "HTTPBadRequest", f"Invalid input for {name}.")
+                raise error(400, "HTTPBadRequest", f"Invalid input for {name}.") from None
     return get_quota(project_id)

@@ -68,7 +68,7 @@ def clean(prefix: str, state_dir: Path | str) -> None:
             for idx in ipr.link_lookup(ifname=ifname):
                 try:
                     ipr.link("del", index=idx)
-                except Exception:
+                except Exception:  # noqa: BLE001
                     pass  # went with its peer's namespace meanwhile
     for netns in namespaces:
         remove_ns(netns)

@@ -115,5 +115,5 @@ def delete_root_rule(rule: list[str]) -> None:
     for _ in range(10):
         try:
             run_in(None, ["iptables", "-w", "-D", *rule])
-        except Exception:
+        except Exception:  # noqa: BLE001 - no such rule left: done
             return

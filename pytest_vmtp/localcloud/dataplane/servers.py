@@ -114,7 +114,7 @@ class Servers:
             for port_id in server.filtered:
                 try:
                     security.remove(host.netns, Names.tap(port_id), port_id)
-                except Exception:
+                except Exception:  # noqa: BLE001
                     pass  # chains half gone already: nothing else refers to them
             for port in server.spec.ports:
                 ns.del_link(Names.tap(port.port_id))
