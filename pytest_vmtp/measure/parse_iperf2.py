@@ -17,6 +17,7 @@ from .errors import MeasureError, one_line
 @dataclass(frozen=True)
 class Iperf2Report:
     throughput_kbps: int
+    bytes: int = 0
     jitter_ms: float | None = None
     lost: int | None = None
     total: int | None = None
@@ -43,12 +44,11 @@ def parse_iperf2_csv(text: str, stderr: str = "") -> Iperf2Report:
     if not rows:
         raise MeasureError(f"iperf: {one_line(stderr + chr(10) + text) or 'no output'}")
     row = rows[-1]
-    report = Iperf2Report(throughput_kbps=round(float(row[8]) / 1000))
+    kbps, size = round(float(row[8]) / 1000), int(row[7])
     if len(row) >= 12:
         total = int(row[11])
-        return Iperf2Report(report.throughput_kbps, float(row[9]), int(row[10]),
-                            total if total >= 0 else None)
-    return report
+        return Iperf2Report(kbps, size, float(row[9]), int(row[10]), total if total >= 0 else None)
+    return Iperf2Report(kbps, size)
 
 
 def parse_iperf2_version(text: str) -> str:

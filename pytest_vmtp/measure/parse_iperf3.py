@@ -1,4 +1,10 @@
-"""Pure parser of `iperf3 --json` client output (TCP and UDP)."""
+"""Pure parser of `iperf3 --json` client output (TCP and UDP).
+
+Throughput and loss are the receiver's figures in both directions (with -R the client is
+the receiver): `end.sum_received` (iperf3 3.11+). `end.sum` is the sender's rate, which is
+not what arrived; before 3.11 it is all there is for UDP, and what arrived is computed from
+it and the receiver's count of lost datagrams.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ class Iperf3Report:
     jitter_ms: float | None = None
     cpu_tx: float | None = None
     cpu_rx: float | None = None
+    rx_bytes: int | None = None  # UDP: bytes that reached the receiver
 
 
 def _load(text: str) -> dict[str, Any]:
@@ -41,14 +48,7 @@ def parse_iperf3_json(text: str, reverse: bool = False) -> Iperf3Report:
     local, remote = cpu.get("host_total"), cpu.get("remote_total")
     cpu_tx, cpu_rx = (remote, local) if reverse else (local, remote)
     if "sum" in end and "jitter_ms" in end["sum"]:  # UDP
-        udp = end["sum"]
-        packets, lost = udp.get("packets") or 0, max(0, udp.get("lost_packets") or 0)
-        delivered = (packets - lost) / packets if packets else 0.0
-        return Iperf3Report(
-            throughput_kbps=round(udp["bits_per_second"] * delivered / 1000),
-            loss_rate=min(100.0, lost * 100.0 / packets) if packets else None,
-            jitter_ms=udp.get("jitter_ms"), cpu_tx=cpu_tx, cpu_rx=cpu_rx,
-        )
+        return _udp(end, cpu_tx, cpu_rx)
     received, sent = end.get("sum_received"), end.get("sum_sent")
     if not received:
         raise MeasureError("iperf3: no end summary in its JSON output")
@@ -59,6 +59,31 @@ def parse_iperf3_json(text: str, reverse: bool = False) -> Iperf3Report:
         retrans=(sent or {}).get("retransmits"),
         rtt_ms=(sum(rtts) / len(rtts) / 1000.0) if rtts else None,  # mean_rtt is in us
         cpu_tx=cpu_tx, cpu_rx=cpu_rx,
+    )
+
+
+def _udp(end: dict[str, Any], cpu_tx: float | None, cpu_rx: float | None) -> Iperf3Report:
+    sent = (end.get("sum_sent") or end["sum"]).get("packets") or 0
+    received = end.get("sum_received")
+    if received is not None:  # iperf3 3.11+: the receiver's own summary
+        rx_bytes = int(received.get("bytes") or 0)
+        kbps = round((received.get("bits_per_second") or 0) / 1000)
+        loss = received.get("lost_percent")
+        jitter = received.get("jitter_ms")
+    else:  # older: end.sum has the sender's bytes and rate with the receiver's loss count
+        udp = end["sum"]
+        lost = max(0, udp.get("lost_packets") or 0)
+        arrived = (sent - lost) / sent if sent else 0.0
+        rx_bytes = round((udp.get("bytes") or 0) * arrived)
+        kbps = round((udp.get("bits_per_second") or 0) * arrived / 1000)
+        loss = lost * 100.0 / sent if sent and "lost_packets" in udp else None
+        jitter = udp.get("jitter_ms")
+    if rx_bytes == 0:  # nothing arrived: the receiver counts no loss then, the sender's count does
+        loss = 100.0 if sent else None
+    return Iperf3Report(
+        throughput_kbps=kbps,
+        loss_rate=min(100.0, max(0.0, float(loss))) if loss is not None else None,
+        jitter_ms=jitter, cpu_tx=cpu_tx, cpu_rx=cpu_rx, rx_bytes=rx_bytes,
     )
 
 

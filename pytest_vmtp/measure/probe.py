@@ -14,6 +14,7 @@ class RunOutcome:
     jitter_ms: float | None = None
     cpu_tx: float | None = None
     cpu_rx: float | None = None
+    rx_bytes: int | None = None  # UDP: what the receiver got; 0 = nothing arrived
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,12 @@ class Iperf2:
         if spec.protocol != "UDP":
             return RunOutcome(mine.throughput_kbps)
         if mine.loss_rate is not None:  # receiver-side report (reverse runs)
-            return RunOutcome(mine.throughput_kbps, mine.loss_rate, jitter_ms=mine.jitter_ms)
+            return RunOutcome(mine.throughput_kbps, mine.loss_rate, jitter_ms=mine.jitter_ms,
+                              rx_bytes=mine.bytes)
+        if not self.server_rows(server_log):
+            # iperf 2's server reports a UDP test only when its datagrams arrived.
+            raise MeasureError("iperf: the receiving server wrote no report of this run: no "
+                               "datagram arrived, or it lost track of the test")
         server = parse_iperf2_csv(server_log)
-        return RunOutcome(server.throughput_kbps, server.loss_rate, jitter_ms=server.jitter_ms)
+        return RunOutcome(server.throughput_kbps, server.loss_rate, jitter_ms=server.jitter_ms,
+                          rx_bytes=server.bytes)

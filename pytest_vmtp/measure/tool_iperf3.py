@@ -36,4 +36,4 @@ class Iperf3:
     def parse(self, spec: RunSpec, client: CommandResult, server_log: str) -> RunOutcome:
         r = parse_iperf3_json(client.stdout or client.stderr, reverse=spec.reverse)
         return RunOutcome(r.throughput_kbps, r.loss_rate, r.rtt_ms, r.retrans, r.jitter_ms,
-                          r.cpu_tx, r.cpu_rx)
+                          r.cpu_tx, r.cpu_rx, r.rx_bytes)
