@@ -11,24 +11,38 @@ from typing import Any
 
 
 @dataclass
+class RateSearch:
+    """How the UDP send rate was found when no bandwidth was given: every probe, in order."""
+
+    outcome: str  # converged | sender-limited | narrowed | probe-limit (measure/udp_search.py)
+    loss_target: list[float]  # percent, [low, high]: the window the search aimed at
+    probe_s: float  # length of one probe
+    probes: list[dict[str, Any]] = field(default_factory=list)  # rate_kbps, throughput_kbps, loss_rate
+
+
+@dataclass
 class ThroughputResult:
-    """One throughput measurement (TCP, UDP or Multicast) as VMTP reports it."""
+    """One throughput measurement (TCP, UDP or Multicast) as VMTP reports it.
+
+    TCP: one item per run (VMTP runs TCP three times), each with its own rtt and
+    retransmissions; `run` numbers them. UDP: one item per packet size.
+    """
 
     protocol: str  # "TCP", "UDP" or "Multicast"
     tool: str  # e.g. "nuttcp-8.2.2", "iperf3-3.12"
-    throughput_kbps: int
+    throughput_kbps: int  # what the receiver got
     pkt_size: int | None = None
     loss_rate: float | None = None  # percent, 0..100
     rtt_ms: float | None = None
     retrans: int | None = None
-    bandwidth_limit_kbps: int | None = None
+    bandwidth_limit_kbps: int | None = None  # the user's cap (--vmtp-bandwidth) only
     direction: str | None = None  # None (forward) or "reverse"
     cpu_load: dict[str, float] | None = None  # {"tx": %, "rx": %} from the tool itself
     jitter: float | None = None  # ms
-    # Spread over repeated runs (TCP is run several times and reported as the mean).
-    throughput_kbps_min: int | None = None
-    throughput_kbps_max: int | None = None
-    runs: int = 1
+    run: int | None = None  # TCP: 1, 2, 3... of the runs of this size
+    search_rate_kbps: int | None = None  # UDP without a cap: the send rate the search chose
+    loss_in_target: bool | None = None  # ... and whether the full-length run's loss hit the window
+    rate_search: RateSearch | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -57,13 +71,17 @@ class IcmpResult:
     results: list[PingSizeResult] = field(default_factory=list)
     protocol: str = "ICMP"
     tool: str = "ping"
+    ping_interval_s: float | None = None  # seconds between pings (VMTP: ping's default, 1 s)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "protocol": self.protocol,
             "tool": self.tool,
             "results": [r.to_json() for r in self.results],
         }
+        if self.ping_interval_s is not None:
+            out["ping_interval_s"] = self.ping_interval_s
+        return out
 
 
 @dataclass

@@ -6,7 +6,7 @@ import jsonschema
 import pytest
 
 from pytest_vmtp.report import vmtp_json
-from pytest_vmtp.results import ErrorResult, FlowResult, IcmpResult, PingSizeResult, ThroughputResult
+from pytest_vmtp.results import ErrorResult, FlowResult, IcmpResult, PingSizeResult, RateSearch, ThroughputResult
 
 
 def _flow() -> dict:
@@ -44,5 +44,51 @@ def test_schema_rejects_bad_flows():
         vmtp_json.validate(doc)
     doc = vmtp_json.build_document([_flow()], "abc1234", {}, None)
     doc["flows"][0]["status"] = "OK"
+    with pytest.raises(jsonschema.ValidationError):
+        vmtp_json.validate(doc)
+
+
+def _searched_udp() -> dict:
+    return FlowResult(
+        scenario="1.2", name="Same Network, Fixed IP, Intra-node, UDP", desc="VM to VM", status="PASSED",
+        results=[
+            ThroughputResult("UDP", "nuttcp-6.1.2", 739_516, pkt_size=1024, loss_rate=6.2,
+                             search_rate_kbps=771_828, loss_in_target=False,
+                             rate_search=RateSearch("converged", [2.0, 5.0], 1, [
+                                 {"rate_kbps": 771_828, "throughput_kbps": 748_000, "loss_rate": 3.0}])),
+            ThroughputResult("TCP", "iperf3-3.12", 9_000_000, pkt_size=65536, retrans=0, run=1),
+            IcmpResult([PingSizeResult(64, 10, 10, 0.037, 0.063, 0.11, None)], ping_interval_s=0.2),
+        ],
+    ).to_json()
+
+
+def test_schema_has_the_search_the_runs_and_the_ping_interval():
+    doc = vmtp_json.build_document([_searched_udp()], "abc1234", {}, None)
+    vmtp_json.validate(doc)
+    udp = doc["flows"][0]["results"][0]
+    assert "bandwidth_limit_kbps" not in udp and udp["search_rate_kbps"] == 771_828
+    assert udp["rate_search"]["loss_target"] == [2.0, 5.0]
+
+
+@pytest.mark.parametrize("path, value", [
+    (("rate_search", "outcome"), "found"),
+    (("rate_search", "probes"), []),
+    (("loss_in_target",), "no"),
+    (("run",), 0),
+])
+def test_schema_rejects_bad_search_and_run_fields(path, value):
+    doc = vmtp_json.build_document([_searched_udp()], "abc1234", {}, None)
+    item = doc["flows"][0]["results"][0]
+    *parents, key = path
+    for p in parents:
+        item = item[p]
+    item[key] = value
+    with pytest.raises(jsonschema.ValidationError):
+        vmtp_json.validate(doc)
+
+
+def test_schema_wants_the_whole_search_story():
+    doc = vmtp_json.build_document([_searched_udp()], "abc1234", {}, None)
+    del doc["flows"][0]["results"][0]["rate_search"]
     with pytest.raises(jsonschema.ValidationError):
         vmtp_json.validate(doc)

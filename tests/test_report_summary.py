@@ -1,7 +1,12 @@
 """VMTP's summary block and table layout, and the Data column."""
 
+from pathlib import Path
+
+from pytest_vmtp.measure.parse_ping import parse_ping
+from pytest_vmtp.report.collector import ResultCollector
 from pytest_vmtp.report.data_column import data_for
 from pytest_vmtp.report.summary import SummaryRow, render
+from pytest_vmtp.results import FlowResult, IcmpResult
 
 
 def test_layout_like_vmtp():
@@ -32,15 +37,63 @@ def test_long_data_wraps_at_80():
 
 
 def test_data_column():
-    tcp = [{"protocol": "TCP", "tool": "nuttcp", "throughput_kbps": 1000, "rtt_ms": 0.5},
-           {"protocol": "TCP", "tool": "nuttcp", "throughput_kbps": 3000, "rtt_ms": 1.5}]
-    assert data_for("tcp", tcp) == {"tp_kbps": "2000", "rtt_ms": "1"}
+    tcp = [{"protocol": "TCP", "tool": "nuttcp", "throughput_kbps": 1000, "rtt_ms": 0.5, "run": 1},
+           {"protocol": "TCP", "tool": "nuttcp", "throughput_kbps": 3000, "rtt_ms": 1.5, "run": 2}]
+    assert data_for("tcp", tcp) == {"tp_kbps": "2000", "tp_kbps_min": "1000", "tp_kbps_max": "3000",
+                                    "rtt_ms": "1"}
     udp = [{"protocol": "UDP", "tool": "nuttcp", "throughput_kbps": 10, "pkt_size": 128, "loss_rate": 3.1}]
     assert data_for("udp", udp) == {128: {"tp_kbps": 10, "loss_rate": 3.1}}
+
+
+def _ping(size, tx, rx, avg=None, low=None, high=None, sd=None):
+    return {"packet_size": size, "tx_packets": tx, "rx_packets": rx, "rtt_min_ms": low,
+            "rtt_avg_ms": avg, "rtt_max_ms": high, "rtt_stddev": sd}
+
+
+def test_icmp_data_shows_each_size_as_vmtp():
+    """VMTP: {'rtt avg/min/max/stddev msec': {'64-byte': 'avg/min/max/stddev', ...}}."""
     icmp = [{"protocol": "ICMP", "tool": "ping", "results": [
-        {"packet_size": 64, "tx_packets": 10, "rx_packets": 10, "rtt_min_ms": 0.1,
-         "rtt_avg_ms": 0.2, "rtt_max_ms": 0.4, "rtt_stddev": 0.05},
-        {"packet_size": 1500, "tx_packets": 10, "rx_packets": 0, "rtt_min_ms": None,
-         "rtt_avg_ms": None, "rtt_max_ms": None, "rtt_stddev": None}]}]
-    assert data_for("icmp", icmp) == {"rtt_avg_ms": "0.2", "rtt_min_ms": "0.1",
-                                      "rtt_max_ms": "0.4", "rtt_stddev": "0.05"}
+        _ping(64, 10, 10, 0.2, 0.1, 0.4, 0.05), _ping(391, 10, 10, 0.3, 0.2, 0.5, 0.06),
+        _ping(1500, 10, 0)]}]
+    assert data_for("icmp", icmp) == {"rtt avg/min/max/stddev msec": {
+        "64-byte": "0.2/0.1/0.4/0.05", "391-byte": "0.3/0.2/0.5/0.06", "1500-byte": "no reply (0/10)"}}
+
+
+def test_any_subset_of_ping_statistics_renders():
+    """busybox ping (CirrOS) has no stddev; a partial report may lack more."""
+    icmp = [{"protocol": "ICMP", "tool": "ping", "results": [
+        _ping(64, 10, 10, 0.063, 0.037, 0.11), _ping(391, 10, 9, 0.058), _ping(1500, 0, 0)]}]
+    assert data_for("icmp", icmp)["rtt avg/min/max/stddev msec"] == {
+        "64-byte": "0.063/0.037/0.11/-", "391-byte": "0.058/-/-/-", "1500-byte": "no reply (0/0)"}
+
+
+def test_terminal_summary_with_busybox_ping():
+    """The collector's table at the end of a run (what its pytest_terminal_summary prints):
+    it crashed (INTERNALERROR, no table) on a flow whose ping had no stddev. The flow comes
+    from busybox's real output."""
+    text = (Path(__file__).parent / "data" / "ping_busybox_64.txt").read_text()
+    flow = FlowResult("1.3", "Same Network, Fixed IP, Intra-node, ICMP", "VM to VM", "PASSED",
+                      results=[IcmpResult([parse_ping(text, 64)])]).to_json()
+    collector = ResultCollector(run_id="abc1234", multicast=False, args={})
+
+    class Report:
+        vmtp = {"scenario": "1.3", "flow": flow}
+        when, outcome, passed, failed, skipped, longrepr = "call", "passed", True, False, False, None
+
+    collector.pytest_runtest_logreport(Report())  # type: ignore[arg-type]
+    table = render(collector.summary_rows())
+    assert "| 1.3      |" in table and "'64-byte': '0.063/0.037/0.11/-'" in table
+
+
+def test_udp_out_of_the_window_is_said():
+    item = {"protocol": "UDP", "tool": "nuttcp", "throughput_kbps": 788996, "pkt_size": 1024,
+            "loss_rate": 9.6407, "search_rate_kbps": 870000, "loss_in_target": False,
+            "rate_search": {"outcome": "converged", "loss_target": [2.0, 5.0], "probe_s": 1,
+                            "probes": [{"rate_kbps": 870000, "throughput_kbps": 840000, "loss_rate": 3.4}]}}
+    assert data_for("udp", [item]) == {1024: {"tp_kbps": 788996, "loss_rate": 9.6407,
+                                              "loss_target": "missed 2-5%"}}
+    item["rate_search"]["outcome"] = "sender-limited"
+    item["loss_rate"] = 0.3
+    assert data_for("udp", [item])[1024]["loss_target"] == "missed 2-5% (sender-limited)"
+    item["loss_in_target"] = True
+    assert "loss_target" not in data_for("udp", [item])[1024]

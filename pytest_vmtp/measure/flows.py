@@ -12,7 +12,7 @@ import time
 from dataclasses import replace
 from statistics import mean
 
-from ..results import IcmpResult, ThroughputResult
+from ..results import IcmpResult, RateSearch, ThroughputResult
 from .errors import MeasureError
 from .parse_os_release import parse_os_release
 from .parse_ping import parse_ping
@@ -21,7 +21,7 @@ from .runner import Background, Runner
 from .settings import MeasureSettings
 from .tool_iperf2 import Iperf2
 from .tools import ThroughputTool, check_tools, tool_for
-from .udp_search import Probe, search_udp_rate
+from .udp_search import Probe, SearchOutcome, search_udp_rate
 
 __all__ = ["measure_tcp", "measure_udp", "measure_icmp", "measure_multicast", "check_tools",
            "host_distro"]
@@ -118,63 +118,79 @@ def _cpu(outcomes: list[RunOutcome]) -> dict[str, float] | None:
     return cpu
 
 
-def _mean_or_none(values: list[float | int | None], digits: int | None = 3) -> float | None:
-    present = [v for v in values if v is not None]
-    if not present:
-        return None
-    return round(mean(present), digits) if digits is not None else mean(present)
-
-
 def measure_tcp(client: Runner, server: Runner, dest_ip: str, settings: MeasureSettings,
                 reverse: bool = False) -> list[ThroughputResult]:
-    """One result per TCP message size, the mean of settings.tcp_runs runs."""
+    """settings.tcp_runs results per TCP message size, one per run (as VMTP), numbered by `run`."""
     tool = tool_for(client, settings)
     results = []
     with _Session(client, server, tool, "TCP") as session:
         for size in settings.tcp_pkt_sizes:
             spec = RunSpec("TCP", dest_ip, settings.duration_s, size, settings.bandwidth_kbps,
                            reverse, settings.tcp_buffer)
-            runs = [session.run(spec) for _ in range(max(1, settings.tcp_runs))]
-            rates = [r.throughput_kbps for r in runs]
-            retrans = _mean_or_none([r.retrans for r in runs], digits=None)
-            results.append(ThroughputResult(
-                protocol="TCP", tool=tool.version, throughput_kbps=round(mean(rates)),
-                pkt_size=size, rtt_ms=_mean_or_none([r.rtt_ms for r in runs]),
-                retrans=round(retrans) if retrans is not None else None,
-                bandwidth_limit_kbps=settings.bandwidth_kbps,
-                direction="reverse" if reverse else None, cpu_load=_cpu(runs),
-                throughput_kbps_min=min(rates), throughput_kbps_max=max(rates), runs=len(runs),
-            ))
+            for run in range(1, max(1, settings.tcp_runs) + 1):
+                out = session.run(spec)
+                results.append(ThroughputResult(
+                    protocol="TCP", tool=tool.version, throughput_kbps=out.throughput_kbps,
+                    pkt_size=size, rtt_ms=out.rtt_ms, retrans=out.retrans,
+                    bandwidth_limit_kbps=settings.bandwidth_kbps,
+                    direction="reverse" if reverse else None, cpu_load=_cpu([out]), run=run,
+                ))
     return results
+
+
+def _checked(out: RunOutcome, protocol: str, size: int, rate_kbps: int | None, tool: str) -> RunOutcome:
+    """A UDP run whose loss is unknown, or that delivered nothing, is a failure, never 0 % loss."""
+    at = f"at {rate_kbps} kbit/s" if rate_kbps else "at full speed"
+    if out.rx_bytes == 0 or (out.loss_rate is not None and out.loss_rate >= 100.0):
+        raise MeasureError(f"{protocol} {size} B {at}: no datagram reached the receiver ({tool}); "
+                           "check the path and that the security group lets UDP through")
+    if out.loss_rate is None:
+        raise MeasureError(f"{protocol} {size} B {at}: {tool} reported no loss figure, "
+                           "so the loss is unknown")
+    return out
 
 
 def _udp_like(session: _Session, protocol: str, dest_ip: str, settings: MeasureSettings,
               size: int, reverse: bool, group: str | None) -> ThroughputResult:
     """Measure at the capped rate, or search the rate (short probes) and then measure once."""
-    def spec(rate: int | None, duration: float) -> RunSpec:
-        return RunSpec(protocol, dest_ip, duration, size, rate, reverse, settings.udp_buffer,
-                       group)
+    version = session.tool.version
 
+    def run(rate: int | None, duration: float) -> RunOutcome:
+        spec = RunSpec(protocol, dest_ip, duration, size, rate, reverse, settings.udp_buffer, group)
+        return _checked(session.run(spec), protocol, size, rate, version)
+
+    search: SearchOutcome | None = None
     rate = settings.bandwidth_kbps
     if rate is None:
         def probe(kbps: int) -> Probe:
-            out = session.run(spec(kbps, settings.udp_probe_s))
-            return Probe(kbps, out.throughput_kbps, out.loss_rate or 0.0)
+            out = run(kbps, settings.udp_probe_s)
+            assert out.loss_rate is not None  # _checked
+            return Probe(kbps, out.throughput_kbps, out.loss_rate)
 
-        rate = search_udp_rate(probe, settings.udp_loss_target, settings.udp_search_max_probes,
-                               settings.udp_search_start_kbps).rate_kbps
-    out = session.run(spec(rate, settings.duration_s))
+        search = search_udp_rate(probe, settings.udp_loss_target, settings.udp_search_max_probes,
+                                 settings.udp_search_start_kbps)
+        rate = search.rate_kbps
+    out = run(rate, settings.duration_s)
+    assert out.loss_rate is not None  # _checked
+    low, high = settings.udp_loss_target
     return ThroughputResult(
-        protocol=protocol, tool=session.tool.version, throughput_kbps=out.throughput_kbps,
-        pkt_size=size, loss_rate=round(out.loss_rate, 4) if out.loss_rate is not None else None,
-        bandwidth_limit_kbps=rate, direction="reverse" if reverse else None,
+        protocol=protocol, tool=version, throughput_kbps=out.throughput_kbps,
+        pkt_size=size, loss_rate=round(out.loss_rate, 4),
+        bandwidth_limit_kbps=settings.bandwidth_kbps, direction="reverse" if reverse else None,
         cpu_load=_cpu([out]), jitter=round(out.jitter_ms, 4) if out.jitter_ms is not None else None,
+        search_rate_kbps=search.rate_kbps if search else None,
+        loss_in_target=(low <= out.loss_rate <= high) if search else None,
+        rate_search=RateSearch(
+            outcome=search.outcome, loss_target=[low, high], probe_s=settings.udp_probe_s,
+            probes=[{"rate_kbps": p.rate_kbps, "throughput_kbps": p.throughput_kbps,
+                     "loss_rate": round(p.loss_rate, 4)} for p in search.probes],
+        ) if search else None,
     )
 
 
 def measure_udp(client: Runner, server: Runner, dest_ip: str, settings: MeasureSettings,
                 reverse: bool = False) -> list[ThroughputResult]:
-    """One result per UDP packet size; loss_rate in percent; bandwidth_limit_kbps = rate used."""
+    """One result per UDP packet size; loss_rate in percent; without a cap, the rate searched."""
     tool = tool_for(client, settings)
     with _Session(client, server, tool, "UDP") as session:
         return [_udp_like(session, "UDP", dest_ip, settings, size, reverse, None)
@@ -201,16 +217,18 @@ def measure_multicast(client: Runner, server: Runner, settings: MeasureSettings,
 def measure_icmp(client: Runner, dest_ip: str, settings: MeasureSettings) -> IcmpResult:
     """ping once per ICMP size; 100 % loss gives None rtts, not an error."""
     results = []
+    interval = settings.ping_interval_s
     for size in settings.icmp_pkt_sizes:
-        command = (f"ping -c {settings.ping_count} -i {settings.ping_interval_s:g} "
+        command = (f"ping -c {settings.ping_count} -i {interval:g} "
                    f"-s {size} -q {shlex.quote(dest_ip)}")
-        timeout = settings.ping_count * (settings.ping_interval_s + 1) + 15
+        # busybox ping waits up to 10 s for a first reply once all pings are sent
+        timeout = settings.ping_count * (interval + 1) + 15
         res = client.run(command, timeout=timeout)
         try:
             results.append(parse_ping(res.output, size))
         except MeasureError as exc:
             raise MeasureError(f"{exc} (on {client.label})") from None
-    return IcmpResult(results=results)
+    return IcmpResult(results=results, ping_interval_s=interval)
 
 
 def host_distro(runner: Runner) -> tuple[str | None, str | None]:

@@ -24,6 +24,17 @@ class Nuttcp:
         except (IndexError, ValueError):
             return 8
 
+    @property
+    def counts_retransmissions(self) -> bool:
+        """nuttcp before 6.2.9 reads no retransmissions on current Linux kernels: it prints
+        retrans=0 however many there were (6.2.9: "make retrans info reporting work again on
+        newer Linux distros"). Debian 12 ships 6.1.2."""
+        try:
+            numbers = tuple(int(n) for n in self.version.split("-")[1].split("."))
+        except (IndexError, ValueError):
+            return True
+        return numbers >= (6, 2, 9)
+
     def server_command(self, protocol: str) -> str:
         # --nofork keeps the server in the foreground, so stopping the started process stops it.
         s = self.settings
@@ -64,8 +75,10 @@ class Nuttcp:
             throughput_kbps=report.throughput_kbps,
             loss_rate=report.loss_rate,
             rtt_ms=report.rtt_ms if spec.protocol == "TCP" else None,
-            retrans=report.retrans if spec.protocol == "TCP" else None,
+            retrans=report.retrans if spec.protocol == "TCP" and self.counts_retransmissions else None,
             jitter_ms=report.jitter_ms,
             cpu_tx=report.tx_cpu,
             cpu_rx=report.rx_cpu,
+            # -fparse gives the receiver's figures, also with -r; megabytes are MiB.
+            rx_bytes=round(report.megabytes * 1024 * 1024) if spec.protocol != "TCP" else None,
         )

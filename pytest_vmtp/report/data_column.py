@@ -1,39 +1,68 @@
-"""The 'Data' column of VMTP's summary table, derived from a flow's JSON results."""
+"""The 'Data' column of VMTP's summary table, derived from a flow's JSON results.
+
+It must render whatever a flow holds: busybox ping (CirrOS) gives no stddev, a size with no
+reply gives no rtt at all, iperf gives no TCP rtt. A missing figure shows as '-'.
+"""
 
 from __future__ import annotations
 
 from statistics import mean
 from typing import Any
 
+ICMP_KEY = "rtt avg/min/max/stddev msec"  # VMTP's key and per-size layout
 
-def _fmt(v: float | None, digits: int = 3) -> str | None:
-    return None if v is None else f"{v:.{digits}f}".rstrip("0").rstrip(".")
+
+def _fmt(v: float | None, digits: int = 3) -> str:
+    return "-" if v is None else f"{v:.{digits}f}".rstrip("0").rstrip(".")
 
 
 def data_for(protocol: str, results: list[dict[str, Any]]) -> dict:
-    """VMTP's compact view: TCP {'tp_kbps','rtt_ms'}; UDP {size: {...}}; ICMP rtt stats."""
+    """VMTP's compact view: TCP {'tp_kbps','rtt_ms'} (mean over runs, with min and max);
+    UDP {size: {'tp_kbps','loss_rate'}}; ICMP {'rtt avg/min/max/stddev msec': {'64-byte': ...}}."""
     if protocol == "icmp":
-        sizes = [r for item in results if item.get("protocol") == "ICMP"
-                 for r in item.get("results", []) if r.get("rtt_avg_ms") is not None]
-        if not sizes:
-            return {}
-        return {
-            "rtt_avg_ms": _fmt(mean(r["rtt_avg_ms"] for r in sizes)),
-            "rtt_min_ms": _fmt(min(r["rtt_min_ms"] for r in sizes)),
-            "rtt_max_ms": _fmt(max(r["rtt_max_ms"] for r in sizes)),
-            "rtt_stddev": _fmt(mean(r["rtt_stddev"] for r in sizes)),
-        }
+        return _icmp(results)
     items = [r for r in results if "throughput_kbps" in r]
     if protocol == "tcp":
-        if not items:
-            return {}
-        out = {"tp_kbps": str(int(mean(r["throughput_kbps"] for r in items)))}
-        rtts = [r["rtt_ms"] for r in items if r.get("rtt_ms") is not None]
-        if rtts:
-            out["rtt_ms"] = _fmt(mean(rtts), 6)
-        return out
-    # UDP and multicast: one entry per packet size.
-    return {
-        r.get("pkt_size"): {"tp_kbps": r["throughput_kbps"], "loss_rate": r.get("loss_rate")}
-        for r in items
-    }
+        return _tcp(items)
+    return {r.get("pkt_size"): _udp(r) for r in items}  # UDP and multicast: one entry per size
+
+
+def _tcp(items: list[dict[str, Any]]) -> dict:
+    if not items:
+        return {}
+    rates = [r["throughput_kbps"] for r in items]
+    out = {"tp_kbps": str(int(mean(rates)))}
+    if len(rates) > 1:
+        out["tp_kbps_min"], out["tp_kbps_max"] = str(min(rates)), str(max(rates))
+    rtts = [r["rtt_ms"] for r in items if r.get("rtt_ms") is not None]
+    if rtts:
+        out["rtt_ms"] = _fmt(mean(rtts), 6)
+    return out
+
+
+def _udp(item: dict[str, Any]) -> dict:
+    out: dict[str, Any] = {"tp_kbps": item["throughput_kbps"], "loss_rate": item.get("loss_rate")}
+    if item.get("loss_in_target") is False:  # the full-length run missed the searched window
+        search = item.get("rate_search") or {}
+        low, high = search.get("loss_target") or (None, None)
+        why = search.get("outcome", "")
+        out["loss_target"] = f"missed {_fmt(low)}-{_fmt(high)}%" + (
+            f" ({why})" if why and why != "converged" else "")
+    return out
+
+
+def _icmp(results: list[dict[str, Any]]) -> dict:
+    sizes = [r for item in results if item.get("protocol") == "ICMP" for r in item.get("results", [])]
+    if not sizes:
+        return {}
+    per_size = {}
+    for r in sizes:
+        label = f"{r.get('packet_size')}-byte"
+        if r.get("error"):
+            per_size[label] = f"error: {r['error']}"
+        elif r.get("rtt_avg_ms") is None:
+            per_size[label] = f"no reply ({r.get('rx_packets', 0)}/{r.get('tx_packets', '?')})"
+        else:
+            per_size[label] = "/".join(_fmt(r.get(k)) for k in
+                                       ("rtt_avg_ms", "rtt_min_ms", "rtt_max_ms", "rtt_stddev"))
+    return {ICMP_KEY: per_size}

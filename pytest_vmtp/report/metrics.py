@@ -3,36 +3,80 @@
 from __future__ import annotations
 
 import html
+from collections import defaultdict
+from statistics import mean
 from typing import Any
 
 _TP_FIELDS = ("throughput_kbps", "loss_rate", "rtt_ms", "retrans", "jitter",
-              "bandwidth_limit_kbps", "throughput_kbps_min", "throughput_kbps_max")
+              "bandwidth_limit_kbps", "search_rate_kbps", "loss_in_target")
+_RUN_FIELDS = ("throughput_kbps", "rtt_ms", "retrans")  # per TCP run
 _ICMP_FIELDS = ("rtt_avg_ms", "rtt_min_ms", "rtt_max_ms", "rtt_stddev", "tx_packets", "rx_packets")
 
 
+def _base(item: dict[str, Any]) -> str:
+    """e.g. 'udp.1024', 'reverse.tcp.65536'."""
+    prefix = ("reverse." if item.get("direction") == "reverse" else "") + str(item.get("protocol", "")).lower()
+    size = item.get("pkt_size")
+    return f"{prefix}.{size}" if size else prefix
+
+
+def _value(v: Any) -> str:
+    return str(v).lower() if isinstance(v, bool) else str(v)
+
+
 def properties(flow: dict[str, Any]) -> list[tuple[str, str]]:
-    """Name/value pairs such as ('udp.1024.loss_rate', '0.4'), for record_property/JUnit."""
+    """Name/value pairs such as ('udp.1024.loss_rate', '0.4'), for record_property/JUnit.
+
+    TCP runs each get theirs ('tcp.65536.run2.retrans'); 'tcp.65536.throughput_kbps' and
+    'tcp.65536.rtt_ms' are the means over the runs, as in the summary table."""
     props = [("vmtp.scenario", flow["scenario"]), ("vmtp.status", flow["status"])]
     for key in ("desc", "ip_from", "ip_to"):
         if flow.get(key):
             props.append((f"vmtp.{key}", str(flow[key])))
+    tcp_runs: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for item in flow.get("results", []):
         proto = str(item.get("protocol", "")).lower()
         if "error" in item:
             props.append((f"{proto}.error", item["error"]))
         elif proto == "icmp":
+            if item.get("ping_interval_s") is not None:
+                props.append(("icmp.ping_interval_s", _value(item["ping_interval_s"])))
             for size in item["results"]:
                 for f in _ICMP_FIELDS:
                     if size.get(f) is not None:
                         props.append((f"icmp.{size['packet_size']}.{f}", str(size[f])))
+        elif item.get("run") is not None:
+            tcp_runs[_base(item)].append(item)
+            for f in _RUN_FIELDS:
+                if item.get(f) is not None:
+                    props.append((f"{_base(item)}.run{item['run']}.{f}", str(item[f])))
         else:
-            prefix = ("reverse." if item.get("direction") == "reverse" else "") + proto
-            size = item.get("pkt_size")
-            base = f"{prefix}.{size}" if size else prefix
+            base = _base(item)
             for f in _TP_FIELDS:
                 if item.get(f) is not None:
-                    props.append((f"{base}.{f}", str(item[f])))
+                    props.append((f"{base}.{f}", _value(item[f])))
+            search = item.get("rate_search")
+            if search:
+                props.append((f"{base}.search_outcome", search["outcome"]))
+                props.append((f"{base}.search_probes", str(len(search["probes"]))))
+    for base, runs in tcp_runs.items():
+        props += _tcp_summary(base, runs)
     return props
+
+
+def _tcp_summary(base: str, runs: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    rates = [r["throughput_kbps"] for r in runs]
+    out = [(f"{base}.runs", str(len(runs))), (f"{base}.throughput_kbps", str(round(mean(rates)))),
+           (f"{base}.throughput_kbps_min", str(min(rates))), (f"{base}.throughput_kbps_max", str(max(rates)))]
+    rtts = [r["rtt_ms"] for r in runs if r.get("rtt_ms") is not None]
+    if rtts:
+        out.append((f"{base}.rtt_ms", str(round(mean(rtts), 3))))
+    retrans = [r["retrans"] for r in runs if r.get("retrans") is not None]
+    if retrans:
+        out.append((f"{base}.retrans_total", str(sum(retrans))))
+    if runs[0].get("bandwidth_limit_kbps") is not None:
+        out.append((f"{base}.bandwidth_limit_kbps", str(runs[0]["bandwidth_limit_kbps"])))
+    return out
 
 
 def html_table(flow: dict[str, Any]) -> str:
@@ -41,25 +85,36 @@ def html_table(flow: dict[str, Any]) -> str:
     for item in flow.get("results", []):
         proto = html.escape(str(item.get("protocol", "")))
         if "error" in item:
-            rows.append(f"<tr><td>{proto}</td><td colspan='6'>error: {html.escape(item['error'])}</td></tr>")
+            rows.append(f"<tr><td>{proto}</td><td colspan='7'>error: {html.escape(item['error'])}</td></tr>")
         elif item.get("protocol") == "ICMP":
+            every = f" every {_v(item.get('ping_interval_s'))} s" if item.get("ping_interval_s") else ""
             for s in item["results"]:
                 rows.append(
-                    f"<tr><td>ICMP</td><td>{s['packet_size']}</td><td></td><td>"
+                    f"<tr><td>ICMP</td><td>{s['packet_size']}</td><td></td><td></td><td>"
                     f"{_pct(s)}</td><td>{_v(s.get('rtt_avg_ms'))} (min {_v(s.get('rtt_min_ms'))}, "
-                    f"max {_v(s.get('rtt_max_ms'))}, sd {_v(s.get('rtt_stddev'))})</td><td></td><td>ping</td></tr>"
+                    f"max {_v(s.get('rtt_max_ms'))}, sd {_v(s.get('rtt_stddev'))})</td><td></td>"
+                    f"<td>ping{every}</td></tr>"
                 )
         else:
             dirn = " (reverse)" if item.get("direction") == "reverse" else ""
+            run = f" run {item['run']}" if item.get("run") is not None else ""
+            asked = item.get("search_rate_kbps") or item.get("bandwidth_limit_kbps")
+            how = " (searched)" if item.get("search_rate_kbps") else ""
+            loss = _v(item.get("loss_rate"))
+            if item.get("loss_in_target") is False:
+                low, high = (item.get("rate_search") or {}).get("loss_target") or ("", "")
+                loss += f" (outside {_v(low)}-{_v(high)})"
             rows.append(
-                f"<tr><td>{proto}{dirn}</td><td>{_v(item.get('pkt_size'))}</td>"
-                f"<td>{_v(item.get('throughput_kbps'))}</td><td>{_v(item.get('loss_rate'))}</td>"
+                f"<tr><td>{proto}{dirn}{run}</td><td>{_v(item.get('pkt_size'))}</td>"
+                f"<td>{_v(asked)}{how}</td>"
+                f"<td>{_v(item.get('throughput_kbps'))}</td><td>{loss}</td>"
                 f"<td>{_v(item.get('rtt_ms'))}</td><td>{_v(item.get('retrans'))}</td>"
                 f"<td>{html.escape(str(item.get('tool', '')))}</td></tr>"
             )
     if not rows:
         return ""
-    head = ("<tr><th>Protocol</th><th>Size (B)</th><th>Throughput (kbit/s)</th><th>Loss (%)</th>"
+    head = ("<tr><th>Protocol</th><th>Size (B)</th><th>Rate asked (kbit/s)</th>"
+            "<th>Throughput (kbit/s)</th><th>Loss (%)</th>"
             "<th>RTT (ms)</th><th>Retrans</th><th>Tool</th></tr>")
     desc = html.escape(f"{flow.get('desc', '')}: {flow.get('ip_from') or ''} -> {flow.get('ip_to') or ''}")
     return (f"<div class='vmtp-metrics'><p>{desc}</p><table border='1' cellpadding='3'>"

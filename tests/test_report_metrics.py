@@ -1,0 +1,50 @@
+"""JUnit properties and the pytest-html metrics table of one flow."""
+
+from pytest_vmtp.report.metrics import html_table, properties
+from pytest_vmtp.results import FlowResult, IcmpResult, PingSizeResult, RateSearch, ThroughputResult
+
+
+def _flow(results) -> dict:
+    return FlowResult(scenario="1.1", name="Same Network, Fixed IP, Intra-node, TCP", desc="VM to VM",
+                      status="PASSED", results=results).to_json()
+
+
+def test_each_tcp_run_has_its_properties_and_the_row_its_mean_min_max():
+    """VMTP keeps every TCP run; 0, 0 and 1 retransmissions are not 'retrans 0'."""
+    runs = [ThroughputResult("TCP", "iperf3-3.12", kbps, pkt_size=65536, rtt_ms=rtt, retrans=retrans, run=n)
+            for n, (kbps, rtt, retrans) in enumerate([(9_000_000, 0.1, 0), (8_000_000, 0.3, 0),
+                                                      (10_000_000, 0.2, 1)], 1)]
+    props = dict(properties(_flow(runs)))
+    assert [props[f"tcp.65536.run{n}.retrans"] for n in (1, 2, 3)] == ["0", "0", "1"]
+    assert [props[f"tcp.65536.run{n}.rtt_ms"] for n in (1, 2, 3)] == ["0.1", "0.3", "0.2"]
+    assert props["tcp.65536.retrans_total"] == "1" and props["tcp.65536.runs"] == "3"
+    assert props["tcp.65536.throughput_kbps"] == "9000000"
+    assert (props["tcp.65536.throughput_kbps_min"], props["tcp.65536.throughput_kbps_max"]) == (
+        "8000000", "10000000")
+    assert props["tcp.65536.rtt_ms"] == "0.2"
+    assert "tcp.65536.retrans" not in props  # no average of counts
+    page = html_table(_flow(runs))
+    assert page.count("<td>TCP run ") == 3
+
+
+def test_udp_search_properties():
+    item = ThroughputResult(
+        "UDP", "nuttcp-6.1.2", 739_516, pkt_size=1024, loss_rate=6.2, search_rate_kbps=771_828,
+        loss_in_target=False, rate_search=RateSearch("converged", [2.0, 5.0], 1, [
+            {"rate_kbps": 10_000_000, "throughput_kbps": 900_000, "loss_rate": 32.6},
+            {"rate_kbps": 771_828, "throughput_kbps": 748_000, "loss_rate": 3.0}]))
+    props = dict(properties(_flow([item])))
+    assert props["udp.1024.search_rate_kbps"] == "771828"
+    assert props["udp.1024.loss_in_target"] == "false"
+    assert props["udp.1024.search_outcome"] == "converged" and props["udp.1024.search_probes"] == "2"
+    assert "udp.1024.bandwidth_limit_kbps" not in props
+    page = html_table(_flow([item]))
+    assert "771828 (searched)" in page and "6.2 (outside 2.0-5.0)" in page
+
+
+def test_icmp_interval_and_busybox_sizes():
+    icmp = IcmpResult([PingSizeResult(64, 10, 10, 0.037, 0.063, 0.11, None)], ping_interval_s=0.2)
+    props = dict(properties(_flow([icmp])))
+    assert props["icmp.ping_interval_s"] == "0.2" and props["icmp.64.rtt_avg_ms"] == "0.063"
+    assert "icmp.64.rtt_stddev" not in props
+    assert "ping every 0.2 s" in html_table(_flow([icmp]))
