@@ -16,6 +16,7 @@ from filelock import FileLock
 from pytest_vmtp.catalogue import Scenario
 from pytest_vmtp.measure import flows as measure
 from pytest_vmtp.measure.errors import MeasureError
+from pytest_vmtp.measure.runner import Runner
 from pytest_vmtp.measure.settings import MeasureSettings
 from pytest_vmtp.results import ErrorResult, FlowResult, IcmpResult
 
@@ -24,8 +25,8 @@ from pytest_vmtp.results import ErrorResult, FlowResult, IcmpResult
 class FlowEndpoints:
     """Who sends to whom, and what VMTP's JSON says about it."""
 
-    client: object  # measure.runners.Runner
-    server: object  # measure.runners.Runner
+    client: Runner
+    server: Runner
     dest_ip: str
     desc: str
     ip_from: str | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from .errors import MeasureError, ToolMissing
 from .parse_iperf2 import parse_iperf2_version
@@ -17,7 +17,8 @@ from .tool_nuttcp import Nuttcp
 
 ThroughputTool = Nuttcp | Iperf3 | Iperf2
 
-_TOOLS = {"nuttcp": (Nuttcp, parse_nuttcp_version),
+_TOOLS: dict[str, tuple[type[ThroughputTool], Callable[[str], str]]] = {
+         "nuttcp": (Nuttcp, parse_nuttcp_version),
           "iperf3": (Iperf3, parse_iperf3_version),
           "iperf": (Iperf2, parse_iperf2_version)}
 

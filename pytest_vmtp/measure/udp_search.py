@@ -139,7 +139,7 @@ def _descend(overloaded: list[Probe], middle: float) -> float:
     at_middle = slowest.throughput_kbps / (1 - middle / 100)
     if len(overloaded) == 1:
         return at_middle
-    sent = slowest.rate_kbps
+    sent = float(slowest.rate_kbps)
     if slowest.loss_rate < 100:
         sent = min(sent, slowest.throughput_kbps / (1 - slowest.loss_rate / 100))
     nxt = sent / 8

@@ -15,10 +15,12 @@ import signal
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import openstack
 import pytest
+from measure.search_checks import check_search
 
 from pytest_vmtp.localcloud.cli import start_cloud, stop_cloud
 from pytest_vmtp.report import vmtp_json
@@ -137,6 +139,32 @@ def test_all_cloud_scenarios_pass_on_the_local_cloud(cloud, env, fast_config, tm
     assert meta["cloud"] == "local" and meta["vms"]["server"]["host"] != meta["vms"]["same_inter"]["host"]
     assert vmtp_resources(cloud) == []
     assert vm_processes() == []
+
+
+def test_a_cloud_udp_row_searches_its_rate(cloud, env, tmp_path):
+    """No bandwidth given: row 1.2 searches the UDP rate on the cloud's own path (VM to VM
+    through the compute host's bridge) and reports the full-length run at the rate found,
+    with the search's probes; every figure must agree with the others."""
+    cfg = tmp_path / "search.yaml"
+    cfg.write_text(FAST.replace("bandwidth: 200M\n", "").replace("udp_search_max_probes: 4\n", "")
+                   + "udp_search_max_probes: 8\n")
+    out, junit = tmp_path / "r.json", tmp_path / "j.xml"
+    res = vmtp_pytest(env, "-m", "cloud and udp and intra_node and same_network", "--vmtp-config", cfg,
+                      f"--vmtp-json={out}", f"--junitxml={junit}", cwd=tmp_path, timeout=400)
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+    assert status_rows(res.stdout)["1.2"] == "PASSED"
+    doc = json.loads(out.read_text())
+    vmtp_json.validate(doc)
+    [item] = next(f for f in doc["flows"] if f["scenario"] == "1.2")["results"]
+    assert item["protocol"] == "UDP" and item["pkt_size"] == 1024
+    check_search(item, (2.0, 5.0), max_probes=8)
+    assert item["rate_search"]["outcome"] != "sender-limited"  # a VM's path loses at 10 Gbit/s
+    row = res.stdout[res.stdout.index("| 1.2 "):].split("\n| 1.3 ")[0]
+    assert ("missed 2-5%" in row) == (not item["loss_in_target"])
+    props = {p.get("name"): p.get("value") for p in ET.parse(junit).getroot().iter("property")}
+    assert props["udp.1024.search_rate_kbps"] == str(item["search_rate_kbps"])
+    assert props["udp.1024.loss_in_target"] == str(item["loss_in_target"]).lower()
+    assert vmtp_resources(cloud) == []
 
 
 def test_xdist_gives_the_same_results(cloud, env, fast_config, tmp_path):

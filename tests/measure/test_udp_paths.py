@@ -15,10 +15,10 @@ from pytest_vmtp.measure.errors import MeasureError
 from pytest_vmtp.measure.flows import measure_udp
 from pytest_vmtp.measure.local_runner import LocalRunner
 from pytest_vmtp.measure.settings import MeasureSettings
-from pytest_vmtp.report.data_column import data_for
 
 from .conftest import tool_processes_in
 from .paths import UdpCounter, cpu_quota, drop_udp_data, tbf, throttled
+from .search_checks import check_search as check
 
 WINDOW = (2.0, 5.0)
 
@@ -30,25 +30,8 @@ def udp() -> MeasureSettings:
 
 
 def check_search(r, settings: MeasureSettings) -> None:
-    """What must hold whatever the path's noise: the JSON tells the search's whole story,
-    and it agrees with itself."""
-    search = r.rate_search
-    assert r.bandwidth_limit_kbps is None  # that is the user's cap only
-    assert search is not None and 1 <= len(search.probes) <= settings.udp_search_max_probes
-    assert search.loss_target == list(WINDOW) and search.probe_s == settings.udp_probe_s
-    rates = [p["rate_kbps"] for p in search.probes]
-    assert r.search_rate_kbps in rates
-    chosen = search.probes[rates.index(r.search_rate_kbps)]
-    if search.outcome == "converged":
-        assert WINDOW[0] <= chosen["loss_rate"] <= WINDOW[1]
-    # never at or above a rate that lost more than the window
-    assert all(r.search_rate_kbps < p["rate_kbps"] for p in search.probes if p["loss_rate"] > WINDOW[1])
-    assert r.loss_in_target == (WINDOW[0] <= r.loss_rate <= WINDOW[1])
-    # the full-length run ran at the chosen rate
-    assert r.throughput_kbps <= r.search_rate_kbps * 1.02
-    # and the summary table says so when it missed the window
-    cell = data_for("udp", [r.to_json()])[1024]
-    assert ("loss_target" in cell) == (not r.loss_in_target)
+    assert r.rate_search is not None and r.rate_search.probe_s == settings.udp_probe_s
+    check(r.to_json(), WINDOW, settings.udp_search_max_probes)
 
 
 @pytest.mark.parametrize("tool, mbit", [("nuttcp", 50), ("nuttcp", 200), ("iperf3", 50)])
