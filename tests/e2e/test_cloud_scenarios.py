@@ -105,7 +105,10 @@ def vm_processes() -> list[str]:
     names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
     for ns in (n for n in names if n.startswith(f"{PREFIX}-vm-")):
         for pid in subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout.split():
-            cmd = Path(f"/proc/{pid}/comm").read_text().strip() if Path(f"/proc/{pid}").exists() else ""
+            try:
+                cmd = Path(f"/proc/{pid}/comm").read_text().strip()
+            except OSError:  # it ended between the listing and now
+                continue
             if cmd in ("nuttcp", "iperf", "iperf3", "ping"):
                 left.append(f"{ns}: {pid} {cmd}")
     return left
