@@ -23,6 +23,7 @@ import pytest
 from measure.search_checks import check_search
 
 from pytest_vmtp.localcloud.cli import start_cloud, stop_cloud
+from pytest_vmtp.localcloud.dataplane.names import Names
 from pytest_vmtp.report import vmtp_json
 
 PREFIX = "vlt6"
@@ -145,24 +146,39 @@ def test_all_cloud_scenarios_pass_on_the_local_cloud(cloud, env, fast_config, tm
 
 
 def test_a_cloud_udp_row_searches_its_rate(cloud, env, tmp_path):
-    """No bandwidth given: row 1.2 searches the UDP rate on the cloud's own path (VM to VM
-    through the compute host's bridge) and reports the full-length run at the rate found,
-    with the search's probes; every figure must agree with the others."""
+    """No bandwidth given: row 2.2 searches the UDP rate on the cloud's inter-node path
+    (VM, bridge, VXLAN over the management network, bridge, VM), here shaped to 200 Mbit/s
+    where the management network enters each compute host. The search must land where that
+    sharp cut-off says (2-5 % above the capacity), the full-length run must deliver the
+    capacity, and every figure of the result must agree with the others."""
     cfg = tmp_path / "search.yaml"
     cfg.write_text(FAST.replace("bandwidth: 200M\n", "").replace("udp_search_max_probes: 4\n", "")
-                   + "udp_search_max_probes: 8\n")
+                   .replace("duration_s: 1\n", "duration_s: 2\n") + "udp_search_max_probes: 8\n")
     out, junit = tmp_path / "r.json", tmp_path / "j.xml"
-    res = vmtp_pytest(env, "-m", "cloud and udp and intra_node and same_network", "--vmtp-config", cfg,
-                      f"--vmtp-json={out}", f"--junitxml={junit}", cwd=tmp_path, timeout=400)
+    legs = [Names(PREFIX).host_mgmt_leg(host) for host in ("compute1", "compute2")]
+    for leg in legs:  # 2.5 ms of burst, a 5 ms queue: a sharp cut-off
+        subprocess.run(["tc", "qdisc", "add", "dev", leg, "root", "tbf", "rate", "200mbit",
+                        "burst", "64000", "latency", "5ms"], check=True)
+    try:
+        res = vmtp_pytest(env, "-m", "cloud and udp and inter_node and same_network", "--vmtp-config", cfg,
+                          f"--vmtp-json={out}", f"--junitxml={junit}", cwd=tmp_path, timeout=400)
+    finally:
+        for leg in legs:
+            subprocess.run(["tc", "qdisc", "del", "dev", leg, "root"], check=False)
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
-    assert status_rows(res.stdout)["1.2"] == "PASSED"
+    assert status_rows(res.stdout)["2.2"] == "PASSED"
     doc = json.loads(out.read_text())
     vmtp_json.validate(doc)
-    [item] = next(f for f in doc["flows"] if f["scenario"] == "1.2")["results"]
+    [item] = next(f for f in doc["flows"] if f["scenario"] == "2.2")["results"]
     assert item["protocol"] == "UDP" and item["pkt_size"] == 1024
     check_search(item, (2.0, 5.0), max_probes=8)
-    assert item["rate_search"]["outcome"] != "sender-limited"  # a VM's path loses at 10 Gbit/s
-    row = res.stdout[res.stdout.index("| 1.2 "):].split("\n| 1.3 ")[0]
+    # 1024 B of payload are 1102 B through tbf (UDP, IP, VXLAN, inner Ethernet, outer UDP/IP)
+    capacity = 200_000 * 1024 / 1102
+    assert item["rate_search"]["outcome"] == "converged"
+    assert capacity * 1.0 <= item["search_rate_kbps"] <= capacity * 1.08
+    assert capacity * 0.97 <= item["throughput_kbps"] <= capacity * 1.02
+    assert 1.0 <= item["loss_rate"] <= 7.0
+    row = res.stdout[res.stdout.index("| 2.2 "):].split("\n| 2.3 ")[0]
     assert ("missed 2-5%" in row) == (not item["loss_in_target"])
     props = {p.get("name"): p.get("value") for p in ET.parse(junit).getroot().iter("property")}
     assert props["udp.1024.search_rate_kbps"] == str(item["search_rate_kbps"])

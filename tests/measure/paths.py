@@ -46,7 +46,7 @@ def tbf(lab: NetnsLab, host_index: int, mbit: int, latency_ms: int = 5) -> Itera
     latency_ms bounds the queue: a long one (50 ms) absorbs the excess of a 1 s probe
     that a full-length run then loses, which blurs the cut-off this path is for."""
     dev = bridge_port(lab, host_index)
-    burst = max(32_000, mbit * 1000 // 8 // 100)  # 10 ms worth of bytes, at least 32 kB
+    burst = max(32_000, mbit * 1000 // 8 * 10 // 4)  # 2.5 ms worth of bytes, at least 32 kB
     _run("tc", "qdisc", "add", "dev", dev, "root", "tbf", "rate", f"{mbit}mbit",
          "burst", str(burst), "latency", f"{latency_ms}ms")
     try:
