@@ -17,8 +17,8 @@ import yaml
 
 from pytest_vmtp.catalogue import parse_protocols
 from pytest_vmtp.measure.settings import MeasureSettings
+from pytest_vmtp.options import TOOLS
 
-TOOLS = ("nuttcp", "iperf3", "iperf")
 LOCAL_CLOUD = "local"
 # Keys of defaults.yaml that belong to the cloud orchestration (passed on as a dict).
 CLOUD_KEYS = (
@@ -55,6 +55,28 @@ class VmtpConfig:
 def load_defaults() -> dict[str, Any]:
     text = resources.files("pytest_vmtp").joinpath("defaults.yaml").read_text()
     return yaml.safe_load(text)
+
+
+# What an empty default means, where "none" would not say it.
+_EMPTY_DEFAULT = {
+    "cloud": "$OS_CLOUD, else 'local'",
+    "external_host": "'local' on the local cloud",
+    "hosts": "the local cloud's compute hosts",
+    "hypervisors": "picked from the enabled compute services",
+    "external_network": "the first router:external network",
+}
+
+
+def describe_default(key: str) -> str:
+    """The default of a defaults.yaml key in words, for option help texts."""
+    value = load_defaults().get(key)
+    if value in (None, [], ""):
+        return _EMPTY_DEFAULT.get(key, "none")
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
 
 
 def load_file(path: str | Path) -> dict[str, Any]:
@@ -118,7 +140,8 @@ def _positive(name: str, value: Any, kind=int) -> Any:
 
 
 def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConfig:
-    """Merge defaults, the config file and the options that were given (not None)."""
+    """Merge defaults, the config file and the options that were given (keys of
+    defaults.yaml; None values are ignored)."""
     merged = load_defaults()
     if config_file:
         merged.update(load_file(config_file))
@@ -168,7 +191,7 @@ def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConf
         raise ConfigError("--vmtp-hypervisor: give it at most twice (server host, client host)")
     # As the openstack CLI: an explicit name, else OS_CLOUD; with neither, the local cloud.
     cloud_name = merged["cloud"] or os.environ.get("OS_CLOUD") or LOCAL_CLOUD
-    json_path = overrides.get("json")
+    json_path = merged["json"]
     return VmtpConfig(
         measure=measure,
         protocols=protocols,
@@ -177,7 +200,7 @@ def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConf
         cloud_name=str(cloud_name),
         cloud={k: merged[k] for k in CLOUD_KEYS},
         json_path=Path(json_path) if json_path else None,
-        description=overrides.get("description"),
+        description=merged["description"],
         raw=merged,
     )
 

@@ -12,12 +12,22 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from filelock import FileLock
 
 from pytest_vmtp.config import VmtpConfig
+from pytest_vmtp.errors import USER_ERRORS
+
+if TYPE_CHECKING:
+    from openstack.connection import Connection
+
+    from pytest_vmtp.cloud.topology import Topology, VmEndpoint
+    from pytest_vmtp.measure.ssh_runner import SshRunner
+    from pytest_vmtp.session import VmtpSession
 
 LOCAL_STARTED = "localcloud-started"  # contains the state dir of a local cloud this run started
 CLOUD_USED = "cloud-used"  # this run created cloud resources
@@ -33,9 +43,24 @@ def tool_ports(cfg: VmtpConfig) -> dict[str, tuple[tuple[int, int], ...]]:
 
 
 def local_state_dir() -> Path:
+    """Which local cloud a run uses: $VMTP_LOCALCLOUD_STATE_DIR; else, when
+    OS_CLIENT_CONFIG_FILE names the clouds.yaml of a running local cloud (one the user started
+    with `vmtp-localcloud start --state-dir DIR`), that one; else the default state dir."""
     from pytest_vmtp.localcloud import cli as localcloud_cli
 
+    if not os.environ.get(localcloud_cli.STATE_DIR_ENV):
+        named = os.environ.get("OS_CLIENT_CONFIG_FILE")
+        if named and localcloud_cli.running(Path(named).parent) is not None:
+            return Path(named).parent
     return Path(localcloud_cli.default_state_dir())
+
+
+def clouds_yaml(cfg: VmtpConfig) -> str | None:
+    """The clouds.yaml to read: the local cloud's own (handed to openstacksdk, not exported
+    to the environment); None for any other cloud (openstacksdk's usual search path)."""
+    from pytest_vmtp.localcloud import cli as localcloud_cli
+
+    return str(local_state_dir() / localcloud_cli.CLOUDS_FILE) if cfg.is_local_cloud else None
 
 
 class RunCloud:
@@ -46,21 +71,22 @@ class RunCloud:
         self.run_id = run_id
         self.run_dir = run_dir
         self.progress = progress
-        self._conn = None
-        self._topology = None
+        self._conn: Connection | None = None
+        self._topology: Topology | None = None
         self._lock = threading.Lock()
-        self._runners: dict[str, object] = {}
+        self._runners: dict[str, SshRunner] = {}
+        self._meta: dict = {}
+        self._meta_key: tuple[str, ...] | None = None
 
     # -- connection -----------------------------------------------------------------------
-    def connection(self):
+    def connection(self) -> Connection:
         with self._lock:
             if self._conn is None:
                 from pytest_vmtp.cloud.connect import connect
 
-                name = self.cfg.cloud_name
                 if self.cfg.is_local_cloud:
                     self._ensure_local_cloud()
-                self._conn = connect(name)
+                self._conn = connect(self.cfg.cloud_name, clouds_yaml(self.cfg))
             return self._conn
 
     def _ensure_local_cloud(self) -> None:
@@ -73,10 +99,9 @@ class RunCloud:
                 handle = localcloud_cli.start_cloud(state_dir=state_dir)
                 (self.run_dir / LOCAL_STARTED).write_text(str(state_dir))
                 self.progress(f"local cloud up: {handle.clouds_yaml}")
-        os.environ["OS_CLIENT_CONFIG_FILE"] = str(state_dir / "clouds.yaml")
 
     # -- topology -------------------------------------------------------------------------
-    def topology(self):
+    def topology(self) -> Topology:
         conn = self.connection()
         with self._lock:
             if self._topology is None:
@@ -95,7 +120,7 @@ class RunCloud:
         """VMTP's run metadata for clouds; recomputed only when more VMs were built."""
         topo = self._topology
         key = tuple(sorted(topo.built()["vms"])) if topo is not None else ()
-        if getattr(self, "_meta_key", None) != key:
+        if self._meta_key != key:
             from pytest_vmtp.cloud.metadata import metadata
 
             self._meta = metadata(self.connection(), topo)
@@ -112,7 +137,7 @@ class RunCloud:
         hyps = sorted(conn.compute.hypervisors(details=True), key=lambda h: h.name)
         return [f"root@{h.host_ip},key={key}" for h in hyps[:2] if h.host_ip]
 
-    def runner(self, vm) -> object:
+    def runner(self, vm: VmEndpoint) -> SshRunner:
         """One SSH connection per VM per process."""
         from pytest_vmtp.measure.hostspec import SshTarget
         from pytest_vmtp.measure.ssh_runner import SshRunner
@@ -148,9 +173,7 @@ def finish(cfg: VmtpConfig, run_id: str, run_dir: Path, progress: Callable[[str]
         from pytest_vmtp.cloud.cleanup import cleanup
         from pytest_vmtp.cloud.connect import connect
 
-        if cfg.is_local_cloud:
-            os.environ["OS_CLIENT_CONFIG_FILE"] = str(local_state_dir() / "clouds.yaml")
-        conn = connect(cfg.cloud_name)
+        conn = connect(cfg.cloud_name, clouds_yaml(cfg))
         try:
             deleted = cleanup(conn, run_id, progress=progress)
             progress(f"deleted {len(deleted)} resources of run {run_id}")
@@ -161,3 +184,22 @@ def finish(cfg: VmtpConfig, run_id: str, run_dir: Path, progress: Callable[[str]
 
         progress("stopping the local cloud this run started ...")
         localcloud_cli.stop_cloud(state_dir=Path(started.read_text()))
+
+
+def finish_session(session: VmtpSession | None) -> None:
+    """End of a process's part of the run: close its connections; in the controller, once,
+    deal with the run's cloud (finish) and record how long that took."""
+    if session is None:
+        return
+    session.close()
+    if not session.owner or session.finished:
+        return
+    session.finished = True
+    started = time.monotonic()
+    try:
+        finish(session.config, session.run_id, session.run_dir, session.progress)
+    except USER_ERRORS as exc:
+        session.progress(f"cleanup failed: {exc}; run `vmtp-cleanup --cloud {session.config.cloud_name} "
+                         f"--run-id {session.run_id}`")
+    if session.collector is not None:
+        session.collector.metadata.setdefault("timings", {})["teardown_s"] = round(time.monotonic() - started, 3)

@@ -19,6 +19,8 @@ from typing import Any
 
 from openstack.connection import Connection
 
+from pytest_vmtp.catalogue import ROLES
+from pytest_vmtp.catalogue import SERVER_ROLE as SERVER
 from pytest_vmtp.cloud import lookup, naming
 from pytest_vmtp.cloud.errors import CloudError
 from pytest_vmtp.cloud.keys import make_keypair
@@ -31,20 +33,6 @@ from pytest_vmtp.cloud.waits import wait_for_port, wait_for_servers
 Progress = Callable[[str], None]
 
 
-@dataclass(frozen=True)
-class RoleSpec:
-    network: str  # "net1" | "net2"
-    side: str  # "A" (the server's host) | "B" (another host)
-
-
-ROLES: dict[str, RoleSpec] = {
-    "server": RoleSpec("net1", "A"),
-    "same_intra": RoleSpec("net1", "A"),
-    "same_inter": RoleSpec("net1", "B"),
-    "diff_intra": RoleSpec("net2", "A"),
-    "diff_inter": RoleSpec("net2", "B"),
-}
-SERVER = "server"
 
 
 @dataclass(frozen=True)

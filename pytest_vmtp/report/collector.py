@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from pytest_vmtp.catalogue import Scenario, catalogue
+from pytest_vmtp.catalogue import Scenario, catalogue, unselected_reason
 from pytest_vmtp.report import vmtp_json
 from pytest_vmtp.report.data_column import data_for
+from pytest_vmtp.report.metrics import status_of
 from pytest_vmtp.report.summary import SummaryRow, render
 
 NOT_SELECTED = "not selected in this run"
@@ -48,6 +49,7 @@ class ResultCollector:
 
     run_id: str
     multicast: bool
+    protocols: tuple[str, ...]
     args: dict[str, Any]
     description: str | None = None
     json_path: Path | None = None
@@ -65,7 +67,7 @@ class ResultCollector:
         if info.get("metadata"):
             self.metadata.update(info["metadata"])
         if report.when == "call":
-            out.status = {"passed": "PASSED", "failed": "FAILED"}.get(report.outcome, "SKIPPED")
+            out.status = status_of(report.outcome)
             out.reason = None if report.passed else reason_of(report)
         elif report.failed:  # error in setup or teardown
             out.status, out.reason = "FAILED", reason_of(report)
@@ -81,7 +83,7 @@ class ResultCollector:
         if self.json_path:
             terminalreporter.write_line(f"vmtp: results written to {self.json_path}")
 
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+    def pytest_sessionfinish(self) -> None:
         if self.json_path and self.outcomes:
             vmtp_json.write(self.document(), self.json_path)
 
@@ -89,7 +91,7 @@ class ResultCollector:
     def _rows(self) -> list[tuple[Scenario, Outcome]]:
         rows = []
         for sc in catalogue(self.multicast):
-            out = self.outcomes.get(sc.id) or Outcome("SKIPPED", NOT_SELECTED)
+            out = self.outcomes.get(sc.id) or Outcome("SKIPPED", unselected_reason(sc, self.protocols) or NOT_SELECTED)
             rows.append((sc, out))
         return rows
 

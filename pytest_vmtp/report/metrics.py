@@ -10,6 +10,14 @@ _TP_FIELDS = ("throughput_kbps", "loss_rate", "rtt_ms", "retrans", "jitter",
 _ICMP_FIELDS = ("rtt_avg_ms", "rtt_min_ms", "rtt_max_ms", "rtt_stddev", "tx_packets", "rx_packets")
 
 
+_STATUS = {"passed": "PASSED", "failed": "FAILED", "skipped": "SKIPPED"}
+
+
+def status_of(outcome: str) -> str:
+    """VMTP's Functional Status of a pytest outcome: the one mapping every report uses."""
+    return _STATUS.get(outcome, "FAILED")
+
+
 def properties(flow: dict[str, Any]) -> list[tuple[str, str]]:
     """Name/value pairs such as ('udp.1024.loss_rate', '0.4'), for record_property/JUnit."""
     props = [("vmtp.scenario", flow["scenario"]), ("vmtp.status", flow["status"])]
