@@ -57,7 +57,8 @@ def test_small_drop_passes_and_the_cell_shows_it():
 
 
 def test_improvement_is_noted_not_failed():
-    v = verdict(tcp_flow("1.1", 20_000_000, 21_000_000, 22_000_000), tcp_flow("1.1", 10_000_000, 10_000_000, 10_000_000))
+    v = verdict(tcp_flow("1.1", 20_000_000, 21_000_000, 22_000_000),
+                tcp_flow("1.1", 10_000_000, 10_000_000, 10_000_000))
     assert v.status == judge.OK and any(c.note == "improved" for c in v.checks)
 
 
