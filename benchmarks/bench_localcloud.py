@@ -16,7 +16,7 @@ from pathlib import Path
 import openstack
 import openstack.config
 
-from pytest_vmtp.localcloud.cli import clean_cloud, start_cloud, stop_cloud
+from pytest_vmtp.localcloud import control
 
 PREFIX = "vlba"
 
@@ -41,7 +41,7 @@ def main() -> None:
     state_dir = Path(tempfile.mkdtemp(prefix="bench-localcloud-"))
     figures: list[tuple[str, float]] = []
     t0 = time.monotonic()
-    handle = start_cloud(state_dir, prefix=PREFIX, mgmt_cidr="198.18.50.0/24",
+    handle = control.start(state_dir, prefix=PREFIX, mgmt_cidr="198.18.50.0/24",
                          external_cidr="198.18.51.0/24")
     figures.append(("start (vmtp-localcloud start until API answers)", time.monotonic() - t0))
     try:
@@ -103,10 +103,10 @@ def main() -> None:
     finally:
         t3 = time.monotonic()
         try:
-            stop_cloud(handle)
+            control.stop(handle)
             figures.append(("stop (every kernel object removed)", time.monotonic() - t3))
         finally:
-            clean_cloud(state_dir, PREFIX)
+            control.clean(state_dir, PREFIX)
     for name, seconds in figures:
         print(f"{name:<60} {seconds:7.2f} s")
 

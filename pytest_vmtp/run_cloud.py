@@ -46,21 +46,21 @@ def local_state_dir() -> Path:
     """Which local cloud a run uses: $VMTP_LOCALCLOUD_STATE_DIR; else, when
     OS_CLIENT_CONFIG_FILE names the clouds.yaml of a running local cloud (one the user started
     with `vmtp-localcloud start --state-dir DIR`), that one; else the default state dir."""
-    from pytest_vmtp.localcloud import cli as localcloud_cli
+    from pytest_vmtp.localcloud import control
 
-    if not os.environ.get(localcloud_cli.STATE_DIR_ENV):
+    if not os.environ.get(control.STATE_DIR_ENV):
         named = os.environ.get("OS_CLIENT_CONFIG_FILE")
-        if named and localcloud_cli.running(Path(named).parent) is not None:
+        if named and control.running(Path(named).parent) is not None:
             return Path(named).parent
-    return Path(localcloud_cli.default_state_dir())
+    return control.default_state_dir()
 
 
 def clouds_yaml(cfg: VmtpConfig) -> str | None:
     """The clouds.yaml to read: the local cloud's own (handed to openstacksdk, not exported
     to the environment); None for any other cloud (openstacksdk's usual search path)."""
-    from pytest_vmtp.localcloud import cli as localcloud_cli
+    from pytest_vmtp.localcloud import control
 
-    return str(local_state_dir() / localcloud_cli.CLOUDS_FILE) if cfg.is_local_cloud else None
+    return str(local_state_dir() / control.CLOUDS_FILE) if cfg.is_local_cloud else None
 
 
 class RunCloud:
@@ -90,13 +90,13 @@ class RunCloud:
             return self._conn
 
     def _ensure_local_cloud(self) -> None:
-        from pytest_vmtp.localcloud import cli as localcloud_cli
+        from pytest_vmtp.localcloud import control
 
         state_dir = local_state_dir()
         with FileLock(str(self.run_dir / "localcloud.lock")):
-            if not localcloud_cli.is_running(state_dir):
+            if not control.is_running(state_dir):
                 self.progress(f"starting the local cloud (state in {state_dir}) ...")
-                handle = localcloud_cli.start_cloud(state_dir=state_dir)
+                handle = control.start(state_dir=state_dir)
                 (self.run_dir / LOCAL_STARTED).write_text(str(state_dir))
                 self.progress(f"local cloud up: {handle.clouds_yaml}")
 
@@ -130,7 +130,7 @@ class RunCloud:
     def hypervisor_hosts(self) -> list[str]:
         """Local cloud only: its compute hosts as native hosts, "root@<host_ip>,key=<operator
         key>", found like an operator would: Nova's hypervisor list and the deployer's key."""
-        from pytest_vmtp.localcloud.server import HOSTS_KEY
+        from pytest_vmtp.localcloud.control import HOSTS_KEY
 
         conn = self.connection()
         key = local_state_dir() / HOSTS_KEY
@@ -180,10 +180,10 @@ def finish(cfg: VmtpConfig, run_id: str, run_dir: Path, progress: Callable[[str]
         finally:
             conn.close()
     if started.exists():
-        from pytest_vmtp.localcloud import cli as localcloud_cli
+        from pytest_vmtp.localcloud import control
 
         progress("stopping the local cloud this run started ...")
-        localcloud_cli.stop_cloud(state_dir=Path(started.read_text()))
+        control.stop(state_dir=Path(started.read_text()))
 
 
 def finish_session(session: VmtpSession | None) -> None:

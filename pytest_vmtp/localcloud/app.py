@@ -8,7 +8,7 @@ from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException
 
 from .api import admin, compute, identity, image, network
-from .api.base import Cloud
+from .context import Cloud
 from .errors import ApiError
 
 _PREFIXES = {"/identity": "identity", "/compute": "compute", "/network": "network",

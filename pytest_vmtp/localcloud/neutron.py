@@ -15,7 +15,7 @@ from .dataplane.model import PortSpec
 from .errors import neutron
 
 if TYPE_CHECKING:
-    from .api.base import Cloud
+    from .context import Cloud
 
 TENANT_MTU = 1450
 EXTERNAL_MTU = 1500
@@ -214,7 +214,7 @@ def _fixed_ips(c: Cloud, net: dict[str, Any], wanted: Any) -> list[dict[str, str
                 raise neutron(409, "IpAddressGenerationFailure",
                               f"No more IP addresses available on network {net['id']}.")
         else:
-            ip = str(ipam.parse_ip(ip, ipaddress.ip_network(subnet["cidr"]), "ip_address"))
+            ip = str(ipam.parse_ip(ip, ipaddress.IPv4Network(subnet["cidr"]), "ip_address"))
             used = {a["ip_address"] for p in c.state.table("ports").values()
                     for a in p["fixed_ips"] if a["subnet_id"] == subnet_id}
             if ip in used:

@@ -1,6 +1,6 @@
 """The local cloud's server process: data path + API on 127.0.0.1, until SIGTERM.
 
-Started by `vmtp-localcloud start` (cli.py) as a detached child; reads the admin password
+Started by control.start() (`vmtp-localcloud start`) as a detached child; reads the admin password
 from stdin so it is never on a command line or in the environment. Writes `server.json`
 (pid, port, status) in the state dir; on SIGTERM it deletes every kernel object it made.
 """
@@ -8,7 +8,6 @@ from stdin so it is never on a command line or in the environment. Writes `serve
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import logging
 import os
@@ -17,25 +16,29 @@ import socket
 import sys
 import threading
 from pathlib import Path
-from typing import Any
 
 from werkzeug.serving import make_server
 
 from . import bootstrap, keys
-from .api.base import Cloud
 from .app import create_app
-from .builder import Builder
+from .context import Cloud
 from .faults import FaultBook
-from .state import SNAPSHOT, CloudState
+from .layout import (
+    DATAPLANE_DIR,
+    DATAPLANE_ENV,
+    DEFAULT_DATAPLANE,
+    DEFAULT_PREFIX,
+    HOSTS_KEY,
+    SERVER_FILE,
+    SERVER_MODULE,
+    SNAPSHOT,
+    load_dataplane_class,
+)
+from .state import CloudState
 from .tokens import TokenStore
 
-SERVER_FILE = "server.json"
-DEFAULT_DATAPLANE = "pytest_vmtp.localcloud.dataplane.linux:LinuxDataplane"
-DATAPLANE_ENV = "VMTP_LOCALCLOUD_DATAPLANE"
-DATAPLANE_DIR = "dataplane"
 
-
-def write_server_file(state_dir: Path, **fields: Any) -> None:
+def write_server_file(state_dir: Path, **fields: str | int | None) -> None:
     tmp = state_dir / (SERVER_FILE + ".tmp")
     tmp.write_text(json.dumps({"pid": os.getpid(), **fields}))
     os.replace(tmp, state_dir / SERVER_FILE)
@@ -48,14 +51,6 @@ def port_free(port: int) -> bool:
         except OSError:
             return False
     return True
-
-
-def load_dataplane_class(spec: str) -> Any:
-    module, _, name = spec.partition(":")
-    return getattr(importlib.import_module(module), name)
-
-
-HOSTS_KEY = "hosts_id_ed25519"
 
 
 def operator_key(state_dir: Path) -> str:
@@ -74,9 +69,9 @@ def operator_key(state_dir: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pytest_vmtp.localcloud.server")
+    parser = argparse.ArgumentParser(prog=f"python -m {SERVER_MODULE}")
     parser.add_argument("--state-dir", type=Path, required=True)
-    parser.add_argument("--prefix", default="vlc")
+    parser.add_argument("--prefix", default=DEFAULT_PREFIX)
     parser.add_argument("--compute-hosts", type=int, default=2)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--mgmt-cidr", default=None)
@@ -112,18 +107,16 @@ def main(argv: list[str] | None = None) -> int:
     write_server_file(state_dir, prefix=args.prefix, port=None, status="starting",
                       dataplane=args.dataplane)
     cloud: Cloud | None = None
-    httpd = None
     try:
         dataplane.start(host_authorized_keys=operator_key(state_dir))
         state = CloudState(state_dir, args.prefix, list(dataplane.hosts()))
         cloud = Cloud(state=state, dataplane=dataplane, faults=FaultBook(state_dir),
-                      tokens=TokenStore(), password=password, builder=Builder())
+                      tokens=TokenStore(), password=password)
         bootstrap.populate(cloud)
         try:
             httpd = make_server("127.0.0.1", args.port, create_app(cloud), threaded=True)
         except SystemExit:  # werkzeug's way of saying the port is taken
             raise RuntimeError(f"port {args.port} on 127.0.0.1 is in use") from None
-        httpd.daemon_threads = True
         write_server_file(state_dir, prefix=args.prefix, port=httpd.server_port,
                           status="running", dataplane=args.dataplane)
         logging.info("local cloud listening on 127.0.0.1:%d", httpd.server_port)
@@ -138,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         if cloud is not None:
-            cloud.builder.wait_idle(20.0)
+            cloud.workers.wait_idle(20.0)
         try:
             dataplane.stop()
         except Exception:

@@ -10,8 +10,7 @@ from typing import Any
 import yaml
 
 from . import process
-from .cli import CLOUD_NAME, CLOUDS_FILE
-from .state import load_snapshot
+from .layout import CLOUD_NAME, CLOUDS_FILE
 
 NOT_RUNNING = 3  # LSB: program is not running
 
@@ -33,17 +32,18 @@ class ApiClient:
         with urllib.request.urlopen(req, timeout=10) as resp:
             self._token = resp.headers["X-Subject-Token"]
 
-    def get(self, path: str) -> Any:
+    def get(self, path: str) -> dict[str, Any]:
         req = urllib.request.Request(self.root + path, headers={
             "X-Auth-Token": self._token, "OpenStack-API-Version": "compute 2.79"})
         with urllib.request.urlopen(req, timeout=10) as resp:
-            return json.loads(resp.read())
+            doc: dict[str, Any] = json.loads(resp.read())
+            return doc
 
 
 def print_status(state_dir: Path) -> int:
     info = process.read_server_file(state_dir)
     if not info or not process.is_ours(int(info["pid"])) or not info.get("port"):
-        snapshot = load_snapshot(state_dir)
+        snapshot = process.read_snapshot(state_dir)
         if snapshot or info:
             print(f"local cloud in {state_dir}: not running (crashed: state left behind; run "
                   "`vmtp-localcloud clean`)")

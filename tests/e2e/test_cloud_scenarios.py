@@ -20,7 +20,7 @@ from pathlib import Path
 import openstack
 import pytest
 
-from pytest_vmtp.localcloud.cli import start_cloud, stop_cloud
+from pytest_vmtp.localcloud import control
 from pytest_vmtp.report import vmtp_json
 
 PREFIX = "vlt6"
@@ -44,11 +44,11 @@ bandwidth: 200M
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory):
     state = tmp_path_factory.mktemp("lc")
-    handle = start_cloud(state, prefix=PREFIX, mgmt_cidr=MGMT_CIDR, external_cidr=EXTERNAL_CIDR)
+    handle = control.start(state, prefix=PREFIX, mgmt_cidr=MGMT_CIDR, external_cidr=EXTERNAL_CIDR)
     try:
         yield handle
     finally:
-        stop_cloud(handle)
+        control.stop(handle)
         left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
         assert f"{PREFIX}-" not in left
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import openstack
 import openstack.config
 
-from pytest_vmtp.localcloud.cli import CloudHandle
+from pytest_vmtp.localcloud.control import CloudHandle
 
 
 def connect(handle: CloudHandle, password: str | None = None) -> openstack.connection.Connection:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import subprocess
 import threading
 from pathlib import Path
+from typing import TypeVar
 
+from pytest_vmtp.procgroup import kill_groups
 from pytest_vmtp.sshd import SshdHandle, start_sshd
 
 from . import cleanup
@@ -14,10 +16,12 @@ from .hosts import Host, Underlay
 from .model import PortSpec, SecurityRule, ServerSpec
 from .names import Names, check_prefix
 from .networks import Network, plug_network, unplug_network
-from .nl import DataplaneError, Ns, kill_and_reap
+from .nl import DataplaneError, Ns
 from .record import Record, record_path
 from .routers import Gateway, Routers
 from .servers import Servers
+
+_Part = TypeVar("_Part")
 
 
 class LinuxDataplane:
@@ -106,9 +110,9 @@ class LinuxDataplane:
                 handles += [s.sshd for s in self._servers.servers.values() if s.sshd]
                 self._servers.servers.clear()
             self._host_sshd.clear()
-            kill_and_reap([h.pid for h in handles])  # sshd needs no graceful stop
+            kill_groups([h.pid for h in handles], wait=5.0)  # sshd needs no graceful stop
             for handle in handles:
-                self._record.discard("pids", handle.pid)
+                self._require_record().discard("pids", handle.pid)
             if self._routers is not None:
                 self._routers.routers.clear()
             if self._underlay is not None:
@@ -149,9 +153,6 @@ class LinuxDataplane:
     def server_netns(self, server_id: str) -> str:
         return self.names.server_ns(server_id)
 
-    def router_netns(self, router_id: str) -> str:
-        return self.names.router_ns(router_id)
-
     # -- networks -----------------------------------------------------------------------------
     def ensure_network(self, network_id: str, vni: int, mtu: int, external: bool = False) -> None:
         net = Network(network_id, vni, mtu, external)
@@ -160,7 +161,7 @@ class LinuxDataplane:
             self._networks[network_id] = net
         if external:
             return  # the root namespace's <prefix>-ex bridge is that network
-        hosts = list(self._underlay.hosts.values())
+        hosts = list(self._ready(self._underlay).hosts.values())
         for host in hosts:
             plug_network(host, net, [h.ip for h in hosts if h is not host])
 
@@ -181,10 +182,11 @@ class LinuxDataplane:
             networks = dict(self._networks)
         if missing:
             raise DataplaneError(f"server {spec.server_id}: networks {missing} not ensured")
+        servers = self._ready(self._servers)
         try:
-            self._servers.boot(spec, host, networks)
+            servers.boot(spec, host, networks)
         except BaseException:
-            self._servers.delete(spec.server_id)
+            servers.delete(spec.server_id)
             raise
 
     def delete_server(self, server_id: str) -> None:
@@ -192,13 +194,11 @@ class LinuxDataplane:
             self._servers.delete(server_id)
 
     def update_security(self, server_id: str, rules: tuple[SecurityRule, ...]) -> None:
-        self._require_started()
-        self._servers.update_security(server_id, rules)
+        self._ready(self._servers).update_security(server_id, rules)
 
     # -- routers ------------------------------------------------------------------------------
     def create_router(self, router_id: str) -> None:
-        self._require_started()
-        self._routers.create(router_id)
+        self._ready(self._routers).create(router_id)
 
     def delete_router(self, router_id: str) -> None:
         if self._routers is None:
@@ -211,12 +211,10 @@ class LinuxDataplane:
 
     def set_router_gateway(self, router_id: str, ip: str, prefixlen: int, gateway: str | None,
                            snat: bool = True) -> None:
-        self._require_started()
-        self._routers.set_gateway(router_id, Gateway(ip, prefixlen, gateway, snat))
+        self._ready(self._routers).set_gateway(router_id, Gateway(ip, prefixlen, gateway, snat))
 
     def clear_router_gateway(self, router_id: str) -> None:
-        self._require_started()
-        self._routers.clear_gateway(router_id)
+        self._ready(self._routers).clear_gateway(router_id)
 
     def add_router_interface(self, router_id: str, port: PortSpec) -> None:
         self._require_started()
@@ -225,19 +223,18 @@ class LinuxDataplane:
         if net is None or net.external:
             raise DataplaneError(f"router {router_id}: network {port.network_id} not ensured "
                                  "or external")
-        self._routers.add_interface(router_id, port, net, self._underlay.hosts[NETWORK_NODE])
+        self._ready(self._routers).add_interface(router_id, port, net,
+                                                 self._ready(self._underlay).hosts[NETWORK_NODE])
 
     def remove_router_interface(self, router_id: str, port_id: str) -> None:
-        self._require_started()
-        self._routers.remove_interface(router_id, port_id, self._underlay.hosts[NETWORK_NODE])
+        self._ready(self._routers).remove_interface(
+            router_id, port_id, self._ready(self._underlay).hosts[NETWORK_NODE])
 
     def add_floating_ip(self, router_id: str, floating_ip: str, fixed_ip: str) -> None:
-        self._require_started()
-        self._routers.add_floating_ip(router_id, floating_ip, fixed_ip)
+        self._ready(self._routers).add_floating_ip(router_id, floating_ip, fixed_ip)
 
     def remove_floating_ip(self, router_id: str, floating_ip: str) -> None:
-        self._require_started()
-        self._routers.remove_floating_ip(router_id, floating_ip)
+        self._ready(self._routers).remove_floating_ip(router_id, floating_ip)
 
     # -- helpers ------------------------------------------------------------------------------
     def _require_started(self) -> None:
@@ -245,14 +242,18 @@ class LinuxDataplane:
             raise DataplaneError("dataplane not started")
 
     def _require_record(self) -> Record:
+        return self._ready(self._record)
+
+    def _ready(self, part: _Part | None) -> _Part:
+        """A part made by start(), once started."""
         self._require_started()
-        assert self._record is not None
-        return self._record
+        if part is None:
+            raise DataplaneError("dataplane not started")
+        return part
 
     def _host(self, name: str) -> Host:
-        self._require_started()
         try:
-            return self._underlay.hosts[name]
+            return self._ready(self._underlay).hosts[name]
         except KeyError:
             raise DataplaneError(f"unknown host {name!r}; hosts are {self.hosts()}") from None
 

@@ -7,6 +7,7 @@ what it is told. Every method is idempotent enough to be retried after a partial
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 
@@ -106,3 +107,13 @@ class Dataplane(Protocol):
 
     def stop(self) -> None:
         """Remove every kernel object and process this data path made."""
+
+
+class DataplaneClass(Protocol):
+    """A data path implementation as the server makes one and `clean` removes one's leftovers."""
+
+    def __call__(self, *, prefix: str, compute_hosts: int, state_dir: Path,
+                 mgmt_cidr: str = ..., external_cidr: str = ...) -> Dataplane: ...
+
+    def clean(self, prefix: str, state_dir: Path | str) -> None:
+        """Remove every kernel object and process of this prefix, even after a kill -9."""

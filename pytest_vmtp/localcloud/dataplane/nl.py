@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import os
-import signal
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from pyroute2 import IPRoute, netns
 from pyroute2.netlink.exceptions import NetlinkError
 
 from pytest_vmtp.measure.netns import entered_netns
+from pytest_vmtp.procgroup import kill_groups
 
 NETNS_DIR = Path("/run/netns")
 
@@ -131,36 +131,11 @@ def ns_pids(name: str) -> list[int]:
     return [int(p) for p in res.stdout.split() if p.isdigit()]
 
 
-def kill_pids(pids: list[int]) -> None:
-    """SIGKILL each process group (sshd sessions share the daemon's group) and process."""
-    for pid in pids:
-        for kill in (os.killpg, os.kill):
-            try:
-                kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError, OSError):
-                pass
-    for pid in pids:  # reap the ones that are our children, so they leave no zombies
-        try:
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
-
-
-def kill_and_reap(pids: list[int]) -> None:
-    """SIGKILL our own children's process groups at once, then wait for each (no zombies)."""
-    kill_pids(pids)
-    for pid in pids:
-        try:
-            os.waitpid(pid, 0)
-        except ChildProcessError:
-            pass  # not our child or already reaped
-
-
 def remove_ns(name: str) -> None:
     """Kill what runs inside, then unmount and unlink the namespace."""
     if not ns_exists(name):
         return
-    kill_pids(ns_pids(name))
+    kill_groups(ns_pids(name))
     try:
         netns.remove(name)  # umount + unlink, no fork
     except FileNotFoundError:

@@ -1,0 +1,25 @@
+"""Cloud: everything a request handler or a worker thread of the server may touch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .dataplane.model import Dataplane, SecurityRule
+from .faults import FaultBook
+from .state import CloudState
+from .tokens import TokenStore
+from .workers import Workers
+
+
+@dataclass
+class Cloud:
+    """One per server process; the Flask app holds it (api/base.py's cloud() returns it)."""
+
+    state: CloudState
+    dataplane: Dataplane
+    faults: FaultBook
+    tokens: TokenStore
+    password: str = field(repr=False)
+    workers: Workers = field(default_factory=Workers)
+    # What was last sent to the data path per server, so security pushes send only changes.
+    pushed_rules: dict[str, tuple[SecurityRule, ...]] = field(default_factory=dict)
