@@ -1,4 +1,4 @@
-"""Nova v2.1 subset over HTTP: microversions, views, and routes over nova.py's logic.
+"""Nova v2.1 subset over HTTP: views (by microversion) and routes over nova.py's logic.
 
 Flavors, keypairs, servers (+ tags, metadata, os-interface), server groups, hypervisors,
 services, availability zones, limits and quota sets.
@@ -9,14 +9,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, request
 
 from .. import nova, quotas, scheduler
 from ..common import now
 from ..context import Cloud
-from ..errors import ApiError
 from ..errors import nova as error
 from ..state import Resource
+from . import microversion
 from .base import (
     Args,
     base_url,
@@ -28,71 +28,19 @@ from .base import (
     reply,
     request_object,
 )
+from .microversion import MAX_VERSION, MIN_VERSION, at_least
 from .tags import Tags
 
 bp = Blueprint("compute", __name__, url_prefix="/compute")
 guard(bp, "compute", public=("versions", "version_v21"))
 
 V = "/v2.1"
-MIN_VERSION = (2, 1)
-MAX_VERSION = (2, 79)
-
-# --- microversions --------------------------------------------------------------------------
-
-
-def _mv_text(mv: tuple[int, int]) -> str:
-    return f"{mv[0]}.{mv[1]}"
-
-
-def _requested_version() -> str | None:
-    """The compute version a request asks for, from either header Nova reads."""
-    value = None
-    for part in request.headers.get("OpenStack-API-Version", "").split(","):
-        words = part.split()
-        if len(words) == 2 and words[0].lower() == "compute":
-            value = words[1]
-    return value or request.headers.get("X-OpenStack-Nova-API-Version")
-
-
-@bp.before_request
-def _microversion() -> None:
-    value = _requested_version()
-    if not value:
-        g.mv = MIN_VERSION
-        return
-    if value.lower() == "latest":
-        g.mv = MAX_VERSION
-        return
-    match = re.fullmatch(r"(\d+)\.(\d+)", value.strip())
-    if not match:
-        raise ApiError(400, f"Invalid API version request string {value}", service="compute")
-    mv = (int(match[1]), int(match[2]))
-    if not MIN_VERSION <= mv <= MAX_VERSION:
-        g.mv = MIN_VERSION
-        raise ApiError(406, f"Version {value} is not supported by the API. Minimum is "
-                       f"{_mv_text(MIN_VERSION)} and maximum is {_mv_text(MAX_VERSION)}.",
-                       service="compute")
-    g.mv = mv
-
-
-@bp.after_request
-def _echo_version(response: Response) -> Response:
-    mv = _mv_text(getattr(g, "mv", MIN_VERSION))
-    response.headers["OpenStack-API-Version"] = f"compute {mv}"
-    response.headers["X-OpenStack-Nova-API-Version"] = mv
-    response.headers["Vary"] = "OpenStack-API-Version, X-OpenStack-Nova-API-Version"
-    return response
-
-
-def mv_at_least(major: int, minor: int) -> bool:
-    """True when this request's microversion is major.minor or later."""
-    version: tuple[int, int] = getattr(g, "mv", MIN_VERSION)
-    return version >= (major, minor)
+microversion.install(bp)  # after guard(): authentication and faults come first
 
 
 def _version_doc() -> dict[str, Any]:
-    return {"id": "v2.1", "status": "CURRENT", "version": _mv_text(MAX_VERSION),
-            "min_version": _mv_text(MIN_VERSION), "updated": "2013-07-23T11:33:21Z",
+    return {"id": "v2.1", "status": "CURRENT", "version": microversion.text(MAX_VERSION),
+            "min_version": microversion.text(MIN_VERSION), "updated": "2013-07-23T11:33:21Z",
             "links": [{"rel": "self", "href": f"{base_url()}/compute/v2.1/"}],
             "media-types": [{"base": "application/json",
                              "type": "application/vnd.openstack.compute+json;version=2.1"}]}
@@ -117,21 +65,21 @@ def _link(kind: str, item_id: str) -> list[dict[str, str]]:
 
 def _flavor_view(f: Resource, detail: bool) -> dict[str, Any]:
     view = {"id": f["id"], "name": f["name"], "links": _link("flavors", f["id"])}
-    if mv_at_least(2, 55):
+    if at_least(2, 55):
         view["description"] = None
     if detail:
         view.update({"vcpus": f["vcpus"], "ram": f["ram"], "disk": f["disk"],
-                     "OS-FLV-EXT-DATA:ephemeral": 0, "swap": 0 if mv_at_least(2, 75) else "",
+                     "OS-FLV-EXT-DATA:ephemeral": 0, "swap": 0 if at_least(2, 75) else "",
                      "rxtx_factor": 1.0, "os-flavor-access:is_public": True,
                      "OS-FLV-DISABLED:disabled": False})
-        if mv_at_least(2, 61):
+        if at_least(2, 61):
             view["extra_specs"] = {}
     return view
 
 
 def _keypair_view(kp: Resource, full: bool) -> dict[str, Any]:
     view = {"name": kp["name"], "public_key": kp["public_key"], "fingerprint": kp["fingerprint"]}
-    if mv_at_least(2, 2):
+    if at_least(2, 2):
         view["type"] = kp["type"]
     if full:
         view.update({"user_id": kp["user_id"], "id": kp["id"], "created_at": kp["created_at"],
@@ -144,7 +92,7 @@ def _server_view(c: Cloud, s: Resource, detail: bool) -> dict[str, Any]:
     if not detail:
         return view
     flavor = c.state.table("flavors").get(s["_flavor"], {})
-    if mv_at_least(2, 47):
+    if at_least(2, 47):
         flavor_view: dict[str, Any] = {
             "vcpus": flavor.get("vcpus"), "ram": flavor.get("ram"), "disk": flavor.get("disk"),
             "ephemeral": 0, "swap": 0, "original_name": flavor.get("name"), "extra_specs": {}}
@@ -157,9 +105,9 @@ def _server_view(c: Cloud, s: Resource, detail: bool) -> dict[str, Any]:
         "security_groups": [{"name": n} for n in s["_security_groups"]],
         "links": _link("servers", s["id"]),
     })
-    if not mv_at_least(2, 26):
+    if not at_least(2, 26):
         view.pop("tags", None)
-    if not mv_at_least(2, 19):
+    if not at_least(2, 19):
         view.pop("description", None)
     if s["status"] != "ERROR":
         view.pop("fault", None)
@@ -169,7 +117,7 @@ def _server_view(c: Cloud, s: Resource, detail: bool) -> dict[str, Any]:
 def _group_view(grp: Resource) -> dict[str, Any]:
     view = {"id": grp["id"], "name": grp["name"], "members": list(grp["members"]),
             "project_id": grp["project_id"], "user_id": grp["user_id"]}
-    if mv_at_least(2, 64):
+    if at_least(2, 64):
         view.update({"policy": grp["policy"], "rules": {}})
     else:
         view.update({"policies": [grp["policy"]], "metadata": {}})
@@ -177,7 +125,7 @@ def _group_view(grp: Resource) -> dict[str, Any]:
 
 
 def _hypervisor_view(c: Cloud, index: int, host: str, detail: bool) -> dict[str, Any]:
-    view: dict[str, Any] = {"id": str(index + 1) if not mv_at_least(2, 53) else
+    view: dict[str, Any] = {"id": str(index + 1) if not at_least(2, 53) else
                             f"00000000-0000-4000-8000-{index + 1:012d}",
                             "hypervisor_hostname": host, "state": "up", "status": "enabled"}
     if detail:
@@ -236,7 +184,7 @@ def create_keypair() -> Response:
     view = _keypair_view(kp, False) | {"user_id": kp["user_id"]}
     if private:
         view["private_key"] = private
-    return reply({"keypair": view}, 201 if mv_at_least(2, 2) else 200)
+    return reply({"keypair": view}, 201 if at_least(2, 2) else 200)
 
 
 @bp.get(V + "/os-keypairs/<name>")
@@ -249,7 +197,7 @@ def delete_keypair(name: str) -> Response:
     c = cloud()
     with c.state.edit():
         nova.delete_keypair(c, name)
-    return Response(status=204 if mv_at_least(2, 2) else 202)
+    return Response(status=204 if at_least(2, 2) else 202)
 
 
 # --- servers --------------------------------------------------------------------------------
