@@ -67,11 +67,6 @@ class CloudHandle:
     def auth_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/identity"
 
-    @property
-    def hosts_key(self) -> Path:
-        """The operator's private SSH key to the compute hosts."""
-        return self.state_dir / HOSTS_KEY
-
     def env(self) -> dict[str, str]:
         """Environment for openstacksdk / the openstack CLI."""
         return {"OS_CLIENT_CONFIG_FILE": str(self.clouds_yaml), "OS_CLOUD": self.cloud_name}

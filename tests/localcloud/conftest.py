@@ -16,7 +16,7 @@ import requests
 
 from pytest_vmtp.localcloud import control
 from pytest_vmtp.localcloud.control import CloudHandle
-from tests.localcloud.lc_support import connect
+from tests.localcloud.lc_support import Api, connect
 
 SESSION_PREFIX = "vlt2"
 SESSION_MGMT = "198.18.10.0/24"
@@ -43,6 +43,12 @@ def conn(local_cloud: CloudHandle) -> Iterator[openstack.connection.Connection]:
     connection = connect(local_cloud)
     yield connection
     connection.close()
+
+
+@pytest.fixture
+def api(local_cloud: CloudHandle, conn: openstack.connection.Connection) -> Api:
+    """Raw HTTP requests to the session cloud with a valid token."""
+    return Api(local_cloud, conn)
 
 
 @pytest.fixture

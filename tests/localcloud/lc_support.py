@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import openstack
 import openstack.config
+import requests
 
 from pytest_vmtp.localcloud.control import CloudHandle
 
@@ -21,6 +23,18 @@ def connect(handle: CloudHandle, password: str | None = None) -> openstack.conne
             region_name="RegionOne", load_yaml_config=False, load_envvars=False)
     config = openstack.config.OpenStackConfig(config_files=[str(handle.clouds_yaml)])
     return openstack.connection.Connection(config=config.get_one(handle.cloud_name))
+
+
+class Api:
+    """Raw HTTP with a valid token: status codes and bodies exactly as clients receive them."""
+
+    def __init__(self, handle: CloudHandle, conn: openstack.connection.Connection) -> None:
+        self.root = f"http://127.0.0.1:{handle.port}"
+        self.headers = {"X-Auth-Token": conn.session.get_token()}
+
+    def __call__(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        return requests.request(method, self.root + path, headers=self.headers, timeout=10,
+                                **kwargs)
 
 
 def processes_mentioning(text: str) -> list[str]:
