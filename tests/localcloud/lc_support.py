@@ -9,6 +9,7 @@ from typing import Any
 
 import openstack
 import openstack.config
+import psutil
 import requests
 
 from pytest_vmtp.localcloud.control import CloudHandle
@@ -38,17 +39,11 @@ class Api:
 
 
 def processes_mentioning(text: str) -> list[str]:
-    """Command lines of live processes that mention text (state dirs are unique)."""
+    """Command lines of live processes (not zombies, not this one) that mention text."""
     out = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            state = (entry / "stat").read_text().rsplit(")", 1)[-1].split()[0]
-        except OSError:
-            continue
-        if text in cmdline and state != "Z":
+    for proc in psutil.process_iter(["cmdline", "status"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if proc.pid != os.getpid() and text in cmdline and proc.info["status"] != psutil.STATUS_ZOMBIE:
             out.append(cmdline)
     return out
 
