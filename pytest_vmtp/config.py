@@ -16,8 +16,7 @@ from typing import Any
 import yaml
 
 from pytest_vmtp.catalogue import parse_protocols
-from pytest_vmtp.measure.settings import MeasureSettings
-from pytest_vmtp.options import TOOLS
+from pytest_vmtp.measure.settings import TOOLS, MeasureSettings
 
 LOCAL_CLOUD = "local"
 # Keys of defaults.yaml that belong to the cloud orchestration (passed on as a dict).

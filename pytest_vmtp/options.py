@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-TOOLS = ("nuttcp", "iperf3", "iperf")
+from pytest_vmtp.measure.settings import TOOLS
 
 
 class DefaultHelp(str):

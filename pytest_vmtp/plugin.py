@@ -132,17 +132,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Tear down once, in the controller, before the reports are written: also after
     failures, Ctrl-C and SIGTERM (pytest still finishes the session then)."""
-    run = vsession.get(session.config)
-    if run is not None:
-        from pytest_vmtp import run_cloud
-
-        run_cloud.finish_session(run)
+    vsession.finish_session(vsession.get(session.config))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    run = vsession.get(config)
-    if run is not None:
-        from pytest_vmtp import run_cloud
-
-        run_cloud.finish_session(run)  # a no-op unless the session never finished (a crash)
+    if vsession.get(config) is not None:
+        vsession.finish_session(vsession.get(config))  # a no-op unless the session never finished (a crash)
         vsession.finish(config)

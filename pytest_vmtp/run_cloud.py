@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,14 +19,12 @@ from typing import TYPE_CHECKING
 from filelock import FileLock
 
 from pytest_vmtp.config import VmtpConfig
-from pytest_vmtp.errors import USER_ERRORS
 
 if TYPE_CHECKING:
     from openstack.connection import Connection
 
     from pytest_vmtp.cloud.topology import Topology, VmEndpoint
     from pytest_vmtp.measure.ssh_runner import SshRunner
-    from pytest_vmtp.session import VmtpSession
 
 LOCAL_STARTED = "localcloud-started"  # contains the state dir of a local cloud this run started
 CLOUD_USED = "cloud-used"  # this run created cloud resources
@@ -185,21 +182,3 @@ def finish(cfg: VmtpConfig, run_id: str, run_dir: Path, progress: Callable[[str]
         progress("stopping the local cloud this run started ...")
         control.stop(state_dir=Path(started.read_text()))
 
-
-def finish_session(session: VmtpSession | None) -> None:
-    """End of a process's part of the run: close its connections; in the controller, once,
-    deal with the run's cloud (finish) and record how long that took."""
-    if session is None:
-        return
-    session.close()
-    if not session.owner or session.finished:
-        return
-    session.finished = True
-    started = time.monotonic()
-    try:
-        finish(session.config, session.run_id, session.run_dir, session.progress)
-    except USER_ERRORS as exc:
-        session.progress(f"cleanup failed: {exc}; run `vmtp-cleanup --cloud {session.config.cloud_name} "
-                         f"--run-id {session.run_id}`")
-    if session.collector is not None:
-        session.collector.metadata.setdefault("timings", {})["teardown_s"] = round(time.monotonic() - started, 3)

@@ -20,6 +20,7 @@ import signal
 import stat
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -171,3 +172,25 @@ def finish(config: pytest.Config) -> None:
         del config.stash[_SIGTERM_KEY]
     if session.owner and not session.config.cloud.get("keep"):
         shutil.rmtree(session.run_dir, ignore_errors=True)
+
+
+def finish_session(session: VmtpSession | None) -> None:
+    """End of a process's part of the run: close its connections; in the controller, once,
+    deal with the run's cloud (finish) and record how long that took."""
+    if session is None:
+        return
+    session.close()
+    if not session.owner or session.finished:
+        return
+    session.finished = True
+    from pytest_vmtp.errors import USER_ERRORS
+    from pytest_vmtp.run_cloud import finish
+
+    started = time.monotonic()
+    try:
+        finish(session.config, session.run_id, session.run_dir, session.progress)
+    except USER_ERRORS as exc:
+        session.progress(f"cleanup failed: {exc}; run `vmtp-cleanup --cloud {session.config.cloud_name} "
+                         f"--run-id {session.run_id}`")
+    if session.collector is not None:
+        session.collector.metadata.setdefault("timings", {})["teardown_s"] = round(time.monotonic() - started, 3)
