@@ -1,0 +1,1 @@
+"""Console commands: argument parsing only, calling the modules that do the work."""
