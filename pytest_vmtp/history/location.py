@@ -43,16 +43,22 @@ class Location:
     url: str  # what SQLAlchemy is given (may hold a password: never print it)
     shown: str  # what the user is shown: the path, or the URL with its password masked
     sqlite_path: Path | None = None  # the file, for SQLite
+    default: bool = False  # the per-user default file (no --history needed to name it)
 
     @property
     def is_sqlite(self) -> bool:
         return self.sqlite_path is not None
 
+    @property
+    def option(self) -> str:
+        """How vmtp-history is told this location: '' for the default file."""
+        return "" if self.default else f" --history {self.shown}"
+
 
 def locate(spec: str | None) -> Location:
     """A user's --vmtp-history / --history value -> Location; a bad one raises HistoryError."""
     if spec is None or not str(spec).strip():
-        return _sqlite(default_path())
+        return _sqlite(default_path(), default=True)
     spec = str(spec).strip()
     m = _SCHEME.match(spec)
     if not m:
@@ -73,6 +79,6 @@ def locate(spec: str | None) -> Location:
     )
 
 
-def _sqlite(path: Path) -> Location:
+def _sqlite(path: Path, default: bool = False) -> Location:
     path = path.absolute()
-    return Location(url=f"sqlite:///{path}", shown=str(path), sqlite_path=path)
+    return Location(url=f"sqlite:///{path}", shown=str(path), sqlite_path=path, default=default)

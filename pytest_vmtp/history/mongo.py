@@ -12,6 +12,7 @@ import copy
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote_plus
 
 from pytest_vmtp.history.errors import HistoryError
 from pytest_vmtp.history.location import mask
@@ -64,7 +65,9 @@ def insert_document(doc: dict[str, Any], target: MongoTarget) -> str:
                                "appname": "pytest-vmtp"}
     client: Any = None
     try:
-        client = pymongo.MongoClient(target.host, target.port, **options)
+        # pymongo takes a socket path only inside a URI, percent-encoded.
+        host = f"mongodb://{quote_plus(target.host)}" if target.host.startswith("/") else target.host
+        client = pymongo.MongoClient(host, target.port, **options)
         result = client[target.database][target.collection].insert_one(copy.deepcopy(doc))
         return str(result.inserted_id)
     except ServerSelectionTimeoutError:

@@ -107,6 +107,9 @@ def _prepare_sqlite(loc: Location, create: bool) -> None:
         return
     if not create:
         raise HistoryError(f"history {loc.shown}: no such file yet (a pytest-vmtp run creates it)")
+    blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise HistoryError(f"history {loc.shown}: {blocker} is a file, not a directory")
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
@@ -152,7 +155,7 @@ def _check_version(conn: Connection, loc: Location, create: bool) -> None:
     if migrate.known(version):
         raise SchemaOutdated(
             f"history {loc.shown}: schema version {version} is older than this pytest-vmtp's ({head}): "
-            f"run `vmtp-history upgrade --history {loc.shown}`"
+            f"run `vmtp-history upgrade{loc.option}`"
         )
     raise HistoryError(f"history {loc.shown}: schema version {version} is newer than this pytest-vmtp "
                        f"knows ({head}): upgrade pytest-vmtp")
