@@ -29,7 +29,9 @@ def run_fields(doc: dict[str, Any], cloud: str | None = None) -> dict[str, Any]:
     flows = doc.get("flows")
     if not isinstance(flows, list):
         raise HistoryError(f"history: run {run_id}: the document has no list of flows")
-    meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+    meta = doc.get("metadata")
+    if not isinstance(meta, dict):
+        meta = {}
     name = meta.get("cloud") or cloud
     counts = Counter(str(f.get("status", "PASSED")) for f in flows if isinstance(f, dict))
     return {

@@ -36,7 +36,7 @@ TAG_LEN = 64
 
 def json_type() -> JSON:
     """JSON text on SQLite, JSONB on PostgreSQL (queryable and indexable there)."""
-    return JSON().with_variant(JSONB(), "postgresql")  # type: ignore[return-value]
+    return JSON().with_variant(JSONB(), "postgresql")
 
 
 metadata = MetaData()

@@ -326,13 +326,15 @@ class HistoryStore:
 
     def _nothing_found(self, conn: Connection, sel: Selector, cloud: str | None) -> str:
         of_cloud = f" of cloud {cloud!r}" if cloud is not None and sel.kind != "run" else ""
-        what = {"last": "no run" if of_cloud else "no run stored", "tag": f"no run tagged {sel.value!r}"}.get(sel.kind, f"no run {sel.value!r}")
+        what = {"last": "no run" if of_cloud else "no run stored",
+                "tag": f"no run tagged {sel.value!r}"}.get(sel.kind, f"no run {sel.value!r}")
         head = f"history {self.shown}: {what}{of_cloud}"
         newest = self._list(conn, None, None, HINT_RUNS)
         if not newest:
             return f"{head}; it is empty (each pytest-vmtp run adds itself at its end)"
         runs_text = ", ".join(f"{r.run_id} ({r.date:%Y-%m-%d %H:%M}, {r.cloud or '-'})" for r in newest)
-        all_tags = [t for (t,) in conn.execute(select(run_tags.c.tag).group_by(run_tags.c.tag).order_by(run_tags.c.tag))]
+        all_tags = list(conn.execute(select(run_tags.c.tag).group_by(run_tags.c.tag).order_by(run_tags.c.tag))
+                        .scalars())
         tags_text = ", ".join(all_tags[:HINT_TAGS]) + (", ..." if len(all_tags) > HINT_TAGS else "")
         text = f"{head}; newest runs: {runs_text}; tags: {tags_text or 'none'}"
         if of_cloud:

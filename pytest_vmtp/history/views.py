@@ -57,7 +57,9 @@ def summary_rows(doc: dict[str, Any]) -> list[SummaryRow]:
 
 def summary(doc: dict[str, Any], tags: Iterable[str] = ()) -> str:
     """A heading naming the run, then VMTP's summary table of its rows."""
-    meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+    meta = doc.get("metadata")
+    if not isinstance(meta, dict):
+        meta = {}
     parts = [f"run {doc.get('run_id')}", str(doc.get("date", "")), f"cloud {meta.get('cloud') or '-'}"]
     tag_list = list(tags)
     if tag_list:

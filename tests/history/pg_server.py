@@ -109,7 +109,8 @@ def pg_server() -> Iterator[PgServer]:
                               "-o", opts, "start"], capture_output=True, text=True, env=env, cwd=base, **as_user)
         started = True
         if res.returncode != 0:
-            raise RuntimeError(f"pg_ctl start failed: {res.stdout}{res.stderr}{log.read_text() if log.exists() else ''}")
+            server_log = log.read_text() if log.exists() else ""
+            raise RuntimeError(f"pg_ctl start failed: {res.stdout}{res.stderr}{server_log}")
         yield PgServer(port=port, password=password, socket_dir=sock)
     finally:
         if started:

@@ -114,3 +114,8 @@ def test_sqlite_places_that_cannot_hold_a_store(tmp_path):
     missing = tmp_path / "missing.sqlite"
     assert _error(str(missing), create=False) == f"history {missing}: no such file yet (a pytest-vmtp run creates it)"
     assert not missing.exists()
+
+
+def test_the_tests_never_write_the_users_own_history(tmp_path_factory):
+    """tests/conftest.py points every run the tests start at a temp history."""
+    assert default_path().is_relative_to(tmp_path_factory.getbasetemp())

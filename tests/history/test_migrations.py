@@ -17,8 +17,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine
 
 from pytest_vmtp.gate.figures import document_figures
-from pytest_vmtp.history import HistoryError, SchemaOutdated, open_store
-from pytest_vmtp.history import migrate
+from pytest_vmtp.history import HistoryError, SchemaOutdated, migrate, open_store
 from pytest_vmtp.history.location import locate
 from pytest_vmtp.history.rows import run_fields
 from pytest_vmtp.history.schema import VERSION_TABLE, figures, metadata

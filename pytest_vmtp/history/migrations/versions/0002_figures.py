@@ -45,7 +45,7 @@ def upgrade() -> None:
     for run_pk, doc in conn.execute(sa.select(runs.c.id, runs.c.document)):
         rows = figure_rows(doc, run_pk)
         if rows:
-            conn.execute(figures.insert(), rows)  # type: ignore[union-attr]
+            conn.execute(figures.insert(), rows)
 
 
 def downgrade() -> None:
