@@ -230,9 +230,9 @@ class HistoryStore:
             if names:
                 conn.execute(insert(run_tags), [{"run_pk": pk, "tag": t} for t in names])
 
-    def tag(self, run_id: str, *names: str) -> tuple[str, ...]:
+    def tag(self, run_id: str, *tags: str) -> tuple[str, ...]:
         """Add tags to a stored run; its tags afterwards."""
-        wanted = check_tags(names)
+        wanted = check_tags(tags)
         with self._begin("cannot tag the run") as conn:
             pk = self._pk(conn, run_id)
             have = set(self._tags_of(conn, [pk]).get(pk, ()))
@@ -241,11 +241,11 @@ class HistoryStore:
                 conn.execute(insert(run_tags), new)
             return self._tags_of(conn, [pk]).get(pk, ())
 
-    def untag(self, run_id: str, *names: str) -> tuple[str, ...]:
+    def untag(self, run_id: str, *tags: str) -> tuple[str, ...]:
         """Remove tags from a stored run (absent ones are ignored); its tags afterwards."""
         with self._begin("cannot untag the run") as conn:
             pk = self._pk(conn, run_id)
-            conn.execute(delete(run_tags).where(run_tags.c.run_pk == pk, run_tags.c.tag.in_([str(n) for n in names])))
+            conn.execute(delete(run_tags).where(run_tags.c.run_pk == pk, run_tags.c.tag.in_([str(t) for t in tags])))
             return self._tags_of(conn, [pk]).get(pk, ())
 
     def delete(self, run_id: str) -> None:
