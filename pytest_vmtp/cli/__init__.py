@@ -1,1 +1,1 @@
-"""Console commands: argument parsing only, calling the modules that do the work."""
+"""Console commands: argument parsing only, over the modules that do the work."""

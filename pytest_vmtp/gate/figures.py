@@ -66,7 +66,8 @@ def flow_figures(flow: dict[str, Any]) -> list[Figure]:
             continue
         proto = str(item.get("protocol", ""))
         if proto == "ICMP":
-            for size in item.get("results") or []:
+            # VMTP 2.x: one entry per size under "results"; VMTP 1.x: the item itself (strings).
+            for size in item.get("results") or [item]:
                 if size.get("rtt_avg_ms") is None:
                     continue
                 what = _what("icmp", size, "packet_size")
@@ -81,10 +82,11 @@ def flow_figures(flow: dict[str, Any]) -> list[Figure]:
             continue
         what = _what(proto, item)
         groups[(what, "tp_kbps")].append(float(item["throughput_kbps"]))
-        for metric, field_name in (("rtt_ms", "rtt_ms"), ("retrans", "retrans"),
-                                   ("loss_rate", "loss_rate"), ("jitter", "jitter")):
-            if item.get(field_name) is not None:
-                groups[(what, metric)].append(float(item[field_name]))
+        # With a searched rate, loss is the search's target, not a property of the path.
+        searched = item.get("search_rate_kbps") is not None
+        for metric in ("rtt_ms", "retrans", "jitter") + (() if searched else ("loss_rate",)):
+            if item.get(metric) is not None:
+                groups[(what, metric)].append(float(item[metric]))
     out.extend(Figure(sid, what, metric, tuple(samples)) for (what, metric), samples in groups.items())
     return out
 

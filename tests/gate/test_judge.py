@@ -95,3 +95,40 @@ def test_pooled_baselines_widen_the_spread():
     assert len(fig.samples) == 6
     now = figures.flow_figures(tcp_flow("1.1", 7_200_000, 7_300_000, 7_400_000))
     assert judge.judge("1.1", ("tcp",), now, pooled, NO_SLA).status == judge.OK  # -10.6 %, but inside
+
+
+VMTP_DOC = {  # VMTP 2.x's own file: one flow per client, every protocol in it, no row ids
+    "run_id": "0000001", "flows": [
+        {"desc": "VM to VM same network fixed IP (inter-node)", "results": [
+            {"protocol": "TCP", "pkt_size": 65536, "throughput_kbps": 9_000_000 + i, "tool": "nuttcp-7.3.2"}
+            for i in range(3)] + [
+            {"protocol": "UDP", "pkt_size": 1024, "throughput_kbps": 900_000, "loss_rate": 0.4, "tool": "nuttcp-7.3.2"},
+            {"protocol": "ICMP", "tool": "ping", "rtt_avg_ms": "0.321", "rtt_min_ms": "0.187", "rtt_max_ms": "0.741",
+             "rtt_stddev": "0.212", "rx_packets": "5", "tx_packets": "5"}]},
+        {"desc": "External-VM", "results": [
+            {"protocol": "TCP", "pkt_size": 65536, "throughput_kbps": 800_000, "tool": "nuttcp-7.3.2"},
+            {"protocol": "TCP", "pkt_size": 65536, "throughput_kbps": 700_000, "tool": "nuttcp-7.3.2",
+             "direction": "reverse"}]},
+        {"desc": "Native intra-host", "results": [
+            {"protocol": "UDP", "pkt_size": 128, "error": "timeout", "tool": "nuttcp-7.3.2"}]},
+    ]}
+
+
+def test_vmtp_own_result_files_split_into_rows():
+    from pytest_vmtp.gate.documents import split_vmtp_flows
+
+    doc = split_vmtp_flows(VMTP_DOC)
+    rows = {f["scenario"]: f for f in doc["flows"]}
+    assert sorted(rows) == ["2.1", "2.2", "2.3", "7.2", "8.1", "8.2"]
+    assert rows["7.2"]["status"] == "FAILED" and rows["2.1"]["status"] == "PASSED"
+    figs = figures.by_key(figures.document_figures(doc))
+    assert figs[("2.1", "tcp 65536", "tp_kbps")].samples == (9_000_000, 9_000_001, 9_000_002)
+    assert figs[("2.3", "icmp", "rtt_avg_ms")].value == 0.321
+    assert figs[("8.2", "reverse tcp 65536", "tp_kbps")].value == 700_000
+    assert not any(k[0] == "7.2" for k in figs)
+
+
+def test_searched_udp_loss_is_not_a_figure():
+    flow = udp_flow("2.2", 3.9)
+    flow["results"][0]["search_rate_kbps"] = 510_000
+    assert {f.metric for f in figures.flow_figures(flow)} == {"tp_kbps"}
