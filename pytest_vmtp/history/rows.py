@@ -1,5 +1,8 @@
 """A run's document -> the store's indexed fields: the run row and its figure rows (pure).
 
+Rows are VMTP's summary rows: a VMTP 2.x file (one flow per client, no row ids) is read as the
+gate reads it (gate.documents.split_vmtp_flows), so that its figures index by row too.
+
 Shared by HistoryStore.add and by the migrations that (re)build figure rows from the stored
 documents, so that a store upgraded from an older version holds what a new one would.
 """
@@ -10,6 +13,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
+from pytest_vmtp.gate.documents import split_vmtp_flows
 from pytest_vmtp.gate.figures import document_figures
 from pytest_vmtp.history.errors import HistoryError
 from pytest_vmtp.history.schema import CLOUD_LEN, RUN_ID_LEN
@@ -33,7 +37,8 @@ def run_fields(doc: dict[str, Any], cloud: str | None = None) -> dict[str, Any]:
     if not isinstance(meta, dict):
         meta = {}
     name = meta.get("cloud") or cloud
-    counts = Counter(str(f.get("status", "PASSED")) for f in flows if isinstance(f, dict))
+    rows = split_vmtp_flows(doc)["flows"]
+    counts = Counter(str(f.get("status", "PASSED")) for f in rows if isinstance(f, dict))
     return {
         "run_id": run_id.strip(),
         "cloud": str(name)[:CLOUD_LEN] if name else None,
@@ -60,5 +65,5 @@ def figure_rows(doc: dict[str, Any], run_pk: int) -> list[dict[str, Any]]:
     return [
         {"run_pk": run_pk, "scenario": f.scenario, "what": f.what, "metric": f.metric,
          "value": f.value, "samples": list(f.samples), "spread": f.spread}
-        for f in document_figures(doc, statuses=BASELINE_STATUSES)
+        for f in document_figures(split_vmtp_flows(doc), statuses=BASELINE_STATUSES)
     ]

@@ -168,3 +168,25 @@ def test_documents_that_are_not_results_are_refused(store):
     with pytest.raises(HistoryError, match="date 'yesterday' is not"):
         store.add({"run_id": "5a00001", "date": "yesterday", "flows": []})
     assert store.list_runs() == []
+
+
+def test_vmtps_own_result_files_are_indexed_by_row(store, store_url):
+    """A VMTP 2.x file (one flow per client, no row ids), added with `vmtp-history add`: stored as
+    it is, its figures and row counts by VMTP's summary rows."""
+    doc = {"run_id": "0000abc", "date": "2024-05-01 10:00:00", "version": "2.4.1", "flows": [
+        {"desc": "VM to VM same network fixed IP (inter-node)", "results": [
+            {"protocol": "TCP", "pkt_size": 65536, "throughput_kbps": 9_000_000, "tool": "nuttcp-7.3.2"},
+            {"protocol": "ICMP", "tool": "ping", "rtt_avg_ms": "0.321", "rtt_min_ms": "0.187", "rtt_max_ms": "0.741",
+             "rtt_stddev": "0.212", "rx_packets": "5", "tx_packets": "5"}]},
+        {"desc": "Native intra-host", "results": [
+            {"protocol": "UDP", "pkt_size": 128, "error": "timeout", "tool": "nuttcp-7.3.2"}]}]}
+    store.add(doc, cloud="old-vmtp")
+    assert store.find("0000abc") == [doc]
+    (run,) = store.list_runs()
+    assert (run.cloud, run.passed, run.failed) == ("old-vmtp", 2, 1)
+    engine = create_engine(locate(store_url).url)
+    with engine.connect() as conn:
+        keys = set(conn.execute(select(figures.c.scenario, figures.c.what, figures.c.metric)).all())
+    engine.dispose()
+    assert {("2.1", "tcp 65536", "tp_kbps"), ("2.3", "icmp", "rtt_avg_ms")} <= keys
+    assert all(scenario in ("2.1", "2.3") for scenario, _, _ in keys)
