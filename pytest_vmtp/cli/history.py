@@ -39,7 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     rm = sub.add_parser("delete", parents=[common], help="remove stored runs")
     rm.add_argument("run_ids", metavar="RUN_ID", nargs="+")
 
-    add = sub.add_parser("add", parents=[common], help="store a results JSON file (a run without history, or VMTP's own)")
+    add = sub.add_parser("add", parents=[common],
+                         help="store a results JSON file (a run without history, or VMTP's own)")
     add.add_argument("file", metavar="FILE", type=Path)
     add.add_argument("--tag", dest="tags", action="append", default=[], metavar="TAG", help="tag it (repeatable)")
     add.add_argument("--cloud", help="its cloud, when the document's metadata names none")
