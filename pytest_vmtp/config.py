@@ -38,8 +38,8 @@ class HistorySettings:
     """Where the run is stored at its end, with which tags."""
 
     location: str | None  # a SQLite path or a URL; None: the per-user default file
+    connect_timeout_s: float
     tags: tuple[str, ...] = ()
-    connect_timeout_s: float = 5
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,14 @@ NOT_SELECTED = "not selected in this run"
 RAN = ("PASSED", "FAILED")
 
 
+def _first_line(exc: BaseException) -> str:
+    """An unexpected error in one line, passwords masked."""
+    from pytest_vmtp.history.location import mask
+
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return f"{type(exc).__name__}: {mask(lines[0]) if lines else ''}"
+
+
 @dataclass
 class Outcome:
     status: str = "SKIPPED"
@@ -92,7 +100,7 @@ class ResultCollector:
         if self.json_path:
             terminalreporter.write_line(f"vmtp: results written to {self.json_path}")
         for note in self.notes:
-            terminalreporter.write_line(note, yellow="WARNING" in note or "ERROR" in note)
+            terminalreporter.write_line(note, yellow=" WARNING " in note, red=" ERROR " in note)
 
     def pytest_sessionfinish(self, exitstatus: int | pytest.ExitCode) -> None:
         """Write the JSON file, then store the document (history, MongoDB) when rows ran. A store
@@ -115,7 +123,6 @@ class ResultCollector:
 
     def _store_history(self, doc: dict[str, Any], settings: HistorySettings) -> str:
         from pytest_vmtp.history.errors import HistoryError
-        from pytest_vmtp.history.location import mask
 
         try:
             from pytest_vmtp.history.store import open_store
@@ -127,11 +134,10 @@ class ResultCollector:
         except HistoryError as exc:
             return f"vmtp: WARNING the run is not in the history: {exc}"
         except Exception as exc:  # noqa: BLE001 - a store must never fail the run
-            return f"vmtp: WARNING the run is not in the history: {type(exc).__name__}: {mask(str(exc))}"
+            return f"vmtp: WARNING the run is not in the history: {_first_line(exc)}"
 
     def _store_mongo(self, doc: dict[str, Any], target: MongoTarget) -> str:
         from pytest_vmtp.history.errors import HistoryError
-        from pytest_vmtp.history.location import mask
 
         try:
             from pytest_vmtp.history.mongo import insert_document
@@ -141,7 +147,7 @@ class ResultCollector:
         except HistoryError as exc:
             return f"vmtp: ERROR the run is not in MongoDB: {exc}"
         except Exception as exc:  # noqa: BLE001 - a store must never fail the run
-            return f"vmtp: ERROR the run is not in MongoDB: {type(exc).__name__}: {mask(str(exc))}"
+            return f"vmtp: ERROR the run is not in MongoDB: {_first_line(exc)}"
 
     # -- views --------------------------------------------------------------------------
     def _rows(self) -> list[tuple[Scenario, Outcome]]:
