@@ -16,6 +16,8 @@ from typing import Any
 import yaml
 
 from pytest_vmtp.catalogue import parse_protocols
+from pytest_vmtp.history.errors import HistoryError
+from pytest_vmtp.history.mongo import MongoTarget
 from pytest_vmtp.measure.settings import TOOLS, MeasureSettings
 
 LOCAL_CLOUD = "local"
@@ -31,6 +33,15 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class HistorySettings:
+    """Where the run is stored at its end, with which tags."""
+
+    location: str | None  # a SQLite path or a URL; None: the per-user default file
+    connect_timeout_s: float
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class VmtpConfig:
     measure: MeasureSettings
     protocols: tuple[str, ...]
@@ -40,6 +51,8 @@ class VmtpConfig:
     cloud: dict[str, Any] = field(default_factory=dict)
     json_path: Path | None = None
     description: str | None = None
+    history: HistorySettings | None = None  # None: the run is not stored
+    mongod: MongoTarget | None = None  # VMTP's MongoDB export
     raw: dict[str, Any] = field(default_factory=dict)  # merged YAML view, for the JSON "args"
 
     @property
@@ -63,6 +76,7 @@ _EMPTY_DEFAULT = {
     "hosts": "the local cloud's compute hosts",
     "hypervisors": "picked from the enabled compute services",
     "external_network": "the first router:external network",
+    "history": "$XDG_DATA_HOME/pytest-vmtp/history.sqlite, i.e. ~/.local/share/pytest-vmtp/history.sqlite",
 }
 
 
@@ -200,8 +214,49 @@ def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConf
         cloud={k: merged[k] for k in CLOUD_KEYS},
         json_path=Path(json_path) if json_path else None,
         description=merged["description"],
+        history=_history(merged),
+        mongod=_mongod(merged),
         raw=merged,
     )
+
+
+def _history(merged: dict[str, Any]) -> HistorySettings | None:
+    """history: null/true (the default file), a path or URL, or false (off); tags need it on."""
+    from pytest_vmtp.history.location import locate
+    from pytest_vmtp.history.selectors import check_tags
+
+    value, tags = merged["history"], merged["tags"] or []
+    if isinstance(tags, str):
+        tags = [tags]
+    try:  # HistoryError lines start with "history ..." / "tag ...": the option's own name
+        names = check_tags(tags)
+        if value is False:
+            if names:
+                raise ConfigError(f"--vmtp-tag {names[0]}: the run is not stored (--vmtp-no-history, history: false)")
+            return None
+        if value is True or value is None:
+            value = None
+        elif not isinstance(value, str):
+            raise ConfigError(f"history {value!r}: give a file path, a postgresql:// URL, null or false")
+        locate(value)
+    except HistoryError as exc:
+        raise ConfigError(f"--vmtp-{exc}") from None
+    timeout = _positive("history_connect_timeout_s", merged["history_connect_timeout_s"], float)
+    return HistorySettings(location=value, tags=names, connect_timeout_s=timeout)
+
+
+def _mongod(merged: dict[str, Any]) -> MongoTarget | None:
+    from pytest_vmtp.history.mongo import parse_server
+
+    if not merged["mongod_server"]:
+        return None
+    try:
+        host, port = parse_server(str(merged["mongod_server"]), _positive("mongod_port", merged["mongod_port"]))
+    except HistoryError as exc:
+        raise ConfigError(str(exc)) from None
+    return MongoTarget(host=host, port=port, database=str(merged["mongod_db"]),
+                       collection=str(merged["mongod_collection"]),
+                       timeout_s=_positive("mongod_timeout_s", merged["mongod_timeout_s"], float))
 
 
 def _check_host_spec(option: str, spec: str) -> None:

@@ -38,6 +38,7 @@ class Option:
     key: str | None = None  # the defaults.yaml key it overrides; None: not a setting
     metavar: str | None = None
     kwargs: dict[str, Any] = field(default_factory=dict)  # action, type, choices
+    show_default: bool = True  # append the key's default from defaults.yaml to the help
 
     @property
     def dest(self) -> str:
@@ -71,6 +72,14 @@ OPTIONS: tuple[Option, ...] = (
            {"action": "store_true", "default": None}),
     Option("--vmtp-json", "write VMTP-compatible JSON results to PATH", "json", "PATH"),
     Option("--vmtp-description", "test_description recorded in the JSON file", "description", "TEXT"),
+    Option("--vmtp-history", "store the run in this history: a SQLite file, or "
+           "postgresql://USER:PASSWORD@HOST[:PORT]/DB for a team server", "history", "PATH|URL"),
+    Option("--vmtp-no-history", "do not store the run in the history", "history", None,
+           {"action": "store_const", "const": False}, show_default=False),
+    Option("--vmtp-tag", "tag the run in the history, e.g. pre-upgrade (repeatable)", "tags", "TAG",
+           {"action": "append"}),
+    Option("--vmtp-mongod-server", "also insert the results into VMTP's MongoDB (client_db.pns_web_entry)",
+           "mongod_server", "HOST[:PORT]"),
     Option("--vmtp-show-config", "print the effective configuration (defaults + --vmtp-config + options) and exit",
            None, None, {"action": "store_true"}),
 )
@@ -82,14 +91,15 @@ def add_options(group: Any) -> None:
         kwargs = dict(opt.kwargs)
         if opt.metavar:
             kwargs["metavar"] = opt.metavar
-        help_text = DefaultHelp(opt.help, opt.key) if opt.key else opt.help
+        help_text = DefaultHelp(opt.help, opt.key) if opt.key and opt.show_default else opt.help
         group.addoption(opt.flag, dest=opt.dest, help=help_text, **kwargs)
 
 
 def given(option: Any) -> dict[str, Any]:
-    """The settings given on the command line, by defaults.yaml key (absent: not given)."""
-    values = {opt.key: getattr(option, opt.dest, None) for opt in OPTIONS if opt.key}
-    return {k: v for k, v in values.items() if v is not None}
+    """The settings given on the command line, by defaults.yaml key (absent: not given). Of two
+    options of one key (--vmtp-history, --vmtp-no-history) the later in OPTIONS wins."""
+    values = ((opt.key, getattr(option, opt.dest, None)) for opt in OPTIONS if opt.key)
+    return {k: v for k, v in values if v is not None}
 
 
 def any_given(option: Any) -> bool:

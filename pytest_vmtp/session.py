@@ -153,6 +153,7 @@ def start(config: pytest.Config) -> VmtpSession:
         session.collector = ResultCollector(
             run_id=run_id, multicast=cfg.multicast, protocols=cfg.protocols, args=dict(cfg.raw),
             description=cfg.description, json_path=cfg.json_path,
+            history=cfg.history, mongod=cfg.mongod, cloud_name=cfg.cloud_name,
         )
         config.pluginmanager.register(session.collector, COLLECTOR_NAME)
     return session

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 HEAVY = ("openstack", "flask", "werkzeug", "pyroute2", "paramiko", "fabric", "jsonschema",
-         "pytest_vmtp.localcloud", "pytest_vmtp.cloud", "pytest_vmtp.measure.ssh_runner")
+         "pytest_vmtp.localcloud", "pytest_vmtp.cloud", "pytest_vmtp.measure.ssh_runner",
+         "sqlalchemy", "alembic", "psycopg", "pymongo", "pytest_vmtp.history")
 
 # Runs inside the unrelated project's test: what the plugin has done to this process so far.
 PROBE = f"""

@@ -1,5 +1,5 @@
 """Results documents for the gate: read from a JSON file or the history store, with VMTP's own
-result files (one flow per client, all protocols in it, no row ids) split into rows."""
+result files split into rows (vmtp_files)."""
 
 from __future__ import annotations
 
@@ -9,57 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pytest_vmtp.gate.vmtp_files import split_vmtp_flows
 from pytest_vmtp.user_error import UserError
 
 _RUN_ID = re.compile(r"^[0-9a-f]{7}$")
-_PROTO_MINOR = {"TCP": 1, "UDP": 2, "ICMP": 3, "Multicast": 4}
-# VMTP's flow descriptions -> group, as its print_report reads them.
-_GROUPS = (("same network", "fixed IP", "intra-node", 1), ("same network", "fixed IP", "inter-node", 2),
-           ("different network", "fixed IP", "intra-node", 3), ("different network", "fixed IP", "inter-node", 4),
-           ("different network", "floating IP", "intra-node", 5),
-           ("different network", "floating IP", "inter-node", 6))
-
-
 class DocumentError(UserError):
     """A results document that cannot be read or found; str() says which and why."""
-
-
-def _group_of(desc: str) -> int | None:
-    if "Native" in desc:
-        return 7
-    for net, addr, node, group in _GROUPS:
-        if net in desc and addr in desc and node in desc:
-            return group
-    return None
-
-
-def split_vmtp_flows(doc: dict[str, Any]) -> dict[str, Any]:
-    """A VMTP 2.x document (flows without 'scenario') as one flow per summary row."""
-    if all("scenario" in f for f in doc.get("flows") or []):
-        return doc
-    rows: dict[str, dict[str, Any]] = {}
-    for flow in doc.get("flows") or []:
-        if "scenario" in flow:
-            rows[flow["scenario"]] = flow
-            continue
-        desc = str(flow.get("desc", ""))
-        for item in flow.get("results") or []:
-            if not isinstance(item, dict):
-                continue
-            proto = item.get("protocol")
-            if "External-VM" in desc:
-                sid = "8.2" if item.get("direction") == "reverse" else "8.1"
-            else:
-                group = _group_of(desc)
-                if group is None or proto not in _PROTO_MINOR:
-                    continue
-                sid = f"{group}.{_PROTO_MINOR[proto]}"
-            row = rows.setdefault(sid, {**{k: v for k, v in flow.items() if k != "results"},
-                                        "scenario": sid, "status": "PASSED", "results": []})
-            row["results"].append(item)
-            if "error" in item:
-                row["status"] = "FAILED"
-    return {**doc, "flows": list(rows.values())}
 
 
 def read_file(path: Path) -> dict[str, Any]:
@@ -88,7 +43,9 @@ def load(source: str, history: str | None = None, cloud: str | None = None,
     if path.exists() or not is_history_selector(source):
         return [read_file(path)]
     if opener is None:
-        from pytest_vmtp.history import open_store as opener
+        from pytest_vmtp.history import open_store
+
+        opener = open_store
     store = opener(history)
     try:
         return [split_vmtp_flows(d) for d in store.find(source, cloud=cloud)]

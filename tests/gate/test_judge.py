@@ -115,7 +115,7 @@ VMTP_DOC = {  # VMTP 2.x's own file: one flow per client, every protocol in it, 
 
 
 def test_vmtp_own_result_files_split_into_rows():
-    from pytest_vmtp.gate.documents import split_vmtp_flows
+    from pytest_vmtp.gate.vmtp_files import split_vmtp_flows
 
     doc = split_vmtp_flows(VMTP_DOC)
     rows = {f["scenario"]: f for f in doc["flows"]}
