@@ -39,6 +39,7 @@ SESSION_KEY = pytest.StashKey["VmtpSession"]()
 _RUN_KEY = pytest.StashKey["tuple[str, Path]"]()
 _SIGTERM_KEY = pytest.StashKey["Any"]()
 COLLECTOR_NAME = "vmtp-collector"
+HTML_REPORT_NAME = "vmtp-html"
 RUN_DIR_PREFIX = "vmtp-"
 
 
@@ -156,6 +157,9 @@ def start(config: pytest.Config) -> VmtpSession:
             history=cfg.history, mongod=cfg.mongod, cloud_name=cfg.cloud_name,
         )
         config.pluginmanager.register(session.collector, COLLECTOR_NAME)
+        from pytest_vmtp.report.html_plugin import HtmlReport
+
+        config.pluginmanager.register(HtmlReport(session.collector), HTML_REPORT_NAME)
     return session
 
 
@@ -168,6 +172,9 @@ def finish(config: pytest.Config) -> None:
     session.close()
     if session.collector is not None and config.pluginmanager.is_registered(session.collector):
         config.pluginmanager.unregister(session.collector)
+    html_report = config.pluginmanager.get_plugin(HTML_REPORT_NAME)
+    if html_report is not None:
+        config.pluginmanager.unregister(html_report)
     if _SIGTERM_KEY in config.stash:
         signal.signal(signal.SIGTERM, config.stash[_SIGTERM_KEY])
         del config.stash[_SIGTERM_KEY]

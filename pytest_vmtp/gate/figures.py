@@ -56,8 +56,9 @@ def _what(protocol: str, item: dict[str, Any], size_key: str = "pkt_size") -> st
     return " ".join(parts)
 
 
-def flow_figures(flow: dict[str, Any]) -> list[Figure]:
-    """The figures of one flow (a row) of the document; error items give none."""
+def flow_figures(flow: dict[str, Any], searched_loss: bool = False) -> list[Figure]:
+    """The figures of one flow (a row) of the document; error items give none. searched_loss:
+    also the loss of a searched UDP rate (the charts show it; the gate must not judge it)."""
     sid = str(flow.get("scenario", ""))
     groups: dict[tuple[str, str], list[float]] = defaultdict(list)
     out: list[Figure] = []
@@ -83,7 +84,7 @@ def flow_figures(flow: dict[str, Any]) -> list[Figure]:
         what = _what(proto, item)
         groups[(what, "tp_kbps")].append(float(item["throughput_kbps"]))
         # With a searched rate, loss is the search's target, not a property of the path.
-        searched = item.get("search_rate_kbps") is not None
+        searched = item.get("search_rate_kbps") is not None and not searched_loss
         for metric in ("rtt_ms", "retrans", "jitter") + (() if searched else ("loss_rate",)):
             if item.get(metric) is not None:
                 groups[(what, metric)].append(float(item[metric]))
@@ -91,12 +92,13 @@ def flow_figures(flow: dict[str, Any]) -> list[Figure]:
     return out
 
 
-def document_figures(doc: dict[str, Any], statuses: Iterable[str] = ("PASSED",)) -> list[Figure]:
+def document_figures(doc: dict[str, Any], statuses: Iterable[str] = ("PASSED",),
+                     searched_loss: bool = False) -> list[Figure]:
     """Figures of every row of the document whose status is one of statuses (a failed row's
     partial figures are not a baseline)."""
     wanted = set(statuses)
     return [f for flow in doc.get("flows") or [] if flow.get("status", "PASSED") in wanted
-            for f in flow_figures(flow)]
+            for f in flow_figures(flow, searched_loss)]
 
 
 def by_key(figures: Iterable[Figure]) -> dict[tuple[str, str, str], Figure]:
