@@ -25,7 +25,7 @@ CHART_HEIGHT_PX = 380
 # The page's own look; plotly's SVG carries its own styles.
 STYLE = """
 .vmtp-charts { font-family: Helvetica, Arial, sans-serif; color: #333; }
-.vmtp-charts .vmtp-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr));
+.vmtp-charts .vmtp-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr));
   gap: 8px 16px; }
 .vmtp-charts .vmtp-chart { min-width: 0; }
 .vmtp-charts table { border-collapse: collapse; margin: 4px 0 14px 0; font-size: 12px; }

@@ -17,6 +17,21 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background
         "--disable-component-update", "--disable-sync"]
 
 
+# Bars a user sees: a width, and inside the chart's plot area (a chart drawn for another width
+# keeps its bars in the DOM, clipped away); legend entries inside the chart.
+_VISIBLE = """(id) => {
+  const gd = document.getElementById(id);
+  const area = gd.querySelector('.nsewdrag').getBoundingClientRect();
+  const box = gd.getBoundingClientRect();
+  const inside = (r, a) => r.left >= a.left - 1 && r.right <= a.right + 1
+    && r.top >= a.top - 1 && r.bottom <= a.bottom + 1;
+  const bars = [...gd.querySelectorAll('.barlayer .point path')]
+    .filter(p => { const r = p.getBoundingClientRect(); return r.width > 0 && inside(r, area); });
+  const legend = [...gd.querySelectorAll('.legend .traces')].filter(t => inside(t.getBoundingClientRect(), box));
+  return [bars.length, legend.length];
+}"""
+
+
 @dataclass
 class Loaded:
     page: Any  # playwright.sync_api.Page
@@ -26,6 +41,11 @@ class Loaded:
 
     def count(self, selector: str) -> int:
         return int(self.page.locator(selector).count())
+
+    def visible_bars_and_legend(self, chart_id: str) -> tuple[int, int]:
+        """(bars drawn inside the plot area, legend entries inside the chart) of one plotly chart."""
+        bars, legend = self.page.evaluate(_VISIBLE, chart_id)
+        return int(bars), int(legend)
 
 
 @contextmanager

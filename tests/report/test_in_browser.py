@@ -10,8 +10,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pytest_vmtp.config import HistorySettings
+from pytest_vmtp.gate import documents, run_gate
+from pytest_vmtp.report import html_section
+from pytest_vmtp.report.chart_data import Run
+from pytest_vmtp.report.collector import ResultCollector
+from pytest_vmtp.report.html_plugin import HtmlReport
+from pytest_vmtp.report.summary import SummaryRow
 from tests.report.browser import Loaded, load
 from tests.report.conftest import ICMP_SIZES, UDP_SIZES, NativeRuns
+from tests.report.gated import RULES, judged
 
 GENCHART = Path(sys.executable).parent / "vmtp-genchart"
 # Bars of one run of rows 7.1-7.3: TCP one, UDP throughput and loss one per size, ICMP one per size.
@@ -30,8 +38,11 @@ def _environment(page: Loaded) -> dict[str, str]:
     return {c.nth(0).inner_text().strip(): c.nth(1).inner_text().strip() for c in cells}
 
 
-def _bars(page: Loaded, chart_id: str) -> int:
-    return page.count(f"#{chart_id} .barlayer .point")
+def _bars(page: Loaded, chart_id: str, runs: int = 1) -> int:
+    """The bars drawn in a chart, checked to be visible, with one legend entry per run."""
+    count = page.count(f"#{chart_id} .barlayer .point")
+    assert page.visible_bars_and_legend(chart_id) == (count, runs if runs > 1 else 0), chart_id
+    return count
 
 
 def test_genchart_of_two_runs_draws_every_bar_offline(native_runs: NativeRuns, browser, tmp_path: Path):
@@ -46,8 +57,7 @@ def test_genchart_of_two_runs_draws_every_bar_offline(native_runs: NativeRuns, b
     page.page.screenshot(path=str(tmp_path / "genchart.png"), full_page=True)
     _clean_load(page, out)
     for key, per_run in BARS_PER_RUN.items():
-        assert _bars(page, f"vmtp-chart-{key}") == 2 * per_run, key
-        assert page.count(f"#vmtp-chart-{key} .legend .traces") == 2, key  # one colour per run
+        assert _bars(page, f"vmtp-chart-{key}", runs=2) == 2 * per_run, key  # one colour per run
     assert page.count(".barlayer .point") == total
     # Throughput bars have a height; the two runs' bars have their two colours.
     tcp = page.page.locator("#vmtp-chart-tcp .barlayer .point path")
@@ -100,3 +110,31 @@ def test_pytest_html_report_shows_vmtp_summary_charts_and_environment(native_run
     assert env["VMTP tools"].startswith("nuttcp-") and env["VMTP version"] == f"pytest-vmtp {doc['version']}"
     # pytest-html's own table still renders under the section (its script ran after ours).
     assert page.count("#results-table tbody.results-table-row") >= 3
+
+
+def test_report_section_draws_the_baseline_run_as_a_second_colour(native_runs: NativeRuns, browser,
+                                                                  tmp_path: Path):
+    """The 'after' run judged against tag:before from the run history, as the in-run gate does:
+    the section reads the baseline back by the label in the flows and charts both runs."""
+    history = str(native_runs.history)
+    after = judged(documents.load(str(native_runs.after))[0], run_gate.load(RULES, "tag:before", history))
+    report = HtmlReport(ResultCollector(run_id=after["run_id"], multicast=False, protocols=("tcp", "udp", "icmp"),
+                                        args={}, history=HistorySettings(history, 5.0)))
+    baselines = report.baseline_documents(after["flows"])
+    before = json.loads(native_runs.before.read_text())
+    assert [b["run_id"] for b in baselines] == [before["run_id"]] and report.notes == []
+    rows = [SummaryRow(f["scenario"], f["name"], f["status"], {}, f.get("reason")) for f in after["flows"]]
+    runs = [Run("this run", after)] + [Run("baseline", b) for b in baselines]
+    page_path = tmp_path / "section.html"
+    page_path.write_text("<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>"
+                         + html_section.section(rows, after["flows"], runs) + "</body></html>")
+
+    page = load(browser, page_path)
+    page.page.screenshot(path=str(tmp_path / "section.png"), full_page=True)
+    _clean_load(page, page_path)
+    for key, per_run in BARS_PER_RUN.items():
+        assert _bars(page, f"vmtp-report-chart-{key}", runs=2) == 2 * per_run, key
+    verdicts = page.page.locator("table.vmtp-verdicts tr[data-scenario]")
+    assert [verdicts.nth(i).get_attribute("data-scenario") for i in range(verdicts.count())] == ["7.1", "7.2", "7.3"]
+    assert f"tag:before (run {before['run_id']})" in verdicts.nth(0).inner_text()
+    assert "tcp 65536 tp_kbps" in verdicts.nth(0).inner_text()
