@@ -12,7 +12,8 @@ import pytest
 
 HEAVY = ("openstack", "flask", "werkzeug", "pyroute2", "paramiko", "fabric", "jsonschema",
          "pytest_vmtp.localcloud", "pytest_vmtp.cloud", "pytest_vmtp.measure.ssh_runner",
-         "sqlalchemy", "alembic", "psycopg", "pymongo", "pytest_vmtp.history")
+         "sqlalchemy", "alembic", "psycopg", "pymongo", "pytest_vmtp.history",
+         "plotly", "narwhals", "pytest_vmtp.report.charts", "pytest_vmtp.report.chart_data")
 
 # Runs inside the unrelated project's test: what the plugin has done to this process so far.
 PROBE = f"""
@@ -57,6 +58,7 @@ def test_an_unrelated_run_is_untouched(pytester: pytest.Pytester):
 def test_a_vmtp_option_starts_the_run(pytester: pytest.Pytester):
     line = _probe(pytester, "--vmtp-time", "1")
     assert "sigterm_default=False collector=True" in line
+    assert "plotly" not in line and "chart" not in line  # the charts load when a report is written
     assert "runs=['vmtp-" in line  # the run directory exists while the run does
     assert "env=False" in line
 
