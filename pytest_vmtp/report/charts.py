@@ -5,7 +5,7 @@ Why plotly: it is maintained (plotly.py and plotly.js release monthly), its whee
 plotly.js, so one HTML file holds everything and opens with no network (no CDN); the bars are
 SVG elements a browser test can count; hovering a bar gives the exact figure and the row's
 name, and clicking a run in the legend hides it, which is how a before/after pair is read. The
-price is size: plotly.js is about 4.8 MB in each page (1.4 MB gzipped); pygal (static SVG, its
+price is size: plotly.js is about 4.8 MB in each page (1.5 MB gzipped); pygal (static SVG, its
 tooltips need a script from the web) and matplotlib (static SVG, numpy and a font stack to
 install) give smaller pages but no values under the mouse. plotly is imported only here, and
 this module only when a chart is written, so that the plugin stays cheap to load.
