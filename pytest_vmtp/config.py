@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from pytest_vmtp.catalogue import parse_protocols
+from pytest_vmtp.gate.rules import GateRules, RuleError
 from pytest_vmtp.history.errors import HistoryError
 from pytest_vmtp.history.mongo import MongoTarget
 from pytest_vmtp.measure.settings import TOOLS, MeasureSettings
@@ -53,6 +54,8 @@ class VmtpConfig:
     description: str | None = None
     history: HistorySettings | None = None  # None: the run is not stored
     mongod: MongoTarget | None = None  # VMTP's MongoDB export
+    gate: GateRules = field(default_factory=lambda: GateRules({}))
+    baseline: str | None = None  # --vmtp-baseline SOURCE
     raw: dict[str, Any] = field(default_factory=dict)  # merged YAML view, for the JSON "args"
 
     @property
@@ -155,7 +158,8 @@ def _positive(name: str, value: Any, kind=int) -> Any:
 def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConfig:
     """Merge defaults, the config file and the options that were given (keys of
     defaults.yaml; None values are ignored)."""
-    merged = load_defaults()
+    defaults = load_defaults()
+    merged = dict(defaults)
     if config_file:
         merged.update(load_file(config_file))
     merged.update({k: v for k, v in overrides.items() if v is not None and k in merged})
@@ -216,6 +220,8 @@ def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConf
         description=merged["description"],
         history=_history(merged),
         mongod=_mongod(merged),
+        gate=_gate(merged, defaults, config_file),
+        baseline=str(merged["baseline"]) if merged["baseline"] else None,
         raw=merged,
     )
 
@@ -266,3 +272,15 @@ def _check_host_spec(option: str, spec: str) -> None:
         parse_host_spec(spec)
     except ValueError as exc:
         raise ConfigError(f"{option} {spec!r}: {exc}") from None
+
+
+def _gate(merged: dict[str, Any], defaults: dict[str, Any], config_file: str | None) -> GateRules:
+    """Thresholds of the file merged over defaults.yaml's; errors name the file and line."""
+    from pytest_vmtp.gate import rules
+
+    text = Path(config_file).read_text() if config_file else None
+    try:
+        return rules.build(merged["gate"], merged["sla"], config_file or "defaults.yaml", text,
+                           defaults["gate"]["thresholds"])
+    except RuleError as exc:
+        raise ConfigError(str(exc)) from None

@@ -80,6 +80,9 @@ OPTIONS: tuple[Option, ...] = (
            {"action": "append"}),
     Option("--vmtp-mongod-server", "also insert the results into VMTP's MongoDB (client_db.pns_web_entry)",
            "mongod_server", "HOST[:PORT]"),
+    Option("--vmtp-baseline", "gate on a baseline: a results JSON file, or a stored run: last, a run id, "
+           "tag:NAME; a row whose figures got worse past the thresholds of gate: in the config FAILS",
+           "baseline", "SOURCE"),
     Option("--vmtp-show-config", "print the effective configuration (defaults + --vmtp-config + options) and exit",
            None, None, {"action": "store_true"}),
 )
