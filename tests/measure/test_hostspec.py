@@ -31,4 +31,5 @@ def test_malformed(spec: str) -> None:
         parse_host_spec(spec)
     message = str(info.value)
     assert "\n" not in message
-    assert message.endswith("expected user@host[:port][,key=PATH][,jump=user@host[:port]]")
+    assert message.endswith("expected user@host[:port][,key=PATH][,jump=user@host[:port]][,known_hosts=PATH]"
+                            "[,hostkey=accept-new]")
