@@ -46,6 +46,7 @@ class VmtpConfig:
     json_path: Path | None = None
     description: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)  # merged YAML view, for the JSON "args"
+    host_key_policy: str = "strict"  # for hosts and external_host: strict | accept-new
 
     @property
     def multicast(self) -> bool:
@@ -128,6 +129,20 @@ def _checked(name: str, check: Callable[[Any], Any], value: Any) -> Any:
         raise ConfigError(f"{name} {value!r}: {exc.reason}") from None
 
 
+def _sources(name: str, value: Any) -> list[str]:
+    """A list of IPv4/IPv6 prefixes (or addresses), or "this-machine"."""
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise ConfigError(f"{name} {value!r}: give a list of prefixes, e.g. [192.0.2.7/32]")
+    for item in value:
+        if item == "this-machine":
+            continue
+        try:
+            ipaddress.ip_network(str(item), strict=False)
+        except ValueError:
+            raise ConfigError(f"{name} {item!r}: not an IP prefix (such as 192.0.2.0/24) nor this-machine") from None
+    return [str(v) for v in value]
+
+
 def _optional(name: str, check: Callable[[Any], Any], value: Any) -> Any:
     return None if value is None else _checked(name, check, value)
 
@@ -179,6 +194,12 @@ def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConf
         udp_buffer=_optional("udp_buffer", validate.buffer_size, merged["udp_buffer"]),
     )
     merged["cidrs"] = list(_cidrs(merged["cidrs"]))
+    merged["flow_sources"] = _sources("flow_sources", merged["flow_sources"])
+    if merged["ssh_from"] != "auto":
+        merged["ssh_from"] = _sources("ssh_from", merged["ssh_from"])
+    if not isinstance(merged["accept_new_host_keys"], bool):
+        raise ConfigError(f"accept_new_host_keys {merged['accept_new_host_keys']!r}: use true or false")
+    host_key_policy = "accept-new" if merged["accept_new_host_keys"] else "strict"
     hosts = merged["hosts"] or []
     if isinstance(hosts, str):
         hosts = [hosts]
@@ -206,6 +227,7 @@ def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConf
         json_path=Path(json_path) if json_path else None,
         description=overrides.get("description"),
         raw=merged,
+        host_key_policy=host_key_policy,
     )
 
 

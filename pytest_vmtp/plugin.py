@@ -28,9 +28,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add("--vmtp-cloud", metavar="NAME", help="clouds.yaml entry to test; 'local' (default) starts the local cloud")
     add("--vmtp-config", metavar="FILE", help="YAML file overriding pytest_vmtp/defaults.yaml")
     add("--vmtp-host", metavar="SPEC", action="append",
-        help="native host user@host[:port][,key=PATH][,jump=user@host]; once (intra-host) or twice (inter-host)")
+        help="native host user@host[:port][,key=PATH][,jump=user@host][,known_hosts=PATH][,hostkey=accept-new]; "
+             "once (intra-host) or twice (inter-host)")
     add("--vmtp-external-host", metavar="SPEC",
         help="external host for 8.1/8.2: 'local' (this machine) or user@host[,key=PATH]; local cloud default: local")
+    add("--vmtp-accept-new-host-keys", action="store_true", default=None,
+        help="accept unknown SSH host keys of --vmtp-host/--vmtp-external-host hosts and add them to known_hosts "
+             "(default: refuse them; a changed key is always refused)")
     add("--vmtp-tool", choices=vconfig.TOOLS, help="throughput tool (default nuttcp)")
     add("--vmtp-protocols", metavar="TUIM", help="T=TCP U=UDP I=ICMP M=multicast (default TUI)")
     add("--vmtp-time", metavar="SEC", type=int, dest="vmtp_duration", help="seconds per throughput test (default 10)")
@@ -57,6 +61,7 @@ def _overrides(config: pytest.Config) -> dict:
         "cloud": opt.vmtp_cloud,
         "hosts": opt.vmtp_host,
         "external_host": opt.vmtp_external_host,
+        "accept_new_host_keys": opt.vmtp_accept_new_host_keys,
         "tool": opt.vmtp_tool,
         "protocols": opt.vmtp_protocols,
         "duration_s": opt.vmtp_duration,

@@ -56,6 +56,7 @@ def load_dataplane_class(spec: str) -> Any:
 
 
 HOSTS_KEY = "hosts_id_ed25519"
+HOSTS_KNOWN_HOSTS = "hosts_known_hosts"  # the compute hosts' SSH host keys, for the plugin
 
 
 def operator_key(state_dir: Path) -> str:
@@ -71,6 +72,16 @@ def operator_key(state_dir: Path) -> str:
             out.write(priv)
         public.write_text(pub + "\n")
     return public.read_text()
+
+
+def write_hosts_known_hosts(state_dir: Path, dataplane: Any) -> None:
+    """A known_hosts file for the compute hosts' sshd, so that SSH to them checks host keys
+    (as an operator's known_hosts for real compute nodes does)."""
+    key = dataplane.host_public_key()
+    lines = "".join(f"{dataplane.host_address(host)} {key}\n" for host in dataplane.hosts())
+    tmp = state_dir / (HOSTS_KNOWN_HOSTS + ".tmp")
+    tmp.write_text(lines)
+    os.replace(tmp, state_dir / HOSTS_KNOWN_HOSTS)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     httpd = None
     try:
         dataplane.start(host_authorized_keys=operator_key(state_dir))
+        write_hosts_known_hosts(state_dir, dataplane)
         state = CloudState(state_dir, args.prefix, list(dataplane.hosts()))
         cloud = Cloud(state=state, dataplane=dataplane, faults=FaultBook(state_dir),
                       tokens=TokenStore(), password=password, builder=Builder())

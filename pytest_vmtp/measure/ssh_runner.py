@@ -1,13 +1,15 @@
 """Run commands on a remote host over ssh (fabric on paramiko).
 
-Host keys are accepted without prompt and never written: emulated VMs get new keys every run.
-The user's ~/.ssh/config is not read, so a run does not depend on who starts it.
+Host keys are checked as OpenSSH does (see host_keys.py): against known_hosts, an unknown key
+refused unless the target accepts new ones (added to its known_hosts file), a changed key
+always refused. The user's ~/.ssh/config is not read, so a run does not depend on who starts it.
 Each runner serialises its own calls with a lock; runners to different hosts are independent
 and may be used from different threads.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import shlex
@@ -20,6 +22,7 @@ from fabric import Config, Connection
 from invoke.exceptions import CommandTimedOut
 
 from .errors import RunnerError
+from .host_keys import UnknownHostKey, describe_changed_key, describe_unknown_key, use_known_hosts
 from .hostspec import SshTarget
 from .netns import entered_netns
 from .runner import CommandResult, has_binary_command
@@ -42,17 +45,23 @@ def _connection(target: SshTarget, netns: str | None) -> Connection:
         with entered_netns(netns):
             connect_kwargs["sock"] = socket.create_connection(
                 (target.host, target.port), timeout=target.connect_timeout)
-    return Connection(
+    conn = Connection(
         host=target.host, user=target.user, port=target.port, config=config,
         connect_timeout=None if "sock" in connect_kwargs else max(1, round(target.connect_timeout)),
         connect_kwargs=connect_kwargs,
         gateway=_connection(target.jump, netns) if target.jump else None,
     )
+    use_known_hosts(conn.client, target)  # fabric itself would accept any host key
+    return conn
 
 
 def explain_ssh_failure(target: SshTarget, exc: BaseException) -> str:
     """One line saying why ssh to target failed, and what to check."""
     where = f"ssh {target.label}" + (f" (via jump {target.jump.label})" if target.jump else "")
+    if isinstance(exc, UnknownHostKey):
+        return f"{where}: {describe_unknown_key(exc)}"
+    if isinstance(exc, paramiko.BadHostKeyException):
+        return f"{where}: {describe_changed_key(exc, target)}"
     if isinstance(exc, paramiko.AuthenticationException):
         key = target.key_file or "(no key given)"
         return f"{where}: authentication failed with key {key}: check the key/user"
@@ -69,6 +78,19 @@ def explain_ssh_failure(target: SshTarget, exc: BaseException) -> str:
         return f"{where}: {exc.strerror}"
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return f"{where}: {text}"
+
+
+def host_address(target: SshTarget) -> str:
+    """The target's IP address (its DNS name resolved here): what the tools are pointed at."""
+    try:
+        ipaddress.ip_address(target.host)
+        return target.host
+    except ValueError:
+        pass
+    try:
+        return str(socket.getaddrinfo(target.host, target.port, proto=socket.IPPROTO_TCP)[0][4][0])
+    except (socket.gaierror, UnicodeError, IndexError) as exc:
+        raise RunnerError(f"ssh {target.label}: cannot resolve host name: {exc}") from None
 
 
 _TRANSPORT_ERRORS = (paramiko.SSHException, OSError, EOFError)

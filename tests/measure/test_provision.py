@@ -41,7 +41,8 @@ def host_without_nuttcp(tmp_path):
         proc = subprocess.Popen(["ip", "netns", "exec", host.netns, "unshare", "-m", "sh", "-c", script],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         try:
-            target = parse_host_spec(f"root@{host.ip},key={lab.key_path}")
+            target = parse_host_spec(f"root@{host.ip},key={lab.key_path},hostkey=accept-new,"
+                                     f"known_hosts={tmp_path}/known_hosts")
             runner = SshRunner(target, netns=lab.controller.netns)
             for _ in range(500):
                 if _listening(host.netns):
