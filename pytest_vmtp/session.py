@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from pytest_vmtp import rundirs
 from pytest_vmtp.config import VmtpConfig
 from pytest_vmtp.results import FlowResult
 
@@ -36,6 +37,10 @@ class VmtpSession:
     metadata: dict[str, Any] = field(default_factory=dict)
     _closers: list[Callable[[], None]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        if self.run_dir.is_dir():
+            rundirs.claim(self.run_dir)  # how vmtp-cleanup tells a live run's directory
 
     def progress(self, message: str) -> None:
         """Show a set-up step live in the terminal (set-up on a real cloud takes minutes)."""

@@ -6,9 +6,11 @@ import base64
 import hashlib
 import stat
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -216,3 +218,47 @@ def test_unknown_jump_host_key_is_refused(lab, tmp_path) -> None:
     with pytest.raises(RunnerError, match=rf"^ssh root@{h2.ip} \(via jump root@{h1.ip}\): unknown host key "
                                           rf"ssh-ed25519 SHA256:\S+ of {h1.ip} "):
         SshRunner(target, netns=lab.controller.netns).run("true", timeout=5)
+
+
+# --- background processes: private files, nothing left by a killed controller ---------------
+def test_background_files_are_private_and_removed(lab, ssh_h1: SshRunner) -> None:
+    bg = ssh_h1.start("echo started; sleep 60")
+    directory = Path(bg.directory)  # the lab's hosts share this machine's file system
+    assert directory.parent == Path("/tmp") and directory.name.startswith("vmtp-bg.")
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    assert sorted(p.name for p in directory.iterdir()) == ["log", "pid"]
+    assert (directory / "pid").read_text().strip() == str(bg.pgid)
+    bg.stop()
+    assert bg.log() == "started\n"
+    assert not directory.exists()
+    assert tool_processes_in(lab.hosts[0].netns) == []
+
+
+KILLED_CONTROLLER = """
+import sys, time
+from pytest_vmtp.measure.hostspec import parse_host_spec
+from pytest_vmtp.measure.ssh_runner import SshRunner
+runner = SshRunner(parse_host_spec(sys.argv[1]), netns=sys.argv[2])
+bg = runner.start("sleep 300")
+print(bg.directory, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_killed_controller_leaves_no_server_and_no_files(lab) -> None:
+    """kill -9 of the process that started a server: the host ends it and removes its files."""
+    host = lab.hosts[1]
+    child = subprocess.Popen([sys.executable, "-c", KILLED_CONTROLLER, host.spec, lab.controller.netns],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        directory = Path(child.stdout.readline().strip())
+        assert directory.name.startswith("vmtp-bg.") and (directory / "pid").exists()
+        assert tool_processes_in(host.netns) == ["sleep"]
+    finally:
+        child.kill()
+        child.wait()
+    deadline = time.monotonic() + 10
+    while (directory.exists() or tool_processes_in(host.netns)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not directory.exists()
+    assert tool_processes_in(host.netns) == []
