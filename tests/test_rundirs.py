@@ -82,3 +82,23 @@ def test_this_process_claims_and_releases(tmp_path: Path):
     finally:
         rundirs.release(run_dir)
     assert rundirs.state(run_dir) == rundirs.OVER
+
+
+def test_vmtp_cleanup_local_only_says_what_it_did_with_each(tmp_path: Path):
+    over, unknown = tmp_path / "vmtp-1111111-a", tmp_path / "vmtp-2222222-b"
+    over.mkdir()
+    (over / rundirs.OWNER).touch()
+    unknown.mkdir()
+    res = subprocess.run([str(Path(sys.executable).parent / "vmtp-cleanup"), "--local-only", "--all-runs"],
+                         env={**os.environ, "TMPDIR": str(tmp_path)}, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines() == [
+        f"removed run directory {over}",
+        f"run directory {unknown}: left alone: no owner record; vmtp-cleanup --run-id 2222222 removes it",
+        "removed 1 run directory on this machine (every vmtp run)"]
+    assert not over.exists() and unknown.exists()
+    named = subprocess.run([str(Path(sys.executable).parent / "vmtp-cleanup"), "--local-only", "--run-id", "2222222"],
+                           env={**os.environ, "TMPDIR": str(tmp_path)}, capture_output=True, text=True, timeout=60)
+    assert named.stdout.splitlines() == [f"removed run directory {unknown}",
+                                         "removed 1 run directory on this machine (run 2222222)"]
+    assert list(tmp_path.iterdir()) == []

@@ -53,10 +53,12 @@ def main(argv: list[str] | None = None) -> int:
             return outcome
         summary = outcome + "; "
     dirs = rundirs.sweep(args.run_id, dry_run=args.dry_run)
+    gone = 0
     for run_dir, what in dirs:
-        if not args.quiet or not what.startswith("removed"):
-            print(f"{what} run directory {run_dir}" if "remove" in what else f"run directory {run_dir}: {what}")
-    gone = sum(1 for _, what in dirs if what in ("removed", "would remove"))
+        done = what in ("removed", "would remove")
+        gone += done
+        if not (args.quiet and what == "removed"):
+            print(f"{what} run directory {run_dir}" if done else f"run directory {run_dir}: {what}")
     verb = "would remove" if args.dry_run else "removed"
     print(f"{summary}{verb} {gone} run director{'y' if gone == 1 else 'ies'} on this machine"
           + ("" if summary else f" ({which})"))
