@@ -94,6 +94,11 @@ HOSTILE = [
     ({"ping_interval_s": "inf"}, "ping_interval_s"),
     ({"cidrs": ["192.168.1.0/24", "10.0.0.0/8;id"]}, "cidrs"),
     ({"cidrs": ["192.168.1.0/24"]}, "cidrs"),
+    ({"flow_sources": ["0.0.0.0/0;id"]}, "flow_sources"),
+    ({"flow_sources": "10.0.0.0/8"}, "flow_sources"),
+    ({"ssh_from": "anywhere"}, "ssh_from"),
+    ({"ssh_from": ["192.0.2.7/32", "$(id)"]}, "ssh_from"),
+    ({"accept_new_host_keys": "yes"}, "accept_new_host_keys"),
 ]
 
 
@@ -143,3 +148,11 @@ def test_hostile_config_file_is_one_usage_error_line(pytester: pytest.Pytester):
     assert res.ret == pytest.ExitCode.USAGE_ERROR
     assert [line for line in res.errlines if line.strip()] == [
         "ERROR: tcp_buffer '128K;id': use a size in bytes, K or M, such as 128K or 4M"]
+
+
+def test_host_key_and_security_group_settings():
+    assert build({}).host_key_policy == "strict"
+    assert build({"accept_new_host_keys": True}).host_key_policy == "accept-new"
+    cfg = build({"flow_sources": ["198.51.100.7", "this-machine"], "ssh_from": ["192.0.2.0/28"]})
+    assert cfg.raw["flow_sources"] == ["198.51.100.7", "this-machine"] and cfg.raw["ssh_from"] == ["192.0.2.0/28"]
+    assert build({}).raw["ssh_from"] == "auto"

@@ -19,7 +19,7 @@ import pytest
 from pytest_vmtp.cloud import Topology, cleanup, new_run_id
 from pytest_vmtp.measure.hostspec import SshTarget
 from pytest_vmtp.measure.ssh_runner import SshRunner
-from pytest_vmtp.run_cloud import tool_ports
+from pytest_vmtp.run_cloud import security_sources, tool_ports
 
 from .conftest import EXTERNAL_CIDR, PREFIX, local_settings
 
@@ -161,3 +161,14 @@ def test_ports_follow_the_selected_tool():
         "tcp_ports": ((5001, 5002), (5201, 5201)), "udp_ports": ((5001, 5001), (5201, 5201))}
     assert ports(protocols="TI") == {"tcp_ports": ((5001, 5002),), "udp_ports": ()}
     assert ports(protocols="I") == {"tcp_ports": (), "udp_ports": ()}
+
+
+def test_sources_follow_the_external_host_and_ssh_from(monkeypatch):
+    from pytest_vmtp.config import build
+
+    monkeypatch.delenv("OS_CLOUD", raising=False)
+    assert security_sources(build({})) == {"flow_sources": ("this-machine",), "ssh_sources": ("this-machine",)}
+    real = build({"cloud": "prod", "external_host": "root@192.0.2.9", "flow_sources": ["198.51.100.0/28"]})
+    assert security_sources(real) == {"flow_sources": ("198.51.100.0/28", "192.0.2.9"), "ssh_sources": ("0.0.0.0/0",)}
+    assert security_sources(build({"cloud": "prod"}))["flow_sources"] == ()
+    assert security_sources(build({"cloud": "prod", "ssh_from": ["192.0.2.7/32"]}))["ssh_sources"] == ("192.0.2.7/32",)
