@@ -31,6 +31,7 @@ import pytest
 
 if TYPE_CHECKING:
     from pytest_vmtp.config import VmtpConfig
+    from pytest_vmtp.gate.run_gate import RunGate
     from pytest_vmtp.report.collector import ResultCollector
     from pytest_vmtp.results import FlowResult
     from pytest_vmtp.run_cloud import RunCloud
@@ -64,6 +65,7 @@ class VmtpSession:
     planned_roles: set[str] = field(default_factory=set)  # VMs the selected rows need
     flows: dict[str, FlowResult] = field(default_factory=dict)  # by test node id
     metadata: dict[str, Any] = field(default_factory=dict)
+    gate: RunGate | None = None  # baseline and SLAs, when the run has either
     _closers: list[Callable[[], None]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -128,6 +130,20 @@ def ensure_run_dir(path: Path) -> None:
             raise pytest.UsageError(f"run directory {path} exists and is not this user's: remove it") from None
 
 
+def load_gate(cfg: VmtpConfig) -> RunGate | None:
+    """The run's gate, its baseline read now: a missing one stops the run here, in one line."""
+    if not cfg.baseline and not cfg.gate.slas:
+        return None
+    from pytest_vmtp.gate import run_gate
+    from pytest_vmtp.user_error import UserError
+
+    try:
+        return run_gate.load(cfg.gate, cfg.baseline, cfg.history.location if cfg.history else None,
+                             cfg.cloud_name)
+    except UserError as exc:
+        raise pytest.UsageError(f"--vmtp-baseline: {exc}") from None
+
+
 def get(config: pytest.Config) -> VmtpSession | None:
     return config.stash.get(SESSION_KEY, None)
 
@@ -138,10 +154,15 @@ def start(config: pytest.Config) -> VmtpSession:
     if session is not None:
         return session
     cfg = build_config(config)
+    gate = load_gate(cfg)
     run_id, run_dir = run_identity(config)
     owner = getattr(config, "workerinput", None) is None
     ensure_run_dir(run_dir)
-    session = VmtpSession(config=cfg, run_id=run_id, run_dir=run_dir, owner=owner, pytest_config=config)
+    from pytest_vmtp import rundirs
+
+    rundirs.claim(run_dir)  # how vmtp-cleanup tells a live run's directory from a killed one's
+    session = VmtpSession(config=cfg, run_id=run_id, run_dir=run_dir, owner=owner, pytest_config=config,
+                          gate=gate)
     config.stash[SESSION_KEY] = session
     # openstacksdk's notes to its own maintainers would bury the VMTP summary in warnings.
     config.addinivalue_line("filterwarnings", "ignore::openstack.warnings.OpenStackDeprecationWarning")
@@ -154,7 +175,7 @@ def start(config: pytest.Config) -> VmtpSession:
         session.collector = ResultCollector(
             run_id=run_id, multicast=cfg.multicast, protocols=cfg.protocols, args=dict(cfg.raw),
             description=cfg.description, json_path=cfg.json_path,
-            history=cfg.history, mongod=cfg.mongod, cloud_name=cfg.cloud_name,
+            history=cfg.history, mongod=cfg.mongod, cloud_name=cfg.cloud_name, gated=gate is not None,
         )
         config.pluginmanager.register(session.collector, COLLECTOR_NAME)
         from pytest_vmtp.report.html_plugin import HtmlReport

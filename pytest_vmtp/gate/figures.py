@@ -92,12 +92,23 @@ def flow_figures(flow: dict[str, Any], searched_loss: bool = False) -> list[Figu
     return out
 
 
-def document_figures(doc: dict[str, Any], statuses: Iterable[str] = ("PASSED",),
+def measured(flow: dict[str, Any]) -> bool:
+    """A row whose measurement succeeded: it passed, or only the gate failed it (its figures
+    stand). A functional failure's partial figures are neither a baseline nor judged."""
+    status = flow.get("status", "PASSED")
+    return status == "PASSED" or (status == "FAILED" and (flow.get("gate") or {}).get("verdict") in GATE_FAILED)
+
+
+GATE_FAILED = ("regressed", "sla failed")
+
+
+def document_figures(doc: dict[str, Any], statuses: Iterable[str] | None = None,
                      searched_loss: bool = False) -> list[Figure]:
-    """Figures of every row of the document whose status is one of statuses (a failed row's
-    partial figures are not a baseline)."""
-    wanted = set(statuses)
-    return [f for flow in doc.get("flows") or [] if flow.get("status", "PASSED") in wanted
+    """Figures of every measured row of the document (or of the rows whose status is one of
+    statuses)."""
+    wanted = set(statuses) if statuses is not None else None
+    return [f for flow in doc.get("flows") or []
+            if (measured(flow) if wanted is None else flow.get("status", "PASSED") in wanted)
             for f in flow_figures(flow, searched_loss)]
 
 

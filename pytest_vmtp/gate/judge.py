@@ -109,6 +109,10 @@ class Verdict:
         return {"verdict": self.status, "baseline": self.baseline_label,
                 "checks": [asdict(c) for c in self.checks]}
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any], scenario: str = "") -> Verdict:
+        return cls(scenario, data["verdict"], [Check(**c) for c in data.get("checks") or []], data.get("baseline"))
+
 
 def _outside_noise(now: Figure, base: Figure) -> bool:
     better = BETTER[now.metric]

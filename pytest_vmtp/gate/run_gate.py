@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_vmtp.gate import documents
-from pytest_vmtp.gate.figures import Figure, by_key, document_figures, flow_figures, merged
+from pytest_vmtp.gate.figures import Figure, by_key, document_figures, flow_figures, measured, merged
 from pytest_vmtp.gate.judge import Verdict, judge
 from pytest_vmtp.gate.rules import GateRules
 
@@ -59,7 +59,7 @@ def judge_document(gate: RunGate, doc: dict[str, Any]) -> list[tuple[dict[str, A
     out = []
     for flow in doc.get("flows") or []:
         sid = str(flow.get("scenario", ""))
-        if flow.get("status", "PASSED") != "PASSED":
+        if not measured(flow):
             continue
         verdict = gate.verdict(sid, markers.get(sid, ()), flow)
         if verdict is not None:

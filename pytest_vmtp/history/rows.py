@@ -19,7 +19,6 @@ from pytest_vmtp.history.errors import HistoryError
 from pytest_vmtp.history.schema import CLOUD_LEN, RUN_ID_LEN
 
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"  # the document's "date" (VMTP's)
-BASELINE_STATUSES = ("PASSED",)  # a failed row's partial figures are no baseline
 
 
 def run_fields(doc: dict[str, Any], cloud: str | None = None) -> dict[str, Any]:
@@ -65,5 +64,5 @@ def figure_rows(doc: dict[str, Any], run_pk: int) -> list[dict[str, Any]]:
     return [
         {"run_pk": run_pk, "scenario": f.scenario, "what": f.what, "metric": f.metric,
          "value": f.value, "samples": list(f.samples), "spread": f.spread}
-        for f in document_figures(split_vmtp_flows(doc), statuses=BASELINE_STATUSES)
+        for f in document_figures(split_vmtp_flows(doc))
     ]

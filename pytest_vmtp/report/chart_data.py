@@ -8,8 +8,8 @@ series (colour) per run so that a before/after pair reads at a glance:
 - UDP throughput per row and packet size (Mbit/s), and UDP loss per row and packet size (%);
 - ICMP round-trip time per row and packet size (ms; whiskers: min and max).
 
-Rows that failed are charted too (a row the gate failed for its throughput is the bar to see);
-their partial figures are what was measured.
+The rows are the measured ones, as the gate reads them (figures.measured): a row the gate failed
+is charted (its throughput is the bar to look at), a functional failure's partial figures are not.
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ from typing import Any
 
 from pytest_vmtp.catalogue import catalogue
 from pytest_vmtp.gate.figures import Figure, document_figures
-
-CHARTED_STATUSES = ("PASSED", "FAILED")
 
 
 @dataclass(frozen=True)
@@ -143,7 +141,7 @@ def _sort_key(sid: str, what: _What) -> tuple[Any, ...]:
 def charts(runs: list[Run]) -> list[Chart]:
     """The charts that have at least one bar, in SPECS order."""
     names = row_names()
-    per_run = [document_figures(r.doc, CHARTED_STATUSES, searched_loss=True) for r in runs]
+    per_run = [document_figures(r.doc, searched_loss=True) for r in runs]
     for run in runs:  # rows the catalogue does not know keep the document's own title
         for flow in run.doc.get("flows") or []:
             names.setdefault(str(flow.get("scenario")), str(flow.get("name") or flow.get("desc") or ""))

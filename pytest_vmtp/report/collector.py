@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_vmtp.catalogue import Scenario, catalogue, unselected_reason
+from pytest_vmtp.gate.figures import measured
 from pytest_vmtp.report import vmtp_json
 from pytest_vmtp.report.data_column import data_for
 from pytest_vmtp.report.metrics import status_of
@@ -23,6 +24,17 @@ if TYPE_CHECKING:
     from pytest_vmtp.history.mongo import MongoTarget
 
 NOT_SELECTED = "not selected in this run"
+
+
+def gate_cell(gate: dict[str, Any] | None, gated: bool) -> str | None:
+    """The Gate column's cell from the flow's gate record; None when the run has no gate."""
+    if not gated:
+        return None
+    if not gate:
+        return ""
+    from pytest_vmtp.gate.judge import Verdict
+
+    return Verdict.from_json(gate).cell()
 RAN = ("PASSED", "FAILED")
 
 
@@ -72,6 +84,7 @@ class ResultCollector:
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # where the run was stored, or why not
+    gated: bool = False  # the run has a baseline or SLAs: the table gets a Gate column
 
     # -- hooks --------------------------------------------------------------------------
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -158,12 +171,14 @@ class ResultCollector:
         return rows
 
     def summary_rows(self) -> list[SummaryRow]:
-        return [
-            SummaryRow(sc.id, sc.name, out.status,
-                       data_for(sc.protocol, out.flow["results"]) if out.flow and out.status == "PASSED" else {},
-                       out.reason)
-            for sc, out in self._rows()
-        ]
+        """The table's rows. A row the gate failed still shows its figures: they were measured."""
+        rows = []
+        for sc, out in self._rows():
+            gate = (out.flow or {}).get("gate")
+            shown = out.flow is not None and measured({**out.flow, "status": out.status})
+            data = data_for(sc.protocol, out.flow["results"]) if out.flow and shown else {}
+            rows.append(SummaryRow(sc.id, sc.name, out.status, data, out.reason, gate_cell(gate, self.gated)))
+        return rows
 
     def flows(self) -> list[dict[str, Any]]:
         flows = []

@@ -8,6 +8,7 @@ import html
 from collections.abc import Sequence
 from typing import Any
 
+from pytest_vmtp.gate.judge import Check, Verdict
 from pytest_vmtp.report import charts
 from pytest_vmtp.report.chart_data import Run
 from pytest_vmtp.report.summary import SummaryRow
@@ -35,7 +36,7 @@ def totals(rows: Sequence[SummaryRow]) -> str:
 
 def summary_table(rows: Sequence[SummaryRow]) -> str:
     """VMTP's summary table; the Gate column only when a row has a gate cell."""
-    gated = any(getattr(r, "gate", None) for r in rows)
+    gated = any(r.gate is not None for r in rows)
     head = ["Scenario", "Scenario Name", "Functional Status", "Data"] + (["Gate"] if gated else [])
     lines = []
     for r in rows:
@@ -45,40 +46,32 @@ def summary_table(rows: Sequence[SummaryRow]) -> str:
                  f'<td class="vmtp-status-{_e(r.status)}">{_e(r.status)}</td>',
                  f'<td class="vmtp-data">{_e(data)}{_e(why)}</td>']
         if gated:
-            cell = getattr(r, "gate", None) or ""
-            failed = cell.split(":")[0] in ("REGRESSED", "SLA FAILED")
+            cell = r.gate or ""
+            failed = cell.split(":")[0] in ("REGRESSED", "SLA FAILED")  # Verdict.cell() of a failed verdict
             cells.append(f'<td class="{"vmtp-failed" if failed else ""}">{_e(cell)}</td>')
         lines.append(f'<tr data-scenario="{_e(r.scenario)}">{"".join(cells)}</tr>')
     header = "".join(f"<th>{h}</th>" for h in head)
     return f'<table class="vmtp-summary"><tr>{header}</tr>{"".join(lines)}</table>'
 
 
-def _check_text(check: dict[str, Any]) -> str:
-    """A check as the gate words it (judge.Check); a check of another shape as its fields."""
-    from pytest_vmtp.gate.judge import Check
-
-    try:
-        c = Check(**check)
-        text = c.line() if c.kind == "sla" or c.baseline is not None else c.short()
-    except (TypeError, AssertionError, KeyError, ValueError):
-        return ", ".join(f"{k}={v}" for k, v in check.items())
-    return f"{text} [{c.note}]" if c.note else text
+def _check_line(check: Check) -> str:
+    """A check as the gate words it, with why a change past its threshold still passed."""
+    text = check.line() if check.kind == "sla" or check.baseline is not None else check.short()
+    return f"{text} [{check.note}]" if check.note else text
 
 
 def verdicts_table(flows: Sequence[dict[str, Any]]) -> str:
     """One line per judged row: verdict, baseline, and every check (failing ones in red)."""
     lines = []
     for flow in flows:
-        gate = flow.get("gate")
-        if not isinstance(gate, dict):
+        if not isinstance(flow.get("gate"), dict):
             continue
-        verdict = str(gate.get("verdict", ""))
-        checks = "".join(
-            f'<div class="{"" if c.get("passed", True) else "vmtp-failed"}">{_e(_check_text(c))}</div>'
-            for c in gate.get("checks") or [] if isinstance(c, dict))
-        css = "vmtp-failed" if verdict in ("regressed", "sla failed") else f"vmtp-verdict-{verdict}"
-        lines.append(f'<tr data-scenario="{_e(flow.get("scenario"))}"><td>{_e(flow.get("scenario"))}</td>'
-                     f'<td class="{_e(css)}">{_e(verdict)}</td><td>{_e(gate.get("baseline") or "")}</td>'
+        verdict = Verdict.from_json(flow["gate"], str(flow.get("scenario", "")))
+        checks = "".join(f'<div class="{"" if c.passed else "vmtp-failed"}">{_e(_check_line(c))}</div>'
+                         for c in verdict.checks)
+        css = "vmtp-failed" if verdict.failed else f"vmtp-verdict-{verdict.status}"
+        lines.append(f'<tr data-scenario="{_e(verdict.scenario)}"><td>{_e(verdict.scenario)}</td>'
+                     f'<td class="{_e(css)}">{_e(verdict.status)}</td><td>{_e(verdict.baseline_label)}</td>'
                      f"<td>{checks}</td></tr>")
     if not lines:
         return ""

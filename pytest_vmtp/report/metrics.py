@@ -40,7 +40,7 @@ def properties(flow: dict[str, Any]) -> list[tuple[str, str]]:
             for f in _TP_FIELDS:
                 if item.get(f) is not None:
                     props.append((f"{base}.{f}", str(item[f])))
-    return props
+    return props + gate_properties(flow.get("gate"))
 
 
 def html_table(flow: dict[str, Any]) -> str:
@@ -81,3 +81,27 @@ def _v(value: Any) -> str:
 def _pct(size: dict[str, Any]) -> str:
     tx, rx = size.get("tx_packets") or 0, size.get("rx_packets") or 0
     return f"{100.0 * (tx - rx) / tx:.1f}" if tx else ""
+
+
+def gate_properties(gate: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """The gate's verdict for Jenkins: vmtp.gate, and per judged figure its baseline, change
+    and allowed change (gate.tcp.65536.tp_kbps.change = -38.6 %) or its SLA."""
+    if not gate:
+        return []
+    from pytest_vmtp.gate.judge import Verdict
+
+    verdict = Verdict.from_json(gate)
+    props = [("vmtp.gate", verdict.status)]
+    if verdict.baseline_label:
+        props.append(("vmtp.gate.baseline", verdict.baseline_label))
+    if verdict.failed:
+        props.append(("vmtp.gate.reason", verdict.reason()))
+    for c in verdict.checks:
+        name = f"gate.{c.figure.replace(' ', '.')}"
+        state = "ok" if c.passed else ("broken" if c.kind == "sla" else "regressed")
+        if c.kind == "sla":
+            props.append((f"{name}.sla", f"{c.allowed}: {state}"))
+            continue
+        props += [(f"{name}.baseline", str(c.baseline)), (f"{name}.now", str(c.now)),
+                  (f"{name}.change", c.change_text), (f"{name}.allowed", c.allowed), (f"{name}.verdict", state)]
+    return props

@@ -52,13 +52,17 @@ def test_udp_per_packet_size_in_size_order_loss_also_of_a_searched_rate():
     assert [b.value for b in got["loss"].series[0].bars] == [0.128, 1.024]
 
 
-def test_failed_rows_are_charted_skipped_and_error_items_are_not():
-    doc = make_doc("aaaaaaa", failed=True)  # 2.1 FAILED (e.g. by the gate) with its figures
-    doc["flows"].append(FlowResult(scenario="2.2", name="row 2.2", desc="", status="FAILED", results=[
+def test_rows_the_gate_failed_are_charted_functional_failures_are_not():
+    doc = make_doc("aaaaaaa", failed=True)  # 2.1 FAILED by the gate, with its figures
+    doc["flows"][0]["gate"] = {"verdict": "regressed", "baseline": "tag:x (run bbbbbbb)", "checks": []}
+    doc["flows"].append(udp_flow("2.2", status="FAILED"))  # e.g. one size refused: partial figures
+    doc["flows"].append(FlowResult(scenario="4.2", name="row 4.2", desc="", status="PASSED", results=[
         ErrorResult("UDP", "nuttcp", "connection refused")]).to_json())
     got = by_key([Run("a", doc)])
     assert got["tcp"].categories == ["2.1"]
     assert "udp" not in got and "loss" not in got
+    doc["flows"][0]["gate"] = None  # the same row failed by its measurement
+    assert "tcp" not in by_key([Run("a", doc)])
 
 
 def test_rows_in_vmtp_order_and_a_run_without_a_row_has_no_bar_there():

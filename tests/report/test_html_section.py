@@ -4,7 +4,6 @@ baseline runs read back for the charts (real gate code, a real SQLite run histor
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -63,20 +62,15 @@ def test_a_baseline_that_is_gone_is_a_note_not_a_failure(history):
         baseline_runs.load("/no/such/file.json")
 
 
-@dataclass
-class GatedRow(SummaryRow):  # the summary row as the gate's integration extends it
-    gate: str | None = None
-
-
 def test_section_shows_the_gate_column_and_the_failing_checks():
     gate = run_gate.RunGate(RULES, run_gate.Baseline.from_documents(
         "aaaaaaa", [make_doc("aaaaaaa")]))
     now = judged(make_doc("ccccccc", minutes=60, rate=5_000_000), gate)
-    verdicts = {f["scenario"]: f["gate"]["verdict"] for f in now["flows"] if "gate" in f}
+    verdicts = {f["scenario"]: f["gate"]["verdict"] for f in now["flows"] if f.get("gate")}
     assert verdicts == {"2.1": "regressed", "2.3": "ok"}
-    rows = [GatedRow("2.1", "Same Network, Fixed IP, Inter-node, TCP", "FAILED", {}, "regression: ...",
+    rows = [SummaryRow("2.1", "Same Network, Fixed IP, Inter-node, TCP", "FAILED", {}, "regression: ...",
                      gate="REGRESSED: tcp 65536 tp_kbps -44.4 % (allowed -10 %)"),
-            GatedRow("2.3", "Same Network, Fixed IP, Inter-node, ICMP", "PASSED", {"rtt_avg_ms": "0.2"}, gate="ok")]
+            SummaryRow("2.3", "Same Network, Fixed IP, Inter-node, ICMP", "PASSED", {"rtt_avg_ms": "0.2"}, gate="ok")]
     html = html_section.section(rows, now["flows"], [Run("now", now), Run("baseline", make_doc("aaaaaaa"))])
     assert "<th>Gate</th>" in html
     assert '<td class="vmtp-failed">REGRESSED: tcp 65536 tp_kbps -44.4 % (allowed -10 %)</td>' in html

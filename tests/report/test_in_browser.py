@@ -10,16 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pytest_vmtp.config import HistorySettings
-from pytest_vmtp.gate import documents, run_gate
-from pytest_vmtp.report import html_section
-from pytest_vmtp.report.chart_data import Run
-from pytest_vmtp.report.collector import ResultCollector
-from pytest_vmtp.report.html_plugin import HtmlReport
-from pytest_vmtp.report.summary import SummaryRow
 from tests.report.browser import Loaded, load
 from tests.report.conftest import ICMP_SIZES, UDP_SIZES, NativeRuns
-from tests.report.gated import RULES, judged
 
 GENCHART = Path(sys.executable).parent / "vmtp-genchart"
 # Bars of one run of rows 7.1-7.3: TCP one, UDP throughput and loss one per size, ICMP one per size.
@@ -87,8 +79,10 @@ def test_genchart_reads_history_runs(native_runs: NativeRuns, browser, tmp_path:
     assert legend.index(ids[0]) < legend.index(ids[1])
 
 
-def test_pytest_html_report_shows_vmtp_summary_charts_and_environment(native_runs: NativeRuns, browser,
-                                                                      tmp_path: Path):
+def test_pytest_html_report_shows_vmtp_summary_gate_charts_and_environment(native_runs: NativeRuns, browser,
+                                                                           tmp_path: Path):
+    """The 'after' run's report: judged against tag:before in the run, so the summary has its
+    Gate column, the verdicts are listed and the baseline run is charted in a second colour."""
     report = native_runs.report
     page = load(browser, report)
     page.page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
@@ -100,41 +94,21 @@ def test_pytest_html_report_shows_vmtp_summary_charts_and_environment(native_run
     status = {rows.nth(i).get_attribute("data-scenario"): rows.nth(i).locator("td").nth(2).inner_text()
               for i in range(rows.count())}
     assert [status[s] for s in ("7.1", "7.2", "7.3")] == ["PASSED"] * 3 and status["1.1"] == "SKIPPED"
-    tcp_data = page.page.locator('table.vmtp-summary tr[data-scenario="7.1"] td').nth(3).inner_text()
-    assert "'tp_kbps'" in tcp_data
+    tcp = page.page.locator('table.vmtp-summary tr[data-scenario="7.1"] td')
+    assert "'tp_kbps'" in tcp.nth(3).inner_text() and tcp.nth(4).inner_text().startswith("ok: tcp 65536 tp_kbps ")
+    before = json.loads(native_runs.before.read_text())
+    verdicts = page.page.locator("table.vmtp-verdicts tr[data-scenario]")
+    assert [verdicts.nth(i).get_attribute("data-scenario") for i in range(verdicts.count())] == ["7.1", "7.2", "7.3"]
+    assert f"tag:before (run {before['run_id']})" in verdicts.nth(0).inner_text()
+    assert "tcp 65536 tp_kbps" in verdicts.nth(0).inner_text()
 
-    for key, per_run in BARS_PER_RUN.items():
-        assert _bars(page, f"vmtp-report-chart-{key}") == per_run, key
+    for key, per_run in BARS_PER_RUN.items():  # this run and its baseline
+        assert _bars(page, f"vmtp-report-chart-{key}", runs=2) == 2 * per_run, key
+    legend = page.page.locator("#vmtp-report-chart-tcp .legend").text_content() or ""
+    assert legend.index(f"this run {doc['run_id']}") < legend.index(f"baseline {before['run_id']}")
     env = _environment(page)
     assert env["VMTP run id"] == doc["run_id"] and env["VMTP description"] == "after the upgrade"
     assert env["VMTP tools"].startswith("nuttcp-") and env["VMTP version"] == f"pytest-vmtp {doc['version']}"
     # pytest-html's own table still renders under the section (its script ran after ours).
     assert page.count("#results-table tbody.results-table-row") >= 3
 
-
-def test_report_section_draws_the_baseline_run_as_a_second_colour(native_runs: NativeRuns, browser,
-                                                                  tmp_path: Path):
-    """The 'after' run judged against tag:before from the run history, as the in-run gate does:
-    the section reads the baseline back by the label in the flows and charts both runs."""
-    history = str(native_runs.history)
-    after = judged(documents.load(str(native_runs.after))[0], run_gate.load(RULES, "tag:before", history))
-    report = HtmlReport(ResultCollector(run_id=after["run_id"], multicast=False, protocols=("tcp", "udp", "icmp"),
-                                        args={}, history=HistorySettings(history, 5.0)))
-    baselines = report.baseline_documents(after["flows"])
-    before = json.loads(native_runs.before.read_text())
-    assert [b["run_id"] for b in baselines] == [before["run_id"]] and report.notes == []
-    rows = [SummaryRow(f["scenario"], f["name"], f["status"], {}, f.get("reason")) for f in after["flows"]]
-    runs = [Run("this run", after)] + [Run("baseline", b) for b in baselines]
-    page_path = tmp_path / "section.html"
-    page_path.write_text("<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>"
-                         + html_section.section(rows, after["flows"], runs) + "</body></html>")
-
-    page = load(browser, page_path)
-    page.page.screenshot(path=str(tmp_path / "section.png"), full_page=True)
-    _clean_load(page, page_path)
-    for key, per_run in BARS_PER_RUN.items():
-        assert _bars(page, f"vmtp-report-chart-{key}", runs=2) == 2 * per_run, key
-    verdicts = page.page.locator("table.vmtp-verdicts tr[data-scenario]")
-    assert [verdicts.nth(i).get_attribute("data-scenario") for i in range(verdicts.count())] == ["7.1", "7.2", "7.3"]
-    assert f"tag:before (run {before['run_id']})" in verdicts.nth(0).inner_text()
-    assert "tcp 65536 tp_kbps" in verdicts.nth(0).inner_text()
