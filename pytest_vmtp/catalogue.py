@@ -8,9 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal, get_args
 
-KINDS = ("vm", "native", "external")  # a scenario module's VMTP_KIND
-PROTOCOLS = {"T": "tcp", "U": "udp", "I": "icmp", "M": "multicast"}
+Kind = Literal["vm", "native", "external"]  # a scenario module's VMTP_KIND
+Protocol = Literal["tcp", "udp", "icmp", "multicast"]
+Network = Literal["net1", "net2"]  # net1: the server's; net2: behind the router
+Side = Literal["A", "B"]  # A: the server VM's compute host; B: another host
+Direction = Literal["upload", "download"]
+
+KINDS: tuple[Kind, ...] = get_args(Kind)
+PROTOCOLS: dict[str, Protocol] = {"T": "tcp", "U": "udp", "I": "icmp", "M": "multicast"}
 _PROTO_TITLE = {"tcp": "TCP", "udp": "UDP", "icmp": "ICMP", "multicast": "Multicast"}
 _PROTO_ROW = {"tcp": 1, "udp": 2, "icmp": 3, "multicast": 4}
 
@@ -50,8 +57,8 @@ class VmRole:
     """A test VM: which network it sits on and which compute host it shares."""
 
     name: str
-    network: str  # "net1" (the server's) | "net2" (behind the router)
-    side: str  # "A" (the server's compute host) | "B" (another host)
+    network: Network
+    side: Side
 
     @property
     def inter_node(self) -> bool:
@@ -112,12 +119,12 @@ class Scenario:
 
     id: str  # "2.1"
     name: str  # VMTP's row title without the id
-    kind: str  # "vm" | "native" | "external"
-    protocol: str  # "tcp" | "udp" | "icmp" | "multicast"
+    kind: Kind
+    protocol: Protocol
     markers: tuple[str, ...]
     test_id: str  # pytest parameter id
     group: VmGroup | None = None
-    direction: str | None = None  # external rows: "upload" | "download"
+    direction: Direction | None = None  # external rows
 
     @property
     def title(self) -> str:
@@ -129,7 +136,7 @@ class Scenario:
         return int(major), int(minor)
 
 
-def _vm_rows(protocols: tuple[str, ...]) -> list[Scenario]:
+def _vm_rows(protocols: tuple[Protocol, ...]) -> list[Scenario]:
     rows = []
     for g in VM_GROUPS:
         for proto in protocols:
@@ -146,7 +153,7 @@ def _vm_rows(protocols: tuple[str, ...]) -> list[Scenario]:
     return rows
 
 
-def _native_rows(protocols: tuple[str, ...]) -> list[Scenario]:
+def _native_rows(protocols: tuple[Protocol, ...]) -> list[Scenario]:
     return [
         Scenario(
             id=f"7.{_PROTO_ROW[p]}",
@@ -173,12 +180,12 @@ def _external_rows() -> list[Scenario]:
 
 def catalogue(multicast: bool = False) -> list[Scenario]:
     """All rows in VMTP's order: 23 without multicast, 30 with it."""
-    protocols = ("tcp", "udp", "icmp") + (("multicast",) if multicast else ())
+    protocols: tuple[Protocol, ...] = ("tcp", "udp", "icmp", "multicast") if multicast else ("tcp", "udp", "icmp")
     rows = _vm_rows(protocols) + _native_rows(protocols) + _external_rows()
     return sorted(rows, key=lambda s: s.sort_key)
 
 
-def by_kind(kind: str, multicast: bool = False) -> list[Scenario]:
+def by_kind(kind: Kind, multicast: bool = False) -> list[Scenario]:
     return [s for s in catalogue(multicast) if s.kind == kind]
 
 
@@ -203,7 +210,7 @@ def roles_needed(rows: Iterable[Scenario]) -> set[str]:
     return roles
 
 
-def unselected_reason(row: Scenario, protocols: tuple[str, ...]) -> str | None:
+def unselected_reason(row: Scenario, protocols: tuple[Protocol, ...]) -> str | None:
     """Why a row does not run under --vmtp-protocols (None: it runs). VMTP lists such rows
     as skipped; the multicast rows exist only when multicast is selected."""
     if row.protocol in protocols:
@@ -212,7 +219,7 @@ def unselected_reason(row: Scenario, protocols: tuple[str, ...]) -> str | None:
     return f"{_PROTO_TITLE[row.protocol]} not selected (--vmtp-protocols {letters})"
 
 
-def parse_protocols(text: str) -> tuple[str, ...]:
+def parse_protocols(text: str) -> tuple[Protocol, ...]:
     """VMTP's --protocols letters (any of T, U, I, M) -> protocol names; ValueError if bad."""
     letters = text.strip().upper()
     bad = sorted(set(letters) - set(PROTOCOLS))

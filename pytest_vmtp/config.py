@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from pytest_vmtp.catalogue import parse_protocols
+from pytest_vmtp.catalogue import Protocol, parse_protocols
 from pytest_vmtp.gate.rules import GateRules, RuleError
 from pytest_vmtp.history.errors import HistoryError
 from pytest_vmtp.history.mongo import MongoTarget
@@ -49,7 +49,7 @@ class HistorySettings:
 @dataclass(frozen=True)
 class VmtpConfig:
     measure: MeasureSettings
-    protocols: tuple[str, ...]
+    protocols: tuple[Protocol, ...]
     hosts: tuple[str, ...]
     external_host: str | None
     cloud_name: str  # "local" or a clouds.yaml entry

@@ -19,7 +19,7 @@ from typing import Any
 
 from openstack.connection import Connection
 
-from pytest_vmtp.catalogue import ROLES
+from pytest_vmtp.catalogue import ROLES, Network
 from pytest_vmtp.catalogue import SERVER_ROLE as SERVER
 from pytest_vmtp.cloud import lookup, naming, sources
 from pytest_vmtp.cloud.errors import CloudError
@@ -181,7 +181,7 @@ class Topology:
             self._state.write(state)
         return res[key]
 
-    def _base(self, state: dict[str, Any], networks: set[str]) -> None:
+    def _base(self, state: dict[str, Any], networks: set[Network]) -> None:
         s, m = self.settings, self._maker
 
         def image() -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_vmtp.catalogue import Scenario, catalogue, unselected_reason
+from pytest_vmtp.catalogue import Protocol, Scenario, catalogue, unselected_reason
 from pytest_vmtp.gate.figures import measured
 from pytest_vmtp.report import vmtp_json
 from pytest_vmtp.report.data_column import data_for
@@ -74,7 +74,7 @@ class ResultCollector:
 
     run_id: str
     multicast: bool
-    protocols: tuple[str, ...]
+    protocols: tuple[Protocol, ...]
     args: dict[str, Any]
     description: str | None = None
     json_path: Path | None = None
