@@ -47,6 +47,52 @@ class ServerSpec:
     port_security: bool = True  # False: no filtering at all on its ports
 
 
+@dataclass(frozen=True)
+class End:
+    """One end of a veth: its namespace (None: the root one) and its name there."""
+
+    netns: str | None
+    ifname: str
+
+
+@dataclass(frozen=True)
+class Leg:
+    """A veth of the cloud: its device end (a VM's ethN, a router's qr-/qg-, a host's mgmt0)
+    and its far end (the tap on a bridge, or the root namespace's side)."""
+
+    device: End
+    far: End
+    far_bridged: bool = False  # the far end is a bridge port in a host namespace (VM ports)
+
+
+@dataclass(frozen=True)
+class Effect:
+    """What one direction of a leg does to its packets (fault injection)."""
+
+    rate_bps: int | None = None
+    delay_ms: float = 0.0
+    jitter_ms: float = 0.0
+    loss_pct: float = 0.0
+
+    def merged(self, other: Effect) -> Effect:
+        """self with other's settings on top, setting by setting."""
+        return Effect(other.rate_bps if other.rate_bps is not None else self.rate_bps,
+                      other.delay_ms or self.delay_ms, other.jitter_ms or self.jitter_ms,
+                      other.loss_pct or self.loss_pct)
+
+
+@dataclass(frozen=True)
+class LegState:
+    """A leg's faults: out = device -> far, into = far -> device, down = no carrier."""
+
+    out: Effect = Effect()
+    into: Effect = Effect()
+    down: bool = False
+
+
+NORMAL = LegState()
+
+
 class Dataplane(Protocol):
     """What the API layer asks of the kernel. One implementation: linux.LinuxDataplane."""
 
