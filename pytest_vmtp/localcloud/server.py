@@ -22,6 +22,7 @@ from werkzeug.serving import make_server
 from . import bootstrap, keys
 from .app import create_app
 from .context import Cloud
+from .faultplane import FaultPlane
 from .faults import FaultBook
 from .layout import (
     DATAPLANE_DIR,
@@ -110,9 +111,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         dataplane.start(host_authorized_keys=operator_key(state_dir))
         state = CloudState(state_dir, args.prefix, list(dataplane.hosts()))
-        cloud = Cloud(state=state, dataplane=dataplane, faults=FaultBook(state_dir),
-                      tokens=TokenStore(), password=password)
+        cloud = Cloud(state=state, dataplane=dataplane,
+                      faults=FaultBook(state_dir, dataplane.hosts()), tokens=TokenStore(),
+                      password=password)
         bootstrap.populate(cloud)
+        cloud.faultplane = FaultPlane(cloud)
+        cloud.faultplane.start()
         try:
             httpd = make_server("127.0.0.1", args.port, create_app(cloud), threaded=True)
         except SystemExit:  # werkzeug's way of saying the port is taken
@@ -131,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         if cloud is not None:
+            if cloud.faultplane is not None:
+                cloud.faultplane.stop()
             cloud.workers.wait_idle(20.0)
         try:
             dataplane.stop()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+
 from .model import NORMAL, Effect, End, Leg, LegState
 from .nfqueue import Delayer
 from .nl import DataplaneError, Ns, run_in

@@ -154,6 +154,31 @@ class Dataplane(Protocol):
     def stop(self) -> None:
         """Remove every kernel object and process this data path made."""
 
+    # -- fault injection (faultplane.py) ---------------------------------------------------------
+    def server_legs(self, server_id: str) -> dict[str, Leg]:
+        """port id -> leg of each port of a booted server ({} otherwise)."""
+
+    def router_legs(self, router_id: str) -> dict[str, Leg]:
+        """port id -> leg of each router interface, plus "gateway" -> its gateway leg."""
+
+    def host_leg(self, host: str) -> Leg:
+        """A compute host's underlay leg."""
+
+    def impair(self, leg: Leg, state: LegState) -> None:
+        """Bring a leg to a fault state (NORMAL clears it)."""
+
+    def forget_leg(self, leg: Leg) -> None:
+        """The leg is gone: forget what was applied to it."""
+
+    def kill_sshd(self, server_id: str) -> bool:
+        """SIGKILL the server's sshd (and its sessions); False if none ran."""
+
+    def kill_namespace(self, server_id: str) -> bool:
+        """Kill the server's processes and remove its namespace, as a VM crash."""
+
+    def kill_tool(self, server_id: str, tool: str) -> int:
+        """SIGKILL processes called tool in the server; how many."""
+
 
 class DataplaneClass(Protocol):
     """A data path implementation as the server makes one and `clean` removes one's leftovers."""
