@@ -8,8 +8,8 @@ Names become kernel objects here: an entry selects servers (name regex), a compu
   network  every port on the network (VMs', routers' interfaces and gateways), in the
            direction into the network: a packet crossing it is hit once
 Entries reaching the same leg combine, a later entry's setting winning. `after_s` delays an
-entry's start from when the document was set; `down_s` is how long its legs then lose their
-carrier. The desired states are recomputed when the document changes, when an entry starts
+entry's start from when the document was set; `down_s` is how long its legs then carry no
+packets (IP is dropped both ways). The desired states are recomputed when the document changes, when an entry starts
 or a down window ends, when a server's ports are plugged (before it goes ACTIVE) and when
 routers change; only the differences reach the kernel.
 """

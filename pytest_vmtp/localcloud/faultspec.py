@@ -144,9 +144,10 @@ def _schema_error(error: ValidationError) -> FaultSpecError:
     while best.context:  # anyOf/oneOf: the branch that got furthest
         best = max(best.context, key=lambda e: len(e.absolute_path))
     where = _where(best.absolute_path)
+    instance: Any = best.instance
     if best.validator == "additionalProperties" and isinstance(best.schema, dict):
         known = sorted(best.schema.get("properties", {}))
-        extra = sorted(set(dict(best.instance)) - set(known))
+        extra = sorted(set(instance) - set(known))
         return FaultSpecError(f"{where}: unknown key {', '.join(map(repr, extra))} "
                               f"(known: {', '.join(known)})")
     return FaultSpecError(f"{where}: {best.message}")

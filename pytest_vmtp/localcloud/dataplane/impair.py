@@ -6,8 +6,10 @@ far end (the tap on a bridge, the root-side leg). Per direction:
                         namespace (filter OUTPUT/FORWARD -o dev)
   in  (far -> device):  tbf on the far end; loss and delay in the device's namespace
                         (filter INPUT/FORWARD -i dev)
-  down:                 the far end is set down, so the device end loses its carrier (its
-                        addresses and routes stay, and come back to life with the carrier)
+  down:                 every IP packet dropped at both hooks: a link down in the fabric.
+                        The VM keeps its carrier and its ARP entries, as a VM behind a dead
+                        switch port does (carrier loss would make the kernel queue packets
+                        for ARP and deliver them late when the link returns)
 
 Why not netem: many kernels ship without sch_netem (the one this project is tested on
 does); tbf and netfilter are everywhere. tbf alone rate-limits, and bounds its queue in
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 
 from .model import NORMAL, Effect, End, Leg, LegState
 from .nfqueue import Delayer
-from .nl import DataplaneError, Ns, run_in
+from .nl import DataplaneError, run_in
 
 TBF_LATENCY = "50ms"
 CHAIN_PREFIX = "vf"  # vfo-<dev> (out), vfi-<dev> (in)
@@ -59,11 +61,14 @@ def hooks(leg: Leg) -> tuple[Hook, Hook]:
     return out, into
 
 
-def render_hook(hook: Hook, effect: Effect, queue: int | None, new: bool) -> str:
+def render_hook(hook: Hook, effect: Effect, queue: int | None, new: bool,
+                down: bool = False) -> str:
     """iptables-restore --noflush input (re)defining the hook's chain (and its jumps if new)."""
     lines = [f"*{hook.table}", f":{hook.chain} - [0:0]"]
     if new:
         lines += [f"-A {jump} -j {hook.chain}" for jump in hook.jumps]
+    if down:
+        lines.append(f"-A {hook.chain} -j DROP")
     if effect.loss_pct:
         lines.append(f"-A {hook.chain} -m statistic --mode random --probability "
                      f"{min(1.0, effect.loss_pct / 100):.6f} -j DROP")
@@ -107,10 +112,8 @@ class Impairer:
                 _qdisc(leg.device, state.out.rate_bps)
             if state.into.rate_bps != old.into.rate_bps:
                 _qdisc(leg.far, state.into.rate_bps)
-            if (state.out, state.into) != (old.out, old.into):
+            if (state.out, state.into, state.down) != (old.out, old.into, old.down):
                 self._filter(leg, old, state)
-            if state.down != old.down:
-                set_link(leg.far, up=not state.down)
             if state == NORMAL:
                 self._applied.pop(leg, None)
             else:
@@ -131,12 +134,14 @@ class Impairer:
     def _filter(self, leg: Leg, old: LegState, state: LegState) -> None:
         for hook, before, after in zip(hooks(leg), (old.out, old.into), (state.out, state.into),
                                        strict=True):
-            if _filters(before) == _filters(after):
+            had, wants = _filters(before, old.down), _filters(after, state.down)
+            if had == wants:
                 continue
             queue = self._queue(hook, after)
-            if _filters(after) != (0.0, 0.0, 0.0):
+            if any(wants):
                 run_in(hook.netns, ["iptables-restore", "-w", "--noflush"],
-                       stdin=render_hook(hook, after, queue, new=_filters(before) == (0, 0, 0)))
+                       stdin=render_hook(hook, after, queue, new=not any(had),
+                                         down=state.down))
             else:
                 run_in(hook.netns, ["iptables-restore", "-w", "--noflush"],
                        stdin=render_unhook(hook))
@@ -161,8 +166,8 @@ class Impairer:
         return queue
 
 
-def _filters(effect: Effect) -> tuple[float, float, float]:
-    return effect.loss_pct, effect.delay_ms, effect.jitter_ms
+def _filters(effect: Effect, down: bool) -> tuple[float, float, float, bool]:
+    return effect.loss_pct, effect.delay_ms, effect.jitter_ms, down
 
 
 def _qdisc(end: End, rate_bps: int | None) -> None:
@@ -174,13 +179,6 @@ def _qdisc(end: End, rate_bps: int | None) -> None:
         run_in(end.netns, ["tc", "qdisc", "del", "dev", end.ifname, "root"])
     except DataplaneError:
         pass  # no qdisc of ours there (or the link is gone)
-
-
-def set_link(end: End, up: bool) -> None:
-    with Ns(end.netns).session() as session:
-        idx = session.index(end.ifname)
-        if idx is not None:
-            session.ipr.link("set", index=idx, state="up" if up else "down")
 
 
 def strip(netns: str | None, links: list[str]) -> None:

@@ -83,7 +83,7 @@ class Effect:
 
 @dataclass(frozen=True)
 class LegState:
-    """A leg's faults: out = device -> far, into = far -> device, down = no carrier."""
+    """A leg's faults: out = device -> far, into = far -> device, down = carries nothing."""
 
     out: Effect = Effect()
     into: Effect = Effect()
