@@ -49,13 +49,18 @@ def fail_server(c: Cloud, server: Resource, code: int, message: str) -> None:
 
 def _spec(c: Cloud, server: Resource) -> ServerSpec:
     """What the data path needs to build the server (state lock held)."""
+    return spec_of(c, server, start_sshd=not c.faults.skip_sshd(server["name"]))
+
+
+def spec_of(c: Cloud, server: Resource, start_sshd: bool) -> ServerSpec:
+    """The server's ServerSpec from the state (state lock held)."""
     rules, port_security = security.server_security(c, server["id"])
     keypair = c.state.table("keypairs").get(server.get("key_name") or "")
     return ServerSpec(
         server_id=server["id"], host=server["OS-EXT-SRV-ATTR:host"],
         ports=tuple(neutron.port_spec(c, p) for p in ordered_ports(c, server) if p["fixed_ips"]),
         authorized_keys=(keypair["public_key"].strip() + "\n") if keypair else "",
-        start_sshd=not c.faults.skip_sshd(server["name"]),
+        start_sshd=start_sshd,
         security_rules=rules, port_security=port_security)
 
 

@@ -45,8 +45,8 @@ def print_status(state_dir: Path) -> int:
     if not info or not process.is_ours(int(info["pid"])) or not info.get("port"):
         snapshot = process.read_snapshot(state_dir)
         if snapshot or info:
-            print(f"local cloud in {state_dir}: not running (crashed: state left behind; run "
-                  "`vmtp-localcloud clean`)")
+            print(f"local cloud in {state_dir}: not running (crashed: state left behind; "
+                  "`vmtp-localcloud start` recovers it, `clean` removes it)")
             if snapshot:
                 _print_snapshot(snapshot)
         else:
