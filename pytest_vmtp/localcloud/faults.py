@@ -121,8 +121,10 @@ class FaultBook:
         return None
 
     def boot_fault(self, server_name: str) -> BootFault | None:
-        """What this boot must do instead of booting normally, if anything (consumes one)."""
-        self.reload()
+        """What this boot must do instead of booting normally, if anything (consumes one).
+
+        No reload here or below: the builder asks with the state lock held, and a reload
+        calls the listeners, which take it (the API's calls and the watcher reload)."""
         with self._lock:
             faults = list(self._doc.boot_errors)
             for i, fault in enumerate(faults):
@@ -139,13 +141,11 @@ class FaultBook:
         return fault.message if fault is not None and fault.kind == "error" else None
 
     def boot_delay(self) -> float:
-        self.reload()
         with self._lock:
             return self._doc.boot_delay
 
     def skip_sshd(self, server_name: str) -> bool:
         """True when this server must boot without sshd (consumes one count)."""
-        self.reload()
         with self._lock:
             doc = self._doc
             if doc.no_sshd != 0 and (doc.no_sshd_name is None
