@@ -6,8 +6,11 @@ into a pytest usage error.
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -19,6 +22,7 @@ from pytest_vmtp.catalogue import parse_protocols
 from pytest_vmtp.gate.rules import GateRules, RuleError
 from pytest_vmtp.history.errors import HistoryError
 from pytest_vmtp.history.mongo import MongoTarget
+from pytest_vmtp.measure import validate
 from pytest_vmtp.measure.settings import TOOLS, MeasureSettings
 
 LOCAL_CLOUD = "local"
@@ -57,6 +61,7 @@ class VmtpConfig:
     gate: GateRules = field(default_factory=lambda: GateRules({}))
     baseline: str | None = None  # --vmtp-baseline SOURCE
     raw: dict[str, Any] = field(default_factory=dict)  # merged YAML view, for the JSON "args"
+    host_key_policy: str = "strict"  # for hosts and external_host: strict | accept-new
 
     @property
     def multicast(self) -> bool:
@@ -134,11 +139,10 @@ def parse_bandwidth(text: str | int | None) -> int | None:
 
 
 def _sizes(name: str, value: Any, largest: int = 65507) -> tuple[int, ...]:
-    if isinstance(value, str):
-        value = [v for v in value.split(",") if v.strip()]
+    items = [v.strip(" ") for v in value.split(",") if v.strip(" ")] if isinstance(value, str) else value
     try:
-        sizes = tuple(int(v) for v in value)
-    except (TypeError, ValueError):
+        sizes = tuple(validate.whole_number(v, "size", 1 << 62) for v in items)
+    except (TypeError, validate.InvalidValue):
         raise ConfigError(f"{name} {value!r}: use a comma-separated list of sizes in bytes") from None
     if not sizes or any(s <= 0 or s > largest for s in sizes):
         raise ConfigError(f"{name} {value!r}: sizes must be between 1 and {largest} bytes")
@@ -150,9 +154,46 @@ def _positive(name: str, value: Any, kind=int) -> Any:
         v = kind(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{name} {value!r}: expected a positive number") from None
-    if v <= 0:
+    if not math.isfinite(v) or v <= 0:
         raise ConfigError(f"{name} {value!r}: expected a positive number")
     return v
+
+
+def _checked(name: str, check: Callable[[Any], Any], value: Any) -> Any:
+    """check(value) (a measure.validate check), its error named after the option or key."""
+    try:
+        return check(value)
+    except validate.InvalidValue as exc:  # named after the key the user wrote it under
+        raise ConfigError(f"{name} {value!r}: {exc.reason}") from None
+
+
+def _sources(name: str, value: Any) -> list[str]:
+    """A list of IPv4/IPv6 prefixes (or addresses), or "this-machine"."""
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise ConfigError(f"{name} {value!r}: give a list of prefixes, e.g. [192.0.2.7/32]")
+    for item in value:
+        if item == "this-machine":
+            continue
+        try:
+            ipaddress.ip_network(str(item), strict=False)
+        except ValueError:
+            raise ConfigError(f"{name} {item!r}: not an IP prefix (such as 192.0.2.0/24) nor this-machine") from None
+    return [str(v) for v in value]
+
+
+def _optional(name: str, check: Callable[[Any], Any], value: Any) -> Any:
+    return None if value is None else _checked(name, check, value)
+
+
+def _cidrs(value: Any) -> tuple[str, str]:
+    """The two test subnets (network 1, network 2) as IPv4 or IPv6 prefixes."""
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise ConfigError(f"cidrs {value!r}: give two subnets, e.g. [192.168.1.0/24, 192.168.2.0/24]")
+    try:
+        nets = tuple(str(ipaddress.ip_network(str(v), strict=False)) for v in value)
+    except ValueError as exc:
+        raise ConfigError(f"cidrs {value!r}: {exc}") from None
+    return nets[0], nets[1]
 
 
 def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConfig:
@@ -185,13 +226,20 @@ def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConf
         udp_loss_target=(lo, hi),
         udp_probe_s=_positive("udp_probe_s", merged["udp_probe_s"]),
         udp_search_max_probes=_positive("udp_search_max_probes", merged["udp_search_max_probes"]),
-        nuttcp_data_port=_positive("nuttcp_data_port", merged["nuttcp_data_port"]),
-        nuttcp_control_port=_positive("nuttcp_control_port", merged["nuttcp_control_port"]),
-        iperf_port=_positive("iperf_port", merged["iperf_port"]),
-        multicast_group=str(merged["multicast_group"]),
-        tcp_buffer=merged["tcp_buffer"],
-        udp_buffer=merged["udp_buffer"],
+        nuttcp_data_port=_checked("nuttcp_data_port", validate.port, merged["nuttcp_data_port"]),
+        nuttcp_control_port=_checked("nuttcp_control_port", validate.port, merged["nuttcp_control_port"]),
+        iperf_port=_checked("iperf_port", validate.port, merged["iperf_port"]),
+        multicast_group=_checked("multicast_group", validate.multicast_group, merged["multicast_group"]),
+        tcp_buffer=_optional("tcp_buffer", validate.buffer_size, merged["tcp_buffer"]),
+        udp_buffer=_optional("udp_buffer", validate.buffer_size, merged["udp_buffer"]),
     )
+    merged["cidrs"] = list(_cidrs(merged["cidrs"]))
+    merged["flow_sources"] = _sources("flow_sources", merged["flow_sources"])
+    if merged["ssh_from"] != "auto":
+        merged["ssh_from"] = _sources("ssh_from", merged["ssh_from"])
+    if not isinstance(merged["accept_new_host_keys"], bool):
+        raise ConfigError(f"accept_new_host_keys {merged['accept_new_host_keys']!r}: use true or false")
+    host_key_policy = "accept-new" if merged["accept_new_host_keys"] else "strict"
     hosts = merged["hosts"] or []
     if isinstance(hosts, str):
         hosts = [hosts]
@@ -223,6 +271,7 @@ def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConf
         gate=_gate(merged, defaults, config_file),
         baseline=str(merged["baseline"]) if merged["baseline"] else None,
         raw=merged,
+        host_key_policy=host_key_policy,
     )
 
 

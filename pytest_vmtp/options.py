@@ -48,10 +48,13 @@ class Option:
 OPTIONS: tuple[Option, ...] = (
     Option("--vmtp-cloud", "clouds.yaml entry to test ('local' starts the local cloud)", "cloud", "NAME"),
     Option("--vmtp-config", "YAML file overriding pytest_vmtp/defaults.yaml", None, "FILE"),
-    Option("--vmtp-host", "native host user@host[:port][,key=PATH][,jump=user@host]; once (intra-host) "
-           "or twice (inter-host)", "hosts", "SPEC", {"action": "append"}),
+    Option("--vmtp-host", "native host user@host[:port][,key=PATH][,jump=user@host][,known_hosts=PATH]"
+           "[,hostkey=accept-new]; once (intra-host) or twice (inter-host)", "hosts", "SPEC", {"action": "append"}),
     Option("--vmtp-external-host", "external host for 8.1/8.2: 'local' (this machine) or user@host[,key=PATH]",
            "external_host", "SPEC"),
+    Option("--vmtp-accept-new-host-keys", "accept unknown SSH host keys of --vmtp-host/--vmtp-external-host "
+           "hosts and add them to known_hosts (a changed key is always refused)", "accept_new_host_keys", None,
+           {"action": "store_true", "default": None}),
     Option("--vmtp-tool", "throughput tool", "tool", None, {"choices": TOOLS}),
     Option("--vmtp-protocols", "T=TCP U=UDP I=ICMP M=multicast; rows of the others are skipped", "protocols",
            "TUIM"),

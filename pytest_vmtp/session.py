@@ -157,6 +157,9 @@ def start(config: pytest.Config) -> VmtpSession:
     run_id, run_dir = run_identity(config)
     owner = getattr(config, "workerinput", None) is None
     ensure_run_dir(run_dir)
+    from pytest_vmtp import rundirs
+
+    rundirs.claim(run_dir)  # how vmtp-cleanup tells a live run's directory from a killed one's
     session = VmtpSession(config=cfg, run_id=run_id, run_dir=run_dir, owner=owner, pytest_config=config,
                           gate=gate)
     config.stash[SESSION_KEY] = session

@@ -33,6 +33,7 @@ from .layout import (
     DEFAULT_PREFIX,
     DEFAULT_STATE_DIR,
     HOSTS_KEY,
+    HOSTS_KNOWN_HOSTS,
     LOG_FILE,
     SERVER_FILE,
     SERVER_MODULE,
@@ -42,6 +43,7 @@ from .layout import (
 )
 
 __all__ = ["CLOUD_NAME", "CLOUDS_FILE", "DEFAULT_PREFIX", "DEFAULT_STATE_DIR", "HOSTS_KEY",
+           "HOSTS_KNOWN_HOSTS",
            "STATE_DIR_ENV", "CloudError", "CloudHandle", "clean", "default_state_dir",
            "is_running", "running", "start", "stop"]
 

@@ -23,6 +23,7 @@ from . import bootstrap, keys, process, recovery
 from .app import create_app
 from .context import Cloud
 from .dataplane.cleanup import workdir_path
+from .dataplane.model import Dataplane
 from .faultplane import FaultPlane
 from .faults import FaultBook
 from .layout import (
@@ -31,6 +32,7 @@ from .layout import (
     DEFAULT_DATAPLANE,
     DEFAULT_PREFIX,
     HOSTS_KEY,
+    HOSTS_KNOWN_HOSTS,
     SERVER_FILE,
     SERVER_MODULE,
     SNAPSHOT,
@@ -68,6 +70,16 @@ def operator_key(state_dir: Path) -> str:
             out.write(priv)
         public.write_text(pub + "\n")
     return public.read_text()
+
+
+def write_hosts_known_hosts(state_dir: Path, dataplane: Dataplane) -> None:
+    """A known_hosts file for the compute hosts' sshd, so that SSH to them checks host keys
+    (as an operator's known_hosts for real compute nodes does)."""
+    key = dataplane.host_public_key()
+    lines = "".join(f"{dataplane.host_address(host)} {key}\n" for host in dataplane.hosts())
+    tmp = state_dir / (HOSTS_KNOWN_HOSTS + ".tmp")
+    tmp.write_text(lines)
+    os.replace(tmp, state_dir / HOSTS_KNOWN_HOSTS)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     cloud: Cloud | None = None
     try:
         dataplane.start(host_authorized_keys=operator_key(state_dir))
+        write_hosts_known_hosts(state_dir, dataplane)
         state = CloudState(state_dir, args.prefix, list(dataplane.hosts()))
         if snapshot:
             state.restore(snapshot)

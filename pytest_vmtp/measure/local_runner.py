@@ -19,10 +19,11 @@ from .runner import CommandResult, has_binary_command
 
 
 class LocalBackground:
-    """A local server process in its own session; its output goes to a temporary file."""
+    """A local server process in its own session; its output goes to a temporary file that
+    has no name (unlinked at once), so that no file outlives the run, however it ends."""
 
     def __init__(self, argv: list[str], label: str, env: dict[str, str] | None = None) -> None:
-        self._logfile = tempfile.NamedTemporaryFile(prefix="vmtp-bg-", suffix=".log", delete=False)
+        self._logfile = tempfile.TemporaryFile(prefix="vmtp-bg-", suffix=".log")
         self._label = label
         self._proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=self._logfile, stderr=subprocess.STDOUT,
@@ -42,8 +43,8 @@ class LocalBackground:
     def log(self) -> str:
         if self._stopped:
             return self._log
-        with open(self._logfile.name, errors="replace") as f:
-            return f.read()
+        fd = self._logfile.fileno()  # read without moving the offset the server writes at
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
 
     def stop(self) -> None:
         with self._lock:
@@ -57,7 +58,6 @@ class LocalBackground:
             self._log = self.log()
             self._stopped = True
             self._logfile.close()
-            os.unlink(self._logfile.name)
 
 
 class LocalRunner:

@@ -145,6 +145,10 @@ class LinuxDataplane:
             raise KeyError(f"unknown compute host {host!r}")
         return self.addressing.host_ip(host)
 
+    def host_public_key(self) -> str:
+        public = (self.workdir / "ssh_host_ed25519_key.pub").read_text().split()
+        return " ".join(public[:2])
+
     def external_gateway(self) -> tuple[str, int]:
         return self.addressing.root_external_ip, self.addressing.external.prefixlen
 

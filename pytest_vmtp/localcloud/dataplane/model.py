@@ -108,6 +108,9 @@ class Dataplane(Protocol):
     def host_address(self, host: str) -> str:
         """The compute host's management IP (Nova's hypervisor host_ip), reachable from root."""
 
+    def host_public_key(self) -> str:
+        """"type base64" of the SSH host key the hosts' (and servers') sshd offer."""
+
     def external_gateway(self) -> tuple[str, int]:
         """(ip, prefixlen) of the root namespace's address on the external bridge."""
 
