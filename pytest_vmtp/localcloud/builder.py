@@ -49,14 +49,25 @@ def fail_server(c: Cloud, server: Resource, code: int, message: str) -> None:
 
 def _spec(c: Cloud, server: Resource) -> ServerSpec:
     """What the data path needs to build the server (state lock held)."""
+    return spec_of(c, server, start_sshd=not c.faults.skip_sshd(server["name"]))
+
+
+def spec_of(c: Cloud, server: Resource, start_sshd: bool) -> ServerSpec:
+    """The server's ServerSpec from the state (state lock held)."""
     rules, port_security = security.server_security(c, server["id"])
     keypair = c.state.table("keypairs").get(server.get("key_name") or "")
     return ServerSpec(
         server_id=server["id"], host=server["OS-EXT-SRV-ATTR:host"],
         ports=tuple(neutron.port_spec(c, p) for p in ordered_ports(c, server) if p["fixed_ips"]),
         authorized_keys=(keypair["public_key"].strip() + "\n") if keypair else "",
-        start_sshd=not c.faults.skip_sshd(server["name"]),
+        start_sshd=start_sshd,
         security_rules=rules, port_security=port_security)
+
+
+def _deleting(c: Cloud, server_id: str) -> bool:
+    with c.state.lock:
+        server = c.state.table("servers").get(server_id)
+        return server is None or server.get("OS-EXT-STS:task_state") == "deleting"
 
 
 def _boot(c: Cloud, server_id: str) -> None:
@@ -67,9 +78,17 @@ def _boot(c: Cloud, server_id: str) -> None:
         server = c.state.table("servers").get(server_id)
         if server is None or server.get("OS-EXT-STS:task_state") == "deleting":
             return
-        message = c.faults.boot_error()
-        if message is not None:
-            fail_server(c, server, 500, message)
+        fault = c.faults.boot_fault(server["name"])
+        if fault is not None and fault.kind == "error":
+            fail_server(c, server, 500, fault.message)
+            return
+        if fault is not None and fault.kind == "stuck":
+            server["OS-EXT-STS:task_state"] = "spawning"
+    if fault is not None and fault.kind == "stuck":
+        c.faults.hold_while_stuck(lambda: _deleting(c, server_id))
+    with c.state.lock:
+        server = c.state.table("servers").get(server_id)
+        if server is None or server.get("OS-EXT-STS:task_state") == "deleting":
             return
         spec = _spec(c, server)
         server["OS-EXT-STS:task_state"] = "spawning"
@@ -83,6 +102,15 @@ def _boot(c: Cloud, server_id: str) -> None:
             if failed is not None:
                 fail_server(c, failed, 500, f"Build of instance {server_id} aborted: {exc}")
         return
+    port_down = fault is not None and fault.kind == "port_down"
+    with c.state.lock:
+        plugged = c.state.table("servers").get(server_id)
+        if plugged is not None:
+            plugged["_plugged"] = True
+            for port in security.server_ports(c, server_id):
+                port["_fault_down"] = port_down or None
+    if c.faultplane is not None:
+        c.faultplane.refresh()  # faults on what boots while they are set, before ACTIVE
     with c.state.edit():
         booted = c.state.table("servers").get(server_id)
         if booted is None:
@@ -94,7 +122,7 @@ def _boot(c: Cloud, server_id: str) -> None:
         if booted.get("OS-EXT-STS:task_state") != "deleting":
             booted["OS-EXT-STS:task_state"] = None
         for port in security.server_ports(c, server_id):
-            port["status"] = "ACTIVE"
+            port["status"] = "DOWN" if port_down else "ACTIVE"
         c.pushed_rules[server_id] = spec.security_rules
         security.push(c)
 
@@ -107,6 +135,9 @@ def _delete(c: Cloud, server_id: str, boot_thread: threading.Thread | None) -> N
         started = bool(server and server.get("_boot_started"))
         if server is not None:
             server["_booted"] = False  # no more security pushes to it
+            server["_plugged"] = False  # no more faults on it
+    if c.faultplane is not None:
+        c.faultplane.forget_server(server_id)
     try:
         if started:
             c.dataplane.delete_server(server_id)
@@ -120,7 +151,7 @@ def _delete(c: Cloud, server_id: str, boot_thread: threading.Thread | None) -> N
                 neutron.delete_port(c, port["id"], by_owner=True)
             else:
                 port.update({"device_id": "", "device_owner": "", "status": "DOWN",
-                             "binding:host_id": ""})
+                             "binding:host_id": "", "_fault_down": None})
         for group in c.state.table("server_groups").values():
             if server_id in group["members"]:
                 group["members"].remove(server_id)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .dataplane.model import Dataplane, SecurityRule
 from .faults import FaultBook
 from .state import CloudState
 from .tokens import TokenStore
 from .workers import Workers
+
+if TYPE_CHECKING:
+    from .faultplane import FaultPlane
 
 
 @dataclass
@@ -23,3 +27,10 @@ class Cloud:
     workers: Workers = field(default_factory=Workers)
     # What was last sent to the data path per server, so security pushes send only changes.
     pushed_rules: dict[str, tuple[SecurityRule, ...]] = field(default_factory=dict)
+    # The data-path faults (server.py makes it once the data path runs).
+    faultplane: FaultPlane | None = None
+
+    def poke_faults(self) -> None:
+        """A router or port changed: let the data-path faults follow."""
+        if self.faultplane is not None:
+            self.faultplane.poke()

@@ -13,6 +13,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -143,10 +144,35 @@ def _server_command(state_dir: Path, port: int, compute_hosts: int, prefix: str,
     return cmd
 
 
+def _old_password(state_dir: Path) -> str | None:
+    """The admin password of the crashed server (clients keep using it), if its file is left."""
+    import yaml
+
+    try:
+        doc = yaml.safe_load((state_dir / CLOUDS_FILE).read_text())
+        return str(doc["clouds"][CLOUD_NAME]["auth"]["password"])
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return None
+
+
+def _port_free(port: int) -> bool:
+    if not port:
+        return False
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def start(state_dir: Path | str | None = None, port: int = 0, compute_hosts: int = 2,
           prefix: str = DEFAULT_PREFIX, timeout: float = 60.0, dataplane: str | None = None,
           mgmt_cidr: str | None = None, external_cidr: str | None = None) -> CloudHandle:
     """Start the local cloud as a detached child (or return the running one); CloudError.
+
+    After a crash (a snapshot left in state_dir) the new server recovers it: same resources,
+    same admin password and, when free and port is 0, the same port (recovery.py).
 
     mgmt_cidr / external_cidr: the data path's two root-namespace /24s (defaults
     198.51.100.0/24 and 203.0.113.0/24); give others to run two clouds side by side."""
@@ -164,18 +190,23 @@ def start(state_dir: Path | str | None = None, port: int = 0, compute_hosts: int
     if info and process.is_ours(int(info["pid"])):
         raise CloudError(f"a local cloud (pid {info['pid']}) in {state_dir} is starting or not "
                          "answering; run `vmtp-localcloud stop` or `clean`")
-    if info or (state_dir / SNAPSHOT).exists():
-        raise CloudError(f"leftovers of a crashed local cloud in {state_dir}; run "
-                         f"`vmtp-localcloud clean --state-dir {state_dir}` first")
+    recover = process.read_snapshot(state_dir) is not None
+    old_password = _old_password(state_dir) if recover else None
+    if recover and info and port == 0 and _port_free(int(info.get("port") or 0)):
+        port = int(info["port"])  # clients of the crashed server find this one
+    if info and not recover:  # died before its first snapshot: nothing to keep
+        clean(state_dir, prefix)
     try:
         state_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(state_dir, 0o700)
     except OSError as exc:
         raise CloudError(f"cannot use state dir {state_dir}: {exc.strerror}") from None
-    password = secrets.token_urlsafe(18)
+    password = old_password or secrets.token_urlsafe(18)
     log_path = state_dir / LOG_FILE
     cmd = _server_command(state_dir, port, compute_hosts, prefix, dataplane, mgmt_cidr,
                           external_cidr)
+    if recover:
+        cmd.append("--recover")
     with open(log_path, "ab") as log:
         child = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT,
                                  start_new_session=True, close_fds=True, cwd="/")

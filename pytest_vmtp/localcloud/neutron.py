@@ -382,6 +382,7 @@ def set_gateway(c: Cloud, router: dict[str, Any], info: Any) -> None:
     router["external_gateway_info"] = {"network_id": net["id"], "enable_snat": snat,
                                        "external_fixed_ips": port["fixed_ips"]}
     touch(router)
+    c.poke_faults()
 
 
 def clear_gateway(c: Cloud, router: dict[str, Any]) -> None:
@@ -416,6 +417,7 @@ def delete_router(c: Cloud, router_id: str) -> None:
     clear_gateway(c, router)
     c.dataplane.delete_router(router_id)
     del c.state.table("routers")[router_id]
+    c.poke_faults()
 
 
 def add_interface(c: Cloud, router: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
@@ -468,6 +470,7 @@ def add_interface(c: Cloud, router: dict[str, Any], body: dict[str, Any]) -> dic
             port.update({"device_owner": "", "device_id": ""})
         raise
     touch(router)
+    c.poke_faults()
     return _interface_info(router, port)
 
 
@@ -506,6 +509,7 @@ def remove_interface(c: Cloud, router: dict[str, Any], body: dict[str, Any]) -> 
     info = _interface_info(router, port)
     del c.state.table("ports")[port["id"]]
     touch(router)
+    c.poke_faults()
     return info
 
 

@@ -19,10 +19,12 @@ from pathlib import Path
 
 from werkzeug.serving import make_server
 
-from . import bootstrap, keys
+from . import bootstrap, keys, process, recovery
 from .app import create_app
 from .context import Cloud
+from .dataplane.cleanup import workdir_path
 from .dataplane.model import Dataplane
+from .faultplane import FaultPlane
 from .faults import FaultBook
 from .layout import (
     DATAPLANE_DIR,
@@ -89,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mgmt-cidr", default=None)
     parser.add_argument("--external-cidr", default=None)
     parser.add_argument("--dataplane", default=os.environ.get(DATAPLANE_ENV, DEFAULT_DATAPLANE))
+    parser.add_argument("--recover", action="store_true",
+                        help="rebuild the snapshot of a crashed server (recovery.py)")
     args = parser.parse_args(argv)
     state_dir: Path = args.state_dir
     password = sys.stdin.readline().strip()
@@ -109,8 +113,13 @@ def main(argv: list[str] | None = None) -> int:
     dp_dir.mkdir(parents=True, exist_ok=True)
     ranges = {k: v for k, v in (("mgmt_cidr", args.mgmt_cidr),
                                 ("external_cidr", args.external_cidr)) if v}
+    snapshot = process.read_snapshot(state_dir) if args.recover else None
     try:
-        dataplane = load_dataplane_class(args.dataplane)(
+        dataplane_class = load_dataplane_class(args.dataplane)
+        if args.recover:  # the crashed server's kernel objects go first
+            recovery.clean_keeping_host_key(dataplane_class, args.prefix, dp_dir,
+                                            workdir_path(dp_dir, args.prefix))
+        dataplane = dataplane_class(
             prefix=args.prefix, compute_hosts=args.compute_hosts, state_dir=dp_dir, **ranges)
     except (ValueError, TypeError) as exc:
         print(f"error: {exc}", flush=True)
@@ -123,9 +132,17 @@ def main(argv: list[str] | None = None) -> int:
         dataplane.start(host_authorized_keys=operator_key(state_dir))
         write_hosts_known_hosts(state_dir, dataplane)
         state = CloudState(state_dir, args.prefix, list(dataplane.hosts()))
-        cloud = Cloud(state=state, dataplane=dataplane, faults=FaultBook(state_dir),
-                      tokens=TokenStore(), password=password)
-        bootstrap.populate(cloud)
+        if snapshot:
+            state.restore(snapshot)
+        cloud = Cloud(state=state, dataplane=dataplane,
+                      faults=FaultBook(state_dir, dataplane.hosts()), tokens=TokenStore(),
+                      password=password)
+        if snapshot:
+            recovery.rebuild(cloud)
+        else:
+            bootstrap.populate(cloud)
+        cloud.faultplane = FaultPlane(cloud)
+        cloud.faultplane.start()
         try:
             httpd = make_server("127.0.0.1", args.port, create_app(cloud), threaded=True)
         except SystemExit:  # werkzeug's way of saying the port is taken
@@ -144,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         if cloud is not None:
+            if cloud.faultplane is not None:
+                cloud.faultplane.stop()
             cloud.workers.wait_idle(20.0)
         try:
             dataplane.stop()

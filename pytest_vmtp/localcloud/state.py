@@ -70,6 +70,15 @@ class CloudState:
         self.tables: dict[str, dict[str, Resource]] = {name: {} for name in TABLES}
         self.next_vni = 1001
 
+    def restore(self, doc: dict[str, Any]) -> None:
+        """Take the resources of a snapshot (a crashed server's), ids and all."""
+        with self.lock:
+            self.identity = Identity(**doc["identity"])
+            self.quotas = Quotas(**doc.get("quotas", {}))
+            self.next_vni = int(doc["next_vni"])
+            for name in TABLES:
+                self.tables[name] = dict(doc["tables"].get(name, {}))
+
     def table(self, name: str) -> dict[str, Resource]:
         return self.tables[name]
 
@@ -90,7 +99,8 @@ class CloudState:
         """Write state.json (ids and what was built) so the CLI can work from disk."""
         with self.lock:
             doc = {"prefix": self.prefix, "hosts": self.hosts, "identity": asdict(self.identity),
-                   "next_vni": self.next_vni, "tables": self.tables}
+                   "quotas": asdict(self.quotas), "next_vni": self.next_vni,
+                   "tables": self.tables}
             text = json.dumps(doc, indent=1, sort_keys=True, default=str)
             tmp = self.state_dir / (SNAPSHOT + ".tmp")
             tmp.write_text(text)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import struct
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -10,6 +13,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..context import Cloud
 from ..errors import ApiError, unauthorized
+from ..faults import ApiFault
 from ..state import Resource
 
 Args = MultiDict[str, str]  # a request's query parameters
@@ -65,11 +69,40 @@ def guard(bp: Blueprint, service: str, public: Iterable[str] = ()) -> None:
         c = cloud()
         fault = c.faults.api_fault(request.method, request.path)
         if fault is not None:
-            raise ApiError(fault.status, fault.message, "InjectedFault", service)
+            injected(fault, service)
         if request.endpoint in open_endpoints:
             return
         if c.tokens.get(request.headers.get("X-Auth-Token")) is None:
             raise unauthorized(service)
+
+
+def injected(fault: ApiFault, service: str) -> None:
+    """Play an injected API fault: wait, then answer its status (with Retry-After), or
+    close the connection without an answer; a fault with only a delay lets the call go on."""
+    if fault.delay_s:
+        time.sleep(fault.delay_s)
+    if fault.reset:
+        reset_connection()
+    if fault.status is not None:
+        headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
+        raise ApiError(fault.status, fault.message, "InjectedFault", service, headers)
+
+
+def reset_connection() -> None:
+    """Send a TCP RST and close, as a crashing proxy or server does: the client sees its
+    connection reset with no answer. The server then has nothing to write to."""
+    sock: socket.socket | None = request.environ.get("werkzeug.socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    raise ConnectionResetByFault()
+
+
+class ConnectionResetByFault(Exception):  # noqa: N818 - it is an event, not an error
+    """Raised after the socket was reset: app.py answers nothing to it."""
 
 
 def matches_tags(resource: Resource, args: Args) -> bool:

@@ -7,16 +7,16 @@ import threading
 from pathlib import Path
 from typing import TypeVar
 
-from pytest_vmtp.procgroup import kill_groups
+from pytest_vmtp.procgroup import cmdline, kill_groups
 from pytest_vmtp.sshd import SshdHandle, start_sshd
 
-from . import cleanup
+from . import cleanup, impair
 from .addressing import NETWORK_NODE, Addressing
 from .hosts import Host, Underlay
-from .model import PortSpec, SecurityRule, ServerSpec
-from .names import Names, check_prefix
+from .model import End, Leg, LegState, PortSpec, SecurityRule, ServerSpec
+from .names import MGMT_LEG, Names, check_prefix
 from .networks import Network, plug_network, unplug_network
-from .nl import DataplaneError, Ns
+from .nl import DataplaneError, Ns, kill_named, ns_pids, remove_ns
 from .record import Record, record_path
 from .routers import Gateway, Routers
 from .servers import Servers
@@ -53,6 +53,7 @@ class LinuxDataplane:
         self._routers: Routers | None = None
         self._networks: dict[str, Network] = {}
         self._host_sshd: dict[str, SshdHandle] = {}
+        self.impairer = impair.Impairer()
 
     # -- life cycle ---------------------------------------------------------------------------
     def start(self, host_authorized_keys: str | None = None) -> None:
@@ -110,6 +111,7 @@ class LinuxDataplane:
                 handles += [s.sshd for s in self._servers.servers.values() if s.sshd]
                 self._servers.servers.clear()
             self._host_sshd.clear()
+            self.impairer.stop()
             kill_groups([h.pid for h in handles], wait=5.0)  # sshd needs no graceful stop
             for handle in handles:
                 self._require_record().discard("pids", handle.pid)
@@ -239,6 +241,82 @@ class LinuxDataplane:
 
     def remove_floating_ip(self, router_id: str, floating_ip: str) -> None:
         self._ready(self._routers).remove_floating_ip(router_id, floating_ip)
+
+    # -- faults -------------------------------------------------------------------------------
+    def server_legs(self, server_id: str) -> dict[str, Leg]:
+        """port id -> leg of each port of a server in the data path ({} when not booted)."""
+        server = self._servers.servers.get(server_id) if self._servers else None
+        if server is None:
+            return {}
+        legs = {}
+        for index, port in enumerate(server.spec.ports):
+            device = End(server.netns, f"eth{index}")
+            if port.port_id in server.external:
+                legs[port.port_id] = Leg(device, End(None, self.names.external_tap(port.port_id)))
+            else:
+                legs[port.port_id] = Leg(device, End(server.host.netns, Names.tap(port.port_id)),
+                                         far_bridged=True)
+        return legs
+
+    def router_legs(self, router_id: str) -> dict[str, Leg]:
+        """port id -> leg of each router interface, and "gateway" -> its qg- leg."""
+        router = self._routers.routers.get(router_id) if self._routers else None
+        if router is None or self._underlay is None:
+            return {}
+        node = self._underlay.hosts[NETWORK_NODE].netns
+        legs = {port_id: Leg(End(router.netns, Names.router_port(port_id)),
+                             End(node, Names.tap(port_id))) for port_id in router.ports}
+        if router.gateway is not None:
+            legs["gateway"] = Leg(End(router.netns, router.qg),
+                                  End(None, self.names.gateway_leg(router_id)))
+        return legs
+
+    def host_leg(self, host: str) -> Leg:
+        """A compute host's underlay leg: mgmt0 in its namespace, the root-side veth."""
+        return Leg(End(self._host(host).netns, MGMT_LEG), End(None, self.names.host_mgmt_leg(host)))
+
+    def impair(self, leg: Leg, state: LegState) -> None:
+        """Bring a leg to a fault state (LegState() clears it); DataplaneError."""
+        self.impairer.apply(leg, state)
+
+    def forget_leg(self, leg: Leg) -> None:
+        """The leg went with its server or router: forget what was applied to it."""
+        self.impairer.forget(leg)
+
+    def kill_sshd(self, server_id: str) -> bool:
+        """SIGKILL the server's sshd and its sessions; False when it had none running."""
+        server = self._servers.servers.get(server_id) if self._servers else None
+        if server is None or server.sshd is None:
+            return False
+        kill_groups([server.sshd.pid], wait=2.0)
+        pids = [p for p in ns_pids(server.netns) if "sshd" in cmdline(p)]
+        kill_groups(pids, wait=2.0)
+        self._require_record().discard("pids", server.sshd.pid)
+        server.sshd = None
+        return True
+
+    def kill_namespace(self, server_id: str) -> bool:
+        """The VM dies: every process in its namespace killed, the namespace removed (its
+        ports' taps go with it). delete_server() still cleans up after it."""
+        server = self._servers.servers.get(server_id) if self._servers else None
+        if server is None:
+            return False
+        for leg in self.server_legs(server_id).values():
+            self.impairer.forget(leg)
+        self.impairer.delayer.forget(server.netns)
+        if server.sshd is not None:
+            kill_groups([server.sshd.pid], wait=2.0)
+            self._require_record().discard("pids", server.sshd.pid)
+            server.sshd = None
+        remove_ns(server.netns)
+        return True
+
+    def kill_tool(self, server_id: str, tool: str) -> int:
+        """SIGKILL every process named tool in the server's namespace; how many there were."""
+        server = self._servers.servers.get(server_id) if self._servers else None
+        if server is None:
+            return 0
+        return kill_named(server.netns, tool)
 
     # -- helpers ------------------------------------------------------------------------------
     def _require_started(self) -> None:

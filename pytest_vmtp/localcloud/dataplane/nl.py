@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 from pyroute2 import IPRoute, netns
 from pyroute2.netlink.exceptions import NetlinkError
 
@@ -129,6 +130,27 @@ def ns_pids(name: str) -> list[int]:
     """Processes living in the namespace. `ip netns pids` compares /proc/*/ns/net for us."""
     res = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True)
     return [int(p) for p in res.stdout.split() if p.isdigit()]
+
+
+def kill_named(name: str, process_name: str) -> int:
+    """SIGKILL the processes called process_name (their comm, as ps shows it) in namespace
+    name; how many were killed."""
+    try:
+        inode = os.stat(NETNS_DIR / name).st_ino
+    except FileNotFoundError:
+        return 0
+    killed = 0
+    for proc in psutil.process_iter(["name"]):
+        if proc.info["name"] != process_name:
+            continue
+        try:
+            if os.stat(f"/proc/{proc.pid}/ns/net").st_ino != inode:
+                continue
+            proc.kill()
+            killed += 1
+        except (OSError, psutil.Error):
+            continue  # gone meanwhile
+    return killed
 
 
 def remove_ns(name: str) -> None:
