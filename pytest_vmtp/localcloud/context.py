@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from .dataplane.model import Dataplane, SecurityRule
 from .faults import FaultBook
@@ -11,8 +11,18 @@ from .state import CloudState
 from .tokens import TokenStore
 from .workers import Workers
 
-if TYPE_CHECKING:
-    from .faultplane import FaultPlane
+
+class FaultFollower(Protocol):
+    """What the server needs of the data-path faults (faultplane.FaultPlane), named here so that
+    the context and the fault plane do not import each other."""
+
+    def poke(self) -> None: ...
+
+    def refresh(self) -> None: ...
+
+    def forget_server(self, server_id: str) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 @dataclass
@@ -28,7 +38,7 @@ class Cloud:
     # What was last sent to the data path per server, so security pushes send only changes.
     pushed_rules: dict[str, tuple[SecurityRule, ...]] = field(default_factory=dict)
     # The data-path faults (server.py makes it once the data path runs).
-    faultplane: FaultPlane | None = None
+    faultplane: FaultFollower | None = None
 
     def poke_faults(self) -> None:
         """A router or port changed: let the data-path faults follow."""
