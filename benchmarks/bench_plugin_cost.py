@@ -18,7 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from table import Row, render
+
 TARGET_MS = 50.0
+BENCH = "plugin cost"
 
 
 def _wall(cmd: list[str], cwd: Path) -> float:
@@ -27,8 +30,7 @@ def _wall(cmd: list[str], cwd: Path) -> float:
     return time.perf_counter() - start
 
 
-def figures(runs: int = 21) -> list[tuple[str, str, str]]:
-    """(figure, value, target) rows."""
+def figures(runs: int = 21) -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="bench-plugin-cost-") as tmp:
         project = Path(tmp)
         (project / "test_one.py").write_text("def test_one():\n    assert True\n")
@@ -41,9 +43,9 @@ def figures(runs: int = 21) -> list[tuple[str, str, str]]:
     plain_ms = statistics.median(b for _, b in pairs) * 1000
     verdict = "met" if extra_ms <= TARGET_MS else "MISSED"
     return [
-        ("pytest, one-test project, -p no:vmtp (median)", f"{plain_ms:.0f} ms", ""),
-        ("added by the installed plugin (median of paired runs)", f"{extra_ms:+.0f} ms",
-         f"<= {TARGET_MS:.0f} ms: {verdict}"),
+        Row(BENCH, "pytest, one-test project, -p no:vmtp (median)", f"{plain_ms:.0f} ms", "", plain_ms, "ms"),
+        Row(BENCH, "added by the installed plugin (median of paired runs)", f"{extra_ms:+.0f} ms",
+            f"<= {TARGET_MS:.0f} ms: {verdict}", extra_ms, "ms"),
     ]
 
 
@@ -51,8 +53,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=21)
     args = parser.parse_args()
-    for name, value, target in figures(args.runs):
-        print(f"{name:<58} {value:>10}  {target}")
+    print(render(figures(args.runs)))
 
 
 if __name__ == "__main__":
