@@ -22,7 +22,8 @@ from pytest_vmtp.localcloud.dataplane import LinuxDataplane, PortSpec, SecurityR
 
 PREFIX = "vlb"
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for the tests' topology helper
-from tests.localcloud.dp_fixtures import NET1 as NET  # noqa: E402, I001
+from table import Row, render  # noqa: E402, I001
+from tests.localcloud.dp_fixtures import NET1 as NET  # noqa: E402
 from tests.localcloud.dp_fixtures import build_vmtp_topology, owning_ranges  # noqa: E402
 
 RULES = (SecurityRule("ingress", protocol="icmp"),
@@ -38,8 +39,7 @@ def _spec(i: int, public: str) -> ServerSpec:
 
 def _fmt(values: list[float]) -> str:
     ms = [v * 1000 for v in values]
-    return (f"mean {statistics.mean(ms):7.1f} ms  min {min(ms):7.1f}  max {max(ms):7.1f}"
-            f"  (n={len(ms)})")
+    return f"{statistics.mean(ms):.1f} ms (min {min(ms):.1f}, max {max(ms):.1f}, n={len(ms)})"
 
 
 def _key(directory: Path) -> tuple[Path, str]:
@@ -84,11 +84,11 @@ def _round(dp: LinuxDataplane, key: Path, public: str, servers: int, fig: Figure
         _timed(fig.stop, dp.stop)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--servers", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
+BENCH = "data path"
+
+
+def figures(servers: int = 10, rounds: int = 3) -> list[Row]:
+    """Milliseconds per kernel-side step (mean over rounds), as table rows."""
     tmp = Path(tempfile.mkdtemp(prefix="bench-dp-"))
     fig = Figures()
     try:
@@ -96,20 +96,29 @@ def main() -> int:
         with owning_ranges():
             LinuxDataplane.clean(PREFIX, tmp / "state")
             try:
-                for _ in range(args.rounds):
-                    _round(LinuxDataplane(PREFIX, 2, tmp / "state"), key, public, args.servers,
-                           fig)
+                for _ in range(rounds):
+                    _round(LinuxDataplane(PREFIX, 2, tmp / "state"), key, public, servers, fig)
             finally:
                 LinuxDataplane.clean(PREFIX, tmp / "state")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    n = args.servers
-    print(f"start (2 bridges, 2 computes + network node)  {_fmt(fig.start)}")
-    print(f"VMTP topology (router, 2 nets, 3 VMs, 3 FIPs) {_fmt(fig.topology)}")
-    print(f"first ssh login through a floating IP         {_fmt(fig.first_ssh)}")
-    print(f"boot_server to SSH-ready, one at a time       {_fmt(fig.boot)}")
-    print(f"{n} servers from {n} threads at once (wall)    {_fmt(fig.parallel)}")
-    print(f"stop (all of the above removed)               {_fmt(fig.stop)}")
+    n = servers
+    return [Row(BENCH, name, _fmt(values), "", statistics.mean(values) * 1000, "ms") for name, values in (
+        ("start (2 bridges, 2 computes + network node)", fig.start),
+        ("VMTP topology (router, 2 nets, 3 VMs, 3 FIPs)", fig.topology),
+        ("first ssh login through a floating IP", fig.first_ssh),
+        ("boot_server to SSH-ready, one at a time", fig.boot),
+        (f"{n} servers from {n} threads at once (wall)", fig.parallel),
+        ("stop (all of the above removed)", fig.stop),
+    )]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--servers", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    print(render(figures(args.servers, args.rounds)))
     return 0
 
 

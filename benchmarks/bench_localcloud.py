@@ -15,8 +15,9 @@ from pathlib import Path
 
 import openstack
 import openstack.config
+from table import Row, render
 
-from pytest_vmtp.localcloud.cli import clean_cloud, start_cloud, stop_cloud
+from pytest_vmtp.localcloud import control
 
 PREFIX = "vlba"
 
@@ -34,16 +35,17 @@ def ssh_ready(key: Path, ip: str, deadline: float) -> None:
         time.sleep(0.05)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--servers", type=int, default=3)
-    args = parser.parse_args()
+BENCH = "local cloud"
+
+
+def figures(servers: int = 3) -> list[Row]:
+    """Seconds per step, as table rows."""
     state_dir = Path(tempfile.mkdtemp(prefix="bench-localcloud-"))
-    figures: list[tuple[str, float]] = []
+    steps: list[tuple[str, float]] = []
     t0 = time.monotonic()
-    handle = start_cloud(state_dir, prefix=PREFIX, mgmt_cidr="198.18.50.0/24",
+    handle = control.start(state_dir, prefix=PREFIX, mgmt_cidr="198.18.50.0/24",
                          external_cidr="198.18.51.0/24")
-    figures.append(("start (vmtp-localcloud start until API answers)", time.monotonic() - t0))
+    steps.append(("start (vmtp-localcloud start until API answers)", time.monotonic() - t0))
     try:
         config = openstack.config.OpenStackConfig(config_files=[str(handle.clouds_yaml)])
         conn = openstack.connection.Connection(config=config.get_one("local"))
@@ -71,7 +73,7 @@ def main() -> None:
             conn.network.create_security_group_rule(
                 security_group_id=sg.id, direction="ingress", protocol=proto,
                 port_range_min=low, port_range_max=high)
-        figures.append(("network topology (router, 2 networks, security group)",
+        steps.append(("network topology (router, 2 networks, security group)",
                         time.monotonic() - t0))
 
         t1 = time.monotonic()
@@ -84,8 +86,8 @@ def main() -> None:
         port = next(conn.network.ports(device_id=one.id))
         fip = conn.network.create_ip(floating_network_id=ext.id, port_id=port.id)
         ssh_ready(key, fip.floating_ip_address, time.monotonic() + 30)
-        figures.append(("one server: create -> ACTIVE", t_active))
-        figures.append(("one server: create -> ACTIVE + floating IP + SSH ok",
+        steps.append(("one server: create -> ACTIVE", t_active))
+        steps.append(("one server: create -> ACTIVE + floating IP + SSH ok",
                         time.monotonic() - t1))
 
         t2 = time.monotonic()
@@ -93,22 +95,27 @@ def main() -> None:
             name=f"bench-{i + 2}", image_id=image.id, flavor_id=flavor.id,
             networks=[{"uuid": nets[i % 2].id}], key_name="bench",
             security_groups=[{"name": sg.name}],
-            availability_zone=f"nova:compute{1 + (i % 2)}") for i in range(args.servers - 1)]
+            availability_zone=f"nova:compute{1 + (i % 2)}") for i in range(servers - 1)]
         for server in more:
             conn.compute.wait_for_server(server, interval=0.05, wait=60)
-        figures.append((f"VMTP topology total ({args.servers} servers ACTIVE, 1 FIP)",
+        steps.append((f"VMTP topology total ({servers} servers ACTIVE, 1 FIP)",
                         time.monotonic() - t0))
-        figures.append((f"{len(more)} more servers in parallel -> ACTIVE", time.monotonic() - t2))
+        steps.append((f"{len(more)} more servers in parallel -> ACTIVE", time.monotonic() - t2))
         conn.close()
     finally:
         t3 = time.monotonic()
         try:
-            stop_cloud(handle)
-            figures.append(("stop (every kernel object removed)", time.monotonic() - t3))
+            control.stop(handle)
+            steps.append(("stop (every kernel object removed)", time.monotonic() - t3))
         finally:
-            clean_cloud(state_dir, PREFIX)
-    for name, seconds in figures:
-        print(f"{name:<60} {seconds:7.2f} s")
+            control.clean(state_dir, PREFIX)
+    return [Row(BENCH, name, f"{seconds:.2f} s", "", seconds, "s") for name, seconds in steps]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--servers", type=int, default=3)
+    print(render(figures(parser.parse_args().servers)))
 
 
 if __name__ == "__main__":

@@ -6,9 +6,18 @@ Rows and titles are VMTP's summary table (`1.1 Same Network, Fixed IP, Intra-nod
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal, get_args
 
-PROTOCOLS = {"T": "tcp", "U": "udp", "I": "icmp", "M": "multicast"}
+Kind = Literal["vm", "native", "external"]  # a scenario module's VMTP_KIND
+Protocol = Literal["tcp", "udp", "icmp", "multicast"]
+Network = Literal["net1", "net2"]  # net1: the server's; net2: behind the router
+Side = Literal["A", "B"]  # A: the server VM's compute host; B: another host
+Direction = Literal["upload", "download"]
+
+KINDS: tuple[Kind, ...] = get_args(Kind)
+PROTOCOLS: dict[str, Protocol] = {"T": "tcp", "U": "udp", "I": "icmp", "M": "multicast"}
 _PROTO_TITLE = {"tcp": "TCP", "udp": "UDP", "icmp": "ICMP", "multicast": "Multicast"}
 _PROTO_ROW = {"tcp": 1, "udp": 2, "icmp": 3, "multicast": 4}
 
@@ -44,6 +53,30 @@ def _lower(words: str) -> str:
 
 
 @dataclass(frozen=True)
+class VmRole:
+    """A test VM: which network it sits on and which compute host it shares."""
+
+    name: str
+    network: Network
+    side: Side
+
+    @property
+    def inter_node(self) -> bool:
+        return self.side == "B"
+
+
+# The one table of VM roles: the server VM, and a client per VMTP placement.
+ROLES: dict[str, VmRole] = {r.name: r for r in (
+    VmRole("server", "net1", "A"),
+    VmRole("same_intra", "net1", "A"),
+    VmRole("same_inter", "net1", "B"),
+    VmRole("diff_intra", "net2", "A"),
+    VmRole("diff_inter", "net2", "B"),
+)}
+SERVER_ROLE = "server"
+
+
+@dataclass(frozen=True)
 class VmGroup:
     """One of VMTP's VM-to-VM groups 1-6."""
 
@@ -63,10 +96,11 @@ class VmGroup:
 
     @property
     def client_role(self) -> str:
-        """Topology role of the client VM (the server VM is always role "server")."""
-        net = "same" if self.network == "same_network" else "diff"
-        node = "intra" if self.placement == "intra_node" else "inter"
-        return f"{net}_{node}"
+        """The client VM's role (the server VM is always SERVER_ROLE)."""
+        network = "net1" if self.network == "same_network" else "net2"
+        side = "A" if self.placement == "intra_node" else "B"
+        return next(r.name for r in ROLES.values()
+                    if r.name != SERVER_ROLE and (r.network, r.side) == (network, side))
 
 
 VM_GROUPS = (
@@ -85,12 +119,12 @@ class Scenario:
 
     id: str  # "2.1"
     name: str  # VMTP's row title without the id
-    kind: str  # "vm" | "native" | "external"
-    protocol: str  # "tcp" | "udp" | "icmp" | "multicast"
+    kind: Kind
+    protocol: Protocol
     markers: tuple[str, ...]
     test_id: str  # pytest parameter id
     group: VmGroup | None = None
-    direction: str | None = None  # external rows: "upload" | "download"
+    direction: Direction | None = None  # external rows
 
     @property
     def title(self) -> str:
@@ -102,7 +136,7 @@ class Scenario:
         return int(major), int(minor)
 
 
-def _vm_rows(protocols: tuple[str, ...]) -> list[Scenario]:
+def _vm_rows(protocols: tuple[Protocol, ...]) -> list[Scenario]:
     rows = []
     for g in VM_GROUPS:
         for proto in protocols:
@@ -119,7 +153,7 @@ def _vm_rows(protocols: tuple[str, ...]) -> list[Scenario]:
     return rows
 
 
-def _native_rows(protocols: tuple[str, ...]) -> list[Scenario]:
+def _native_rows(protocols: tuple[Protocol, ...]) -> list[Scenario]:
     return [
         Scenario(
             id=f"7.{_PROTO_ROW[p]}",
@@ -146,16 +180,46 @@ def _external_rows() -> list[Scenario]:
 
 def catalogue(multicast: bool = False) -> list[Scenario]:
     """All rows in VMTP's order: 23 without multicast, 30 with it."""
-    protocols = ("tcp", "udp", "icmp") + (("multicast",) if multicast else ())
+    protocols: tuple[Protocol, ...] = ("tcp", "udp", "icmp", "multicast") if multicast else ("tcp", "udp", "icmp")
     rows = _vm_rows(protocols) + _native_rows(protocols) + _external_rows()
     return sorted(rows, key=lambda s: s.sort_key)
 
 
-def by_kind(kind: str, multicast: bool = False) -> list[Scenario]:
+def by_kind(kind: Kind, multicast: bool = False) -> list[Scenario]:
     return [s for s in catalogue(multicast) if s.kind == kind]
 
 
-def parse_protocols(text: str) -> tuple[str, ...]:
+# Every row's pytest id, multicast rows included: how a node id is known to be a VMTP row.
+TEST_IDS = frozenset(s.test_id for s in catalogue(multicast=True))
+
+
+def is_scenario_nodeid(nodeid: str) -> bool:
+    """True for a node id such as 'scenarios/test_vm.py::test_flow[2.1-same_network-...]'."""
+    return nodeid.endswith("]") and nodeid.rpartition("[")[2][:-1] in TEST_IDS
+
+
+def roles_needed(rows: Iterable[Scenario]) -> set[str]:
+    """The VMs these rows measure between: the server VM for any VM or external row, and
+    each VM row's client."""
+    roles: set[str] = set()
+    for row in rows:
+        if row.kind in ("vm", "external"):
+            roles.add(SERVER_ROLE)
+        if row.group is not None:
+            roles.add(row.group.client_role)
+    return roles
+
+
+def unselected_reason(row: Scenario, protocols: tuple[Protocol, ...]) -> str | None:
+    """Why a row does not run under --vmtp-protocols (None: it runs). VMTP lists such rows
+    as skipped; the multicast rows exist only when multicast is selected."""
+    if row.protocol in protocols:
+        return None
+    letters = "".join(c for c, name in PROTOCOLS.items() if name in protocols)
+    return f"{_PROTO_TITLE[row.protocol]} not selected (--vmtp-protocols {letters})"
+
+
+def parse_protocols(text: str) -> tuple[Protocol, ...]:
     """VMTP's --protocols letters (any of T, U, I, M) -> protocol names; ValueError if bad."""
     letters = text.strip().upper()
     bad = sorted(set(letters) - set(PROTOCOLS))

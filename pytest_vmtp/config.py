@@ -6,8 +6,11 @@ into a pytest usage error.
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -15,10 +18,13 @@ from typing import Any
 
 import yaml
 
-from pytest_vmtp.catalogue import parse_protocols
-from pytest_vmtp.measure.settings import MeasureSettings
+from pytest_vmtp.catalogue import Protocol, parse_protocols
+from pytest_vmtp.gate.rules import GateRules, RuleError
+from pytest_vmtp.history.errors import HistoryError
+from pytest_vmtp.history.mongo import MongoTarget
+from pytest_vmtp.measure import validate
+from pytest_vmtp.measure.settings import TOOLS, MeasureSettings
 
-TOOLS = ("nuttcp", "iperf3", "iperf")
 LOCAL_CLOUD = "local"
 # Keys of defaults.yaml that belong to the cloud orchestration (passed on as a dict).
 CLOUD_KEYS = (
@@ -32,16 +38,30 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class HistorySettings:
+    """Where the run is stored at its end, with which tags."""
+
+    location: str | None  # a SQLite path or a URL; None: the per-user default file
+    connect_timeout_s: float
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class VmtpConfig:
     measure: MeasureSettings
-    protocols: tuple[str, ...]
+    protocols: tuple[Protocol, ...]
     hosts: tuple[str, ...]
     external_host: str | None
     cloud_name: str  # "local" or a clouds.yaml entry
     cloud: dict[str, Any] = field(default_factory=dict)
     json_path: Path | None = None
     description: str | None = None
+    history: HistorySettings | None = None  # None: the run is not stored
+    mongod: MongoTarget | None = None  # VMTP's MongoDB export
+    gate: GateRules = field(default_factory=lambda: GateRules({}))
+    baseline: str | None = None  # --vmtp-baseline SOURCE
     raw: dict[str, Any] = field(default_factory=dict)  # merged YAML view, for the JSON "args"
+    host_key_policy: str = "strict"  # for hosts and external_host: strict | accept-new
 
     @property
     def multicast(self) -> bool:
@@ -55,6 +75,29 @@ class VmtpConfig:
 def load_defaults() -> dict[str, Any]:
     text = resources.files("pytest_vmtp").joinpath("defaults.yaml").read_text()
     return yaml.safe_load(text)
+
+
+# What an empty default means, where "none" would not say it.
+_EMPTY_DEFAULT = {
+    "cloud": "$OS_CLOUD, else 'local'",
+    "external_host": "'local' on the local cloud",
+    "hosts": "the local cloud's compute hosts",
+    "hypervisors": "picked from the enabled compute services",
+    "external_network": "the first router:external network",
+    "history": "$XDG_DATA_HOME/pytest-vmtp/history.sqlite, i.e. ~/.local/share/pytest-vmtp/history.sqlite",
+}
+
+
+def describe_default(key: str) -> str:
+    """The default of a defaults.yaml key in words, for option help texts."""
+    value = load_defaults().get(key)
+    if value in (None, [], ""):
+        return _EMPTY_DEFAULT.get(key, "none")
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
 
 
 def load_file(path: str | Path) -> dict[str, Any]:
@@ -96,11 +139,10 @@ def parse_bandwidth(text: str | int | None) -> int | None:
 
 
 def _sizes(name: str, value: Any, largest: int = 65507) -> tuple[int, ...]:
-    if isinstance(value, str):
-        value = [v for v in value.split(",") if v.strip()]
+    items = [v.strip(" ") for v in value.split(",") if v.strip(" ")] if isinstance(value, str) else value
     try:
-        sizes = tuple(int(v) for v in value)
-    except (TypeError, ValueError):
+        sizes = tuple(validate.whole_number(v, "size", 1 << 62) for v in items)
+    except (TypeError, validate.InvalidValue):
         raise ConfigError(f"{name} {value!r}: use a comma-separated list of sizes in bytes") from None
     if not sizes or any(s <= 0 or s > largest for s in sizes):
         raise ConfigError(f"{name} {value!r}: sizes must be between 1 and {largest} bytes")
@@ -112,14 +154,53 @@ def _positive(name: str, value: Any, kind=int) -> Any:
         v = kind(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{name} {value!r}: expected a positive number") from None
-    if v <= 0:
+    if not math.isfinite(v) or v <= 0:
         raise ConfigError(f"{name} {value!r}: expected a positive number")
     return v
 
 
+def _checked(name: str, check: Callable[[Any], Any], value: Any) -> Any:
+    """check(value) (a measure.validate check), its error named after the option or key."""
+    try:
+        return check(value)
+    except validate.InvalidValue as exc:  # named after the key the user wrote it under
+        raise ConfigError(f"{name} {value!r}: {exc.reason}") from None
+
+
+def _sources(name: str, value: Any) -> list[str]:
+    """A list of IPv4/IPv6 prefixes (or addresses), or "this-machine"."""
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise ConfigError(f"{name} {value!r}: give a list of prefixes, e.g. [192.0.2.7/32]")
+    for item in value:
+        if item == "this-machine":
+            continue
+        try:
+            ipaddress.ip_network(str(item), strict=False)
+        except ValueError:
+            raise ConfigError(f"{name} {item!r}: not an IP prefix (such as 192.0.2.0/24) nor this-machine") from None
+    return [str(v) for v in value]
+
+
+def _optional(name: str, check: Callable[[Any], Any], value: Any) -> Any:
+    return None if value is None else _checked(name, check, value)
+
+
+def _cidrs(value: Any) -> tuple[str, str]:
+    """The two test subnets (network 1, network 2) as IPv4 or IPv6 prefixes."""
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise ConfigError(f"cidrs {value!r}: give two subnets, e.g. [192.168.1.0/24, 192.168.2.0/24]")
+    try:
+        nets = tuple(str(ipaddress.ip_network(str(v), strict=False)) for v in value)
+    except ValueError as exc:
+        raise ConfigError(f"cidrs {value!r}: {exc}") from None
+    return nets[0], nets[1]
+
+
 def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConfig:
-    """Merge defaults, the config file and the options that were given (not None)."""
-    merged = load_defaults()
+    """Merge defaults, the config file and the options that were given (keys of
+    defaults.yaml; None values are ignored)."""
+    defaults = load_defaults()
+    merged = dict(defaults)
     if config_file:
         merged.update(load_file(config_file))
     merged.update({k: v for k, v in overrides.items() if v is not None and k in merged})
@@ -145,13 +226,20 @@ def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConf
         udp_loss_target=(lo, hi),
         udp_probe_s=_positive("udp_probe_s", merged["udp_probe_s"]),
         udp_search_max_probes=_positive("udp_search_max_probes", merged["udp_search_max_probes"]),
-        nuttcp_data_port=_positive("nuttcp_data_port", merged["nuttcp_data_port"]),
-        nuttcp_control_port=_positive("nuttcp_control_port", merged["nuttcp_control_port"]),
-        iperf_port=_positive("iperf_port", merged["iperf_port"]),
-        multicast_group=str(merged["multicast_group"]),
-        tcp_buffer=merged["tcp_buffer"],
-        udp_buffer=merged["udp_buffer"],
+        nuttcp_data_port=_checked("nuttcp_data_port", validate.port, merged["nuttcp_data_port"]),
+        nuttcp_control_port=_checked("nuttcp_control_port", validate.port, merged["nuttcp_control_port"]),
+        iperf_port=_checked("iperf_port", validate.port, merged["iperf_port"]),
+        multicast_group=_checked("multicast_group", validate.multicast_group, merged["multicast_group"]),
+        tcp_buffer=_optional("tcp_buffer", validate.buffer_size, merged["tcp_buffer"]),
+        udp_buffer=_optional("udp_buffer", validate.buffer_size, merged["udp_buffer"]),
     )
+    merged["cidrs"] = list(_cidrs(merged["cidrs"]))
+    merged["flow_sources"] = _sources("flow_sources", merged["flow_sources"])
+    if merged["ssh_from"] != "auto":
+        merged["ssh_from"] = _sources("ssh_from", merged["ssh_from"])
+    if not isinstance(merged["accept_new_host_keys"], bool):
+        raise ConfigError(f"accept_new_host_keys {merged['accept_new_host_keys']!r}: use true or false")
+    host_key_policy = "accept-new" if merged["accept_new_host_keys"] else "strict"
     hosts = merged["hosts"] or []
     if isinstance(hosts, str):
         hosts = [hosts]
@@ -168,7 +256,7 @@ def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConf
         raise ConfigError("--vmtp-hypervisor: give it at most twice (server host, client host)")
     # As the openstack CLI: an explicit name, else OS_CLOUD; with neither, the local cloud.
     cloud_name = merged["cloud"] or os.environ.get("OS_CLOUD") or LOCAL_CLOUD
-    json_path = overrides.get("json")
+    json_path = merged["json"]
     return VmtpConfig(
         measure=measure,
         protocols=protocols,
@@ -177,9 +265,53 @@ def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConf
         cloud_name=str(cloud_name),
         cloud={k: merged[k] for k in CLOUD_KEYS},
         json_path=Path(json_path) if json_path else None,
-        description=overrides.get("description"),
+        description=merged["description"],
+        history=_history(merged),
+        mongod=_mongod(merged),
+        gate=_gate(merged, defaults, config_file),
+        baseline=str(merged["baseline"]) if merged["baseline"] else None,
         raw=merged,
+        host_key_policy=host_key_policy,
     )
+
+
+def _history(merged: dict[str, Any]) -> HistorySettings | None:
+    """history: null/true (the default file), a path or URL, or false (off); tags need it on."""
+    from pytest_vmtp.history.location import locate
+    from pytest_vmtp.history.selectors import check_tags
+
+    value, tags = merged["history"], merged["tags"] or []
+    if isinstance(tags, str):
+        tags = [tags]
+    try:  # HistoryError lines start with "history ..." / "tag ...": the option's own name
+        names = check_tags(tags)
+        if value is False:
+            if names:
+                raise ConfigError(f"--vmtp-tag {names[0]}: the run is not stored (--vmtp-no-history, history: false)")
+            return None
+        if value is True or value is None:
+            value = None
+        elif not isinstance(value, str):
+            raise ConfigError(f"history {value!r}: give a file path, a postgresql:// URL, null or false")
+        locate(value)
+    except HistoryError as exc:
+        raise ConfigError(f"--vmtp-{exc}") from None
+    timeout = _positive("history_connect_timeout_s", merged["history_connect_timeout_s"], float)
+    return HistorySettings(location=value, tags=names, connect_timeout_s=timeout)
+
+
+def _mongod(merged: dict[str, Any]) -> MongoTarget | None:
+    from pytest_vmtp.history.mongo import parse_server
+
+    if not merged["mongod_server"]:
+        return None
+    try:
+        host, port = parse_server(str(merged["mongod_server"]), _positive("mongod_port", merged["mongod_port"]))
+    except HistoryError as exc:
+        raise ConfigError(str(exc)) from None
+    return MongoTarget(host=host, port=port, database=str(merged["mongod_db"]),
+                       collection=str(merged["mongod_collection"]),
+                       timeout_s=_positive("mongod_timeout_s", merged["mongod_timeout_s"], float))
 
 
 def _check_host_spec(option: str, spec: str) -> None:
@@ -189,3 +321,15 @@ def _check_host_spec(option: str, spec: str) -> None:
         parse_host_spec(spec)
     except ValueError as exc:
         raise ConfigError(f"{option} {spec!r}: {exc}") from None
+
+
+def _gate(merged: dict[str, Any], defaults: dict[str, Any], config_file: str | None) -> GateRules:
+    """Thresholds of the file merged over defaults.yaml's; errors name the file and line."""
+    from pytest_vmtp.gate import rules
+
+    text = Path(config_file).read_text() if config_file else None
+    try:
+        return rules.build(merged["gate"], merged["sla"], config_file or "defaults.yaml", text,
+                           defaults["gate"]["thresholds"])
+    except RuleError as exc:
+        raise ConfigError(str(exc)) from None

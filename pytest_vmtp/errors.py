@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import NoReturn
 
-from pytest_vmtp.cloud.errors import CloudError
-from pytest_vmtp.localcloud.cli import CloudError as LocalCloudError
-from pytest_vmtp.measure.errors import MeasureError
+from pytest_vmtp.user_error import UserError
 
-USER_ERRORS: tuple[type[Exception], ...] = (MeasureError, CloudError, LocalCloudError)
+# Every user error (measure's MeasureError, cloud's CloudError, the local cloud's CloudError)
+# derives from UserError, so this module loads none of them.
+USER_ERRORS: tuple[type[Exception], ...] = (UserError,)
 
 
 def fail_in_one_line(exc: BaseException) -> NoReturn:

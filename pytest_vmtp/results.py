@@ -116,6 +116,7 @@ class FlowResult:
     distro_version: str | None = None
     results: list[Measurement] = field(default_factory=list)
     duration_s: float | None = None
+    gate: dict[str, Any] | None = None  # the gate's verdict (gate/judge.py Verdict.to_json)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -14,28 +14,103 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from filelock import FileLock
 
 from pytest_vmtp.config import VmtpConfig
 
+if TYPE_CHECKING:
+    from openstack.connection import Connection
+
+    from pytest_vmtp.cloud.topology import Topology, VmEndpoint
+    from pytest_vmtp.measure.ssh_runner import SshRunner
+
 LOCAL_STARTED = "localcloud-started"  # contains the state dir of a local cloud this run started
 CLOUD_USED = "cloud-used"  # this run created cloud resources
+VM_KNOWN_HOSTS = "known_hosts"  # the run's VMs' SSH host keys, learnt on first contact
 
 
 def tool_ports(cfg: VmtpConfig) -> dict[str, tuple[tuple[int, int], ...]]:
-    """Security-group port ranges that follow the configured tool ports (VMTP opened a fixed
-    5001-5002): SSH, nuttcp's data and control ports, iperf's port and iperf3's default."""
+    """The security group's tool ports: those of the selected tool only (VMTP opened a fixed
+    5001-5002 for all), plus nuttcp's for multicast; UDP ones only when UDP or multicast runs.
+    nuttcp: TCP data + control, UDP data; iperf3 and iperf 2: their one port for both."""
     m = cfg.measure
-    tools = sorted({m.nuttcp_data_port, m.nuttcp_control_port, m.iperf_port, 5201})
-    ranges = tuple((p, p) for p in tools)
-    return {"tcp_ports": ((22, 22),) + ranges, "udp_ports": ranges}
+    tools = {m.tool} if {"tcp", "udp"} & set(cfg.protocols) else set()
+    if cfg.multicast:
+        tools.add("nuttcp")
+    udp = "udp" in cfg.protocols or cfg.multicast
+    tcp_ports: set[int] = set()
+    udp_ports: set[int] = set()
+    for tool in tools:
+        data = m.nuttcp_data_port if tool == "nuttcp" else m.iperf_port
+        tcp_ports |= {data, m.nuttcp_control_port} if tool == "nuttcp" else {data}
+        udp_ports |= {data} if udp else set()
+    return {"tcp_ports": _ranges(tcp_ports), "udp_ports": _ranges(udp_ports)}
+
+
+def _ranges(ports: set[int]) -> tuple[tuple[int, int], ...]:
+    """Sorted ports as ranges, neighbours merged: {5001, 5002, 6000} -> ((5001, 5002), (6000, 6000))."""
+    ranges: list[tuple[int, int]] = []
+    for port in sorted(ports):
+        if ranges and ranges[-1][1] == port - 1:
+            ranges[-1] = (ranges[-1][0], port)
+        else:
+            ranges.append((port, port))
+    return tuple(ranges)
+
+
+def security_sources(cfg: VmtpConfig) -> dict[str, tuple[str, ...]]:
+    """Who may reach the VMs besides the run's own subnets, router and floating IPs: the
+    external host (this machine for 'local'; a name is resolved here) and flow_sources for the
+    test ports; ssh_from for SSH ('auto': this machine on the local cloud, else anyone)."""
+    from pytest_vmtp.cloud.settings import THIS_MACHINE
+
+    flows = list(cfg.raw.get("flow_sources") or [])
+    external = cfg.external_host or ("local" if cfg.is_local_cloud else None)
+    if external == "local":
+        flows.append(THIS_MACHINE)
+    elif external:
+        flows += _addresses(external)
+    ssh = cfg.raw.get("ssh_from", "auto")
+    if ssh == "auto":
+        ssh = [THIS_MACHINE] if cfg.is_local_cloud else ["0.0.0.0/0"]
+    return {"flow_sources": tuple(flows), "ssh_sources": tuple(ssh)}
+
+
+def _addresses(spec: str) -> list[str]:
+    """The external host's addresses, as this machine resolves its host spec's name."""
+    import socket
+
+    from pytest_vmtp.cloud.errors import CloudError
+    from pytest_vmtp.measure.hostspec import parse_host_spec
+
+    host = parse_host_spec(spec).host
+    try:
+        return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)})
+    except (socket.gaierror, UnicodeError) as exc:
+        raise CloudError(f"--vmtp-external-host {host}: cannot resolve it for the security group: {exc}") from None
 
 
 def local_state_dir() -> Path:
-    from pytest_vmtp.localcloud import cli as localcloud_cli
+    """Which local cloud a run uses: $VMTP_LOCALCLOUD_STATE_DIR; else, when
+    OS_CLIENT_CONFIG_FILE names the clouds.yaml of a running local cloud (one the user started
+    with `vmtp-localcloud start --state-dir DIR`), that one; else the default state dir."""
+    from pytest_vmtp.localcloud import control
 
-    return Path(localcloud_cli.default_state_dir())
+    if not os.environ.get(control.STATE_DIR_ENV):
+        named = os.environ.get("OS_CLIENT_CONFIG_FILE")
+        if named and control.running(Path(named).parent) is not None:
+            return Path(named).parent
+    return control.default_state_dir()
+
+
+def clouds_yaml(cfg: VmtpConfig) -> str | None:
+    """The clouds.yaml to read: the local cloud's own (handed to openstacksdk, not exported
+    to the environment); None for any other cloud (openstacksdk's usual search path)."""
+    from pytest_vmtp.localcloud import control
+
+    return str(local_state_dir() / control.CLOUDS_FILE) if cfg.is_local_cloud else None
 
 
 class RunCloud:
@@ -46,37 +121,37 @@ class RunCloud:
         self.run_id = run_id
         self.run_dir = run_dir
         self.progress = progress
-        self._conn = None
-        self._topology = None
+        self._conn: Connection | None = None
+        self._topology: Topology | None = None
         self._lock = threading.Lock()
-        self._runners: dict[str, object] = {}
+        self._runners: dict[str, SshRunner] = {}
+        self._meta: dict = {}
+        self._meta_key: tuple[str, ...] | None = None
 
     # -- connection -----------------------------------------------------------------------
-    def connection(self):
+    def connection(self) -> Connection:
         with self._lock:
             if self._conn is None:
                 from pytest_vmtp.cloud.connect import connect
 
-                name = self.cfg.cloud_name
                 if self.cfg.is_local_cloud:
                     self._ensure_local_cloud()
-                self._conn = connect(name)
+                self._conn = connect(self.cfg.cloud_name, clouds_yaml(self.cfg))
             return self._conn
 
     def _ensure_local_cloud(self) -> None:
-        from pytest_vmtp.localcloud import cli as localcloud_cli
+        from pytest_vmtp.localcloud import control
 
         state_dir = local_state_dir()
         with FileLock(str(self.run_dir / "localcloud.lock")):
-            if not localcloud_cli.is_running(state_dir):
+            if not control.is_running(state_dir):
                 self.progress(f"starting the local cloud (state in {state_dir}) ...")
-                handle = localcloud_cli.start_cloud(state_dir=state_dir)
+                handle = control.start(state_dir=state_dir)
                 (self.run_dir / LOCAL_STARTED).write_text(str(state_dir))
                 self.progress(f"local cloud up: {handle.clouds_yaml}")
-        os.environ["OS_CLIENT_CONFIG_FILE"] = str(state_dir / "clouds.yaml")
 
     # -- topology -------------------------------------------------------------------------
-    def topology(self):
+    def topology(self) -> Topology:
         conn = self.connection()
         with self._lock:
             if self._topology is None:
@@ -84,7 +159,8 @@ class RunCloud:
                 from pytest_vmtp.cloud.topology import Topology
 
                 (self.run_dir / CLOUD_USED).touch()
-                settings = CloudSettings.from_dict({**self.cfg.cloud, **tool_ports(self.cfg)})
+                settings = CloudSettings.from_dict({**self.cfg.cloud, **tool_ports(self.cfg),
+                                                    **security_sources(self.cfg)})
                 self._topology = Topology(
                     conn, settings, run_id=self.run_id,
                     shared_dir=self.run_dir / "topology", progress=self.progress,
@@ -95,7 +171,7 @@ class RunCloud:
         """VMTP's run metadata for clouds; recomputed only when more VMs were built."""
         topo = self._topology
         key = tuple(sorted(topo.built()["vms"])) if topo is not None else ()
-        if getattr(self, "_meta_key", None) != key:
+        if self._meta_key != key:
             from pytest_vmtp.cloud.metadata import metadata
 
             self._meta = metadata(self.connection(), topo)
@@ -104,23 +180,26 @@ class RunCloud:
 
     def hypervisor_hosts(self) -> list[str]:
         """Local cloud only: its compute hosts as native hosts, "root@<host_ip>,key=<operator
-        key>", found like an operator would: Nova's hypervisor list and the deployer's key."""
-        from pytest_vmtp.localcloud.server import HOSTS_KEY
+        key>,known_hosts=<their host keys>", found like an operator would: Nova's hypervisor
+        list, the deployer's key and the host keys the cloud publishes in its state dir."""
+        from pytest_vmtp.localcloud.control import HOSTS_KEY, HOSTS_KNOWN_HOSTS
 
         conn = self.connection()
-        key = local_state_dir() / HOSTS_KEY
+        key, known = local_state_dir() / HOSTS_KEY, local_state_dir() / HOSTS_KNOWN_HOSTS
         hyps = sorted(conn.compute.hypervisors(details=True), key=lambda h: h.name)
-        return [f"root@{h.host_ip},key={key}" for h in hyps[:2] if h.host_ip]
+        return [f"root@{h.host_ip},key={key},known_hosts={known}" for h in hyps[:2] if h.host_ip]
 
-    def runner(self, vm) -> object:
-        """One SSH connection per VM per process."""
-        from pytest_vmtp.measure.hostspec import SshTarget
+    def runner(self, vm: VmEndpoint) -> SshRunner:
+        """One SSH connection per VM per process. A fresh VM's host key is new by nature: it is
+        accepted into the run's private known_hosts (never ~/.ssh), then checked there."""
+        from pytest_vmtp.measure.hostspec import ACCEPT_NEW, SshTarget
         from pytest_vmtp.measure.ssh_runner import SshRunner
 
         with self._lock:
             if vm.name not in self._runners:
                 self._runners[vm.name] = SshRunner(SshTarget(
-                    host=vm.ssh_ip, user=vm.login_user, key_file=vm.key_path))
+                    host=vm.ssh_ip, user=vm.login_user, key_file=vm.key_path,
+                    known_hosts=str(self.run_dir / VM_KNOWN_HOSTS), host_key_policy=ACCEPT_NEW))
             return self._runners[vm.name]
 
     def close(self) -> None:
@@ -148,16 +227,15 @@ def finish(cfg: VmtpConfig, run_id: str, run_dir: Path, progress: Callable[[str]
         from pytest_vmtp.cloud.cleanup import cleanup
         from pytest_vmtp.cloud.connect import connect
 
-        if cfg.is_local_cloud:
-            os.environ["OS_CLIENT_CONFIG_FILE"] = str(local_state_dir() / "clouds.yaml")
-        conn = connect(cfg.cloud_name)
+        conn = connect(cfg.cloud_name, clouds_yaml(cfg))
         try:
             deleted = cleanup(conn, run_id, progress=progress)
             progress(f"deleted {len(deleted)} resources of run {run_id}")
         finally:
             conn.close()
     if started.exists():
-        from pytest_vmtp.localcloud import cli as localcloud_cli
+        from pytest_vmtp.localcloud import control
 
         progress("stopping the local cloud this run started ...")
-        localcloud_cli.stop_cloud(state_dir=Path(started.read_text()))
+        control.stop(state_dir=Path(started.read_text()))
+

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from pytest_vmtp.procgroup import stop_group
 
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 
@@ -47,30 +48,8 @@ class SshdHandle:
     port: int
 
     def stop(self, timeout: float = 3.0) -> None:
-        """Stop the server and every session it forked (they share its process group)."""
-        stop_pid(self.pid, timeout)
-
-
-def stop_pid(pid: int, timeout: float = 3.0) -> None:
-    """SIGTERM a process group, then SIGKILL it if it is still there after timeout."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(pid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                reaped, _ = os.waitpid(pid, os.WNOHANG)
-                if reaped:
-                    return
-            except ChildProcessError:
-                # Not our child: poll for its disappearance instead.
-                try:
-                    os.kill(pid, 0)
-                except ProcessLookupError:
-                    return
-            time.sleep(0.02)
+        """Stop the server and whatever is left in its process group (SIGTERM, then SIGKILL)."""
+        stop_group(self.pid, timeout)
 
 
 def ensure_host_key(directory: Path) -> None:

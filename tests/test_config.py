@@ -65,3 +65,94 @@ def test_bad_file(tmp_path):
     unknown.write_text("durration_s: 3\n")
     with pytest.raises(ConfigError, match="unknown key\\(s\\) durration_s"):
         build({}, str(unknown))
+
+
+# --- hostile values: refused where they enter, naming the option or key ---------------------
+HOSTILE = [
+    ({"hosts": ["root@1.2.3.4; rm -rf /"]}, "--vmtp-host"),
+    ({"hosts": ["root@$(reboot)"]}, "--vmtp-host"),
+    ({"hosts": ["root@1.2.3.4\nreboot"]}, "--vmtp-host"),
+    ({"hosts": ["ro;ot@1.2.3.4"]}, "--vmtp-host"),
+    ({"hosts": ["root@1.2.3.4,jump=admin@$(id)"]}, "--vmtp-host"),
+    ({"external_host": "root@`reboot`"}, "--vmtp-external-host"),
+    ({"external_host": "root@10.0.0.1 -oProxyCommand=id"}, "--vmtp-external-host"),
+    ({"multicast_group": "231.1.1.1 -x"}, "multicast_group"),
+    ({"multicast_group": "$(reboot)"}, "multicast_group"),
+    ({"multicast_group": "10.1.1.1"}, "multicast_group"),
+    ({"multicast_group": "231.1.1.1\n"}, "multicast_group"),
+    ({"tcp_buffer": "128K;id"}, "tcp_buffer"),
+    ({"udp_buffer": "$(reboot)"}, "udp_buffer"),
+    ({"udp_buffer": "64K\nid"}, "udp_buffer"),
+    ({"nuttcp_data_port": "5001;id"}, "nuttcp_data_port"),
+    ({"nuttcp_control_port": 70000}, "nuttcp_control_port"),
+    ({"iperf_port": 0}, "iperf_port"),
+    ({"udp_pkt_sizes": "128;id"}, "--vmtp-udp-pkt-sizes"),
+    ({"icmp_pkt_sizes": "64\n"}, "--vmtp-icmp-pkt-sizes"),
+    ({"tcp_pkt_sizes": "$(reboot)"}, "--vmtp-tcp-pkt-sizes"),
+    ({"bandwidth": "1M;id"}, "bandwidth"),
+    ({"ping_interval_s": "nan"}, "ping_interval_s"),
+    ({"ping_interval_s": "inf"}, "ping_interval_s"),
+    ({"cidrs": ["192.168.1.0/24", "10.0.0.0/8;id"]}, "cidrs"),
+    ({"cidrs": ["192.168.1.0/24"]}, "cidrs"),
+    ({"flow_sources": ["0.0.0.0/0;id"]}, "flow_sources"),
+    ({"flow_sources": "10.0.0.0/8"}, "flow_sources"),
+    ({"ssh_from": "anywhere"}, "ssh_from"),
+    ({"ssh_from": ["192.0.2.7/32", "$(id)"]}, "ssh_from"),
+    ({"accept_new_host_keys": "yes"}, "accept_new_host_keys"),
+]
+
+
+@pytest.mark.parametrize("overrides,name", HOSTILE, ids=[repr(o) for o, _ in HOSTILE])
+def test_hostile_values_are_refused_in_one_line_naming_the_key(overrides, name):
+    with pytest.raises(ConfigError) as exc:
+        build(overrides)
+    message = str(exc.value)
+    assert message.startswith(name), message
+    assert "\n" not in message
+
+
+def test_hostile_values_from_a_config_file_name_the_key(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text('multicast_group: "231.1.1.1 -x"\n')
+    with pytest.raises(ConfigError, match=r"^multicast_group '231.1.1.1 -x': not an IP address$"):
+        build({}, str(f))
+
+
+def test_good_values_are_kept(tmp_path):
+    cfg = build({"multicast_group": "239.9.9.9", "tcp_buffer": "256K", "udp_buffer": 65536,
+                 "hosts": ["root@[2001:db8::5]:2222", "ubuntu@compute-1.example.org"]})
+    assert cfg.measure.multicast_group == "239.9.9.9"
+    assert (cfg.measure.tcp_buffer, cfg.measure.udp_buffer) == ("256K", "65536")
+    assert cfg.hosts == ("root@[2001:db8::5]:2222", "ubuntu@compute-1.example.org")
+
+
+@pytest.mark.parametrize("args, option", [
+    (["--vmtp-host", "root@1.2.3.4; rm -rf /"], "--vmtp-host"),
+    (["--vmtp-external-host", "root@$(reboot)"], "--vmtp-external-host"),
+    (["--vmtp-udp-pkt-sizes", "128;id"], "--vmtp-udp-pkt-sizes"),
+])
+def test_hostile_options_are_one_usage_error_line(pytester: pytest.Pytester, args, option):
+    res = pytester.runpytest_subprocess("--pyargs", "pytest_vmtp.scenarios", "-p", "no:cacheprovider",
+                                        "--co", "-q", *args)
+    assert res.ret == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in res.errlines if line.strip()]
+    assert len(errors) == 1 and errors[0].startswith(f"ERROR: {option} "), res.errlines
+    assert "Traceback" not in res.stdout.str() + res.stderr.str()
+
+
+def test_hostile_config_file_is_one_usage_error_line(pytester: pytest.Pytester):
+    bad = pytester.path / "bad.yaml"
+    bad.write_text("tcp_buffer: '128K;id'\n")
+    res = pytester.runpytest_subprocess("--pyargs", "pytest_vmtp.scenarios", "-p", "no:cacheprovider",
+                                        "--co", "-q", f"--vmtp-config={bad}")
+    assert res.ret == pytest.ExitCode.USAGE_ERROR
+    assert [line for line in res.errlines if line.strip()] == [
+        "ERROR: tcp_buffer '128K;id': use a size in bytes, K or M, such as 128K or 4M"]
+
+
+def test_host_key_and_security_group_settings():
+    assert build({}).host_key_policy == "strict"
+    assert build({"accept_new_host_keys": True}).host_key_policy == "accept-new"
+    cfg = build({"flow_sources": ["198.51.100.7", "this-machine"], "ssh_from": ["192.0.2.0/28"]})
+    assert cfg.raw["flow_sources"] == ["198.51.100.7", "this-machine"] and cfg.raw["ssh_from"] == ["192.0.2.0/28"]
+    assert build({}).raw["ssh_from"] == "auto"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -69,3 +70,41 @@ def test_show_config_prints_the_merged_settings(pytester: pytest.Pytester):
 
     shown = yaml.safe_load(res.stdout.str())
     assert (shown["duration_s"], shown["ping_count"], shown["tool"], shown["cloud"]) == (3, 4, "nuttcp", "prod")
+
+
+def _table(text: str) -> dict[str, tuple[str, str]]:
+    """Summary rows: id -> (status, Data cell)."""
+    return {m[0]: (m[1], m[2]) for m in re.findall(
+        r"^\| (\d\.\d) +\| [^|]+\| (PASSED|FAILED|SKIPPED) +\| (.*?) *\|$", text, re.M)}
+
+
+@pytest.mark.parametrize("letters", ["T", "U", "I", "TI", "TUIM"])
+def test_protocols_select_the_rows_that_run(pytester: pytest.Pytester, letters: str):
+    """Rows of protocols not selected never run (not even their fixtures): they are SKIPPED
+    with the reason in the table, the JSON and JUnit; multicast rows exist only with M."""
+    junit, out = pytester.path / "j.xml", pytester.path / "r.json"
+    res = pytester.runpytest_subprocess(*SCENARIOS, "-m", "native", "--vmtp-cloud=prod",
+                                        "--vmtp-protocols", letters, f"--junitxml={junit}",
+                                        f"--vmtp-json={out}", "-o", "junit_family=xunit1")
+    rows = _table(res.stdout.str())
+    selected = {"T": "1", "U": "2", "I": "3", "M": "4"}
+    assert len(rows) == (30 if "M" in letters else 23)
+    names = {"1": "TCP", "2": "UDP", "3": "ICMP", "4": "Multicast"}
+    for row in ("7.1", "7.2", "7.3") + (("7.4",) if "M" in letters else ()):
+        status, data = rows[row]
+        assert status == "SKIPPED"
+        minor = row[-1]
+        if minor in {selected[c] for c in letters}:
+            assert "--vmtp-host" in data  # it ran, and skipped for lack of hosts
+        else:
+            assert f"{names[minor]} not selected (--vmtp-protocols {letters})" in data
+    # A deselected VM row of an unselected protocol says why too.
+    if "U" not in letters:
+        assert "UDP not selected" in rows["2.2"][1]
+    doc = json.loads(out.read_text())
+    flows = {f["scenario"]: f for f in doc["flows"]}
+    if "U" not in letters:
+        assert flows["7.2"]["reason"] == f"UDP not selected (--vmtp-protocols {letters})"
+    statuses = {tc.get("name"): {p.get("name"): p.get("value") for p in tc.iter("property")}
+                for tc in ET.parse(junit).getroot().iter("testcase")}
+    assert all(props.get("vmtp.status") == "SKIPPED" for props in statuses.values()), statuses

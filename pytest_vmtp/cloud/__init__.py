@@ -10,10 +10,10 @@ from pytest_vmtp.cloud.errors import CloudError
 from pytest_vmtp.cloud.metadata import metadata
 from pytest_vmtp.cloud.naming import new_run_id
 from pytest_vmtp.cloud.settings import CloudSettings
-from pytest_vmtp.cloud.topology import ROLES, Topology, VmEndpoint
+from pytest_vmtp.cloud.topology import Topology, VmEndpoint
 from pytest_vmtp.cloud.waits import wait_for_port
 
 __all__ = [
-    "CleanupError", "CloudError", "CloudSettings", "ROLES", "Topology", "VmEndpoint", "cleanup",
+    "CleanupError", "CloudError", "CloudSettings", "Topology", "VmEndpoint", "cleanup",
     "connect", "metadata", "new_run_id", "wait_for_port",
 ]

@@ -13,8 +13,10 @@ from collections.abc import Iterator
 from keystoneauth1 import exceptions as ksa_exc
 from openstack import exceptions as sdk_exc
 
+from pytest_vmtp.user_error import UserError
 
-class CloudError(RuntimeError):
+
+class CloudError(UserError):
     """A cloud-side failure or mistake; str() is the one line to show the user."""
 
 

@@ -7,6 +7,7 @@ Neutrons reject; a cloud without the tag extension still has the name mark.
 from __future__ import annotations
 
 import functools
+import ipaddress
 from typing import Any
 
 from openstack import exceptions as sdk_exc
@@ -50,20 +51,40 @@ class Maker:
         with cloud_errors(f"importing keypair {name}"):
             return self.conn.compute.create_keypair(name=name, public_key=public_key)
 
-    def security_group(self, settings: CloudSettings) -> Any:
-        """Ingress ICMP, SSH and the tools' ports only; Neutron's default egress rules stay."""
+    def security_group(self, settings: CloudSettings, flow_sources: list[str], ssh_sources: list[str]) -> Any:
+        """Ingress: SSH from ssh_sources; ICMP and the tool ports from flow_sources only.
+        Neutron's default egress rules stay. Prefixes: "a.b.c.d/n" or IPv6, already resolved."""
         name = self.name("secgroup")
-        net = self.conn.network
         with cloud_errors(f"creating security group {name}"):
-            sg = net.create_security_group(name=name, description=f"pytest-vmtp run {self.run_id}")
+            sg = self.conn.network.create_security_group(name=name, description=f"pytest-vmtp run {self.run_id}")
             self.tag(sg)
-            rules: list[dict[str, Any]] = [{"protocol": "icmp"}]
-            rules += [{"protocol": "tcp", "port_range_min": lo, "port_range_max": hi} for lo, hi in settings.tcp_ports]
-            rules += [{"protocol": "udp", "port_range_min": lo, "port_range_max": hi} for lo, hi in settings.udp_ports]
-            for rule in rules:
-                net.create_security_group_rule(security_group_id=sg.id, direction="ingress", ethertype="IPv4",
-                                               remote_ip_prefix="0.0.0.0/0", **rule)
+            for prefix in ssh_sources:
+                self._rule(sg.id, prefix, {"protocol": "tcp", "port_range_min": 22, "port_range_max": 22})
+        self.allow_flows_from(sg.id, flow_sources, settings)
         return sg
+
+    def allow_flows_from(self, security_group_id: str, prefixes: list[str], settings: CloudSettings) -> None:
+        """Open ICMP and the tool ports to these source prefixes (a rule that exists is fine)."""
+        rules: list[dict[str, Any]] = [{"protocol": "icmp"}]
+        rules += [{"protocol": "tcp", "port_range_min": lo, "port_range_max": hi} for lo, hi in settings.tcp_ports]
+        rules += [{"protocol": "udp", "port_range_min": lo, "port_range_max": hi} for lo, hi in settings.udp_ports]
+        with cloud_errors(f"adding security group rules for {', '.join(prefixes)}"):
+            for prefix in prefixes:
+                for rule in rules:
+                    self._rule(security_group_id, prefix, rule)
+
+    def _rule(self, security_group_id: str, prefix: str, rule: dict[str, Any]) -> None:
+        network = ipaddress.ip_network(prefix, strict=False)
+        if network.version == 6 and rule.get("protocol") == "icmp":
+            rule = {**rule, "protocol": "ipv6-icmp"}
+        try:
+            self.conn.network.create_security_group_rule(
+                security_group_id=security_group_id, direction="ingress", ethertype=f"IPv{network.version}",
+                remote_ip_prefix=str(network), **rule)
+        except sdk_exc.ConflictException as exc:
+            if "already exists" not in str(exc):  # a quota, say, is a real error
+                raise
+            # else the same rule is there (e.g. a floating IP met twice)
 
     def router(self, external_network_id: str) -> Any:
         name = self.name("router")

@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-# Ingress the security group opens: ICMP, SSH, nuttcp/iperf 2 (5001 data, 5002 control), iperf3.
-DEFAULT_TCP_PORTS: tuple[tuple[int, int], ...] = ((22, 22), (5001, 5002), (5201, 5201))
-DEFAULT_UDP_PORTS: tuple[tuple[int, int], ...] = ((5001, 5002), (5201, 5201))
+# The tool ports the security group opens to the flows' sources (nuttcp's: 5001 data, 5002
+# control); the plugin sets the selected tool's (run_cloud.tool_ports). SSH and ICMP are apart.
+DEFAULT_TCP_PORTS: tuple[tuple[int, int], ...] = ((5001, 5002),)
+DEFAULT_UDP_PORTS: tuple[tuple[int, int], ...] = ((5001, 5001),)
+# A source prefix standing for this machine's own address toward the run's router.
+THIS_MACHINE = "this-machine"
 
 
 @dataclass
@@ -23,6 +26,13 @@ class CloudSettings:
     ssh_timeout_s: float = 120
     tcp_ports: tuple[tuple[int, int], ...] = DEFAULT_TCP_PORTS
     udp_ports: tuple[tuple[int, int], ...] = DEFAULT_UDP_PORTS
+    # Ingress to the tool ports and ICMP comes only from the run's subnets, the router's
+    # external address, the VMs' floating IPs (VM-to-floating-IP traffic is SNATed to one of
+    # them) and these prefixes (the external host; THIS_MACHINE allowed).
+    flow_sources: tuple[str, ...] = ()
+    # Who may reach SSH (22): the controller, whose address as the VMs see it is unknown in
+    # general (NAT); the VMs accept only the run's own key.
+    ssh_sources: tuple[str, ...] = ("0.0.0.0/0",)
     use_floating_ip_for_ssh: bool = True
     dns_nameservers: list[str] = field(default_factory=list)
     keep: bool = False
@@ -40,4 +50,7 @@ class CloudSettings:
         for key in ("tcp_ports", "udp_ports"):
             if key in kwargs:
                 kwargs[key] = tuple(tuple(r) for r in kwargs[key])
+        for key in ("flow_sources", "ssh_sources"):
+            if key in kwargs:
+                kwargs[key] = tuple(kwargs[key])
         return cls(**kwargs)

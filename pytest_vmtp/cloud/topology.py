@@ -19,7 +19,9 @@ from typing import Any
 
 from openstack.connection import Connection
 
-from pytest_vmtp.cloud import lookup, naming
+from pytest_vmtp.catalogue import ROLES, Network
+from pytest_vmtp.catalogue import SERVER_ROLE as SERVER
+from pytest_vmtp.cloud import lookup, naming, sources
 from pytest_vmtp.cloud.errors import CloudError
 from pytest_vmtp.cloud.keys import make_keypair
 from pytest_vmtp.cloud.placement import SCHEDULER, Placement, plan
@@ -31,20 +33,6 @@ from pytest_vmtp.cloud.waits import wait_for_port, wait_for_servers
 Progress = Callable[[str], None]
 
 
-@dataclass(frozen=True)
-class RoleSpec:
-    network: str  # "net1" | "net2"
-    side: str  # "A" (the server's host) | "B" (another host)
-
-
-ROLES: dict[str, RoleSpec] = {
-    "server": RoleSpec("net1", "A"),
-    "same_intra": RoleSpec("net1", "A"),
-    "same_inter": RoleSpec("net1", "B"),
-    "diff_intra": RoleSpec("net2", "A"),
-    "diff_inter": RoleSpec("net2", "B"),
-}
-SERVER = "server"
 
 
 @dataclass(frozen=True)
@@ -137,6 +125,7 @@ class Topology:
                 port = self._maker.server_port(record["server_id"])
                 fip = self._maker.floating_ip(role, ext_id, port.id)
                 record["floating_ip"] = fip.floating_ip_address
+                self._allow_floating_ip(state, fip.floating_ip_address)
             return record["floating_ip"]
 
     def inter_node_reason(self) -> str | None:
@@ -192,7 +181,7 @@ class Topology:
             self._state.write(state)
         return res[key]
 
-    def _base(self, state: dict[str, Any], networks: set[str]) -> None:
+    def _base(self, state: dict[str, Any], networks: set[Network]) -> None:
         s, m = self.settings, self._maker
 
         def image() -> dict[str, Any]:
@@ -215,15 +204,30 @@ class Topology:
             return {"name": kp.name, "key_path": str(self.key_path)}
 
         self._step(state, "keypair", f"imported keypair {m.name('key')}", keypair)
-        self._step(state, "security_group", f"created security group {m.name('secgroup')}",
-                   lambda: {"id": (sg := m.security_group(s)).id, "name": sg.name})
-        router = self._step(state, "router", f"created router {m.name('router')} (gateway on {ext_net['name']})",
-                            lambda: {"id": m.router(ext_net["id"]).id, "name": m.name("router")})
+
+        def make_router() -> dict[str, Any]:
+            made = m.router(ext_net["id"])
+            fixed = (made.external_gateway_info or {}).get("external_fixed_ips") or []
+            return {"id": made.id, "name": m.name("router"), "gateway_ips": [f["ip_address"] for f in fixed]}
+
+        router_rec = self._step(state, "router", f"created router {m.name('router')} (gateway on {ext_net['name']})",
+                                make_router)
+
+        def security_group() -> dict[str, Any]:
+            toward = (router_rec.get("gateway_ips") or [None])[0]
+            # VM-to-floating-IP traffic leaves the router SNATed to its gateway address (or to
+            # the client's floating IP: those are added as they are made, see _endpoint).
+            flows = sources.resolve([*s.cidrs, *router_rec.get("gateway_ips", []), *s.flow_sources], toward)
+            ssh = sources.resolve(list(s.ssh_sources), toward)
+            sg = m.security_group(s, flows, ssh)
+            return {"id": sg.id, "name": sg.name, "flow_sources": flows, "ssh_sources": ssh}
+
+        self._step(state, "security_group", f"created security group {m.name('secgroup')}", security_group)
         for key in sorted(networks):
             cidr = s.cidrs[0 if key == "net1" else 1]
 
             def make_net(key: str = key, cidr: str = cidr) -> dict[str, Any]:
-                net, subnet = m.network(key, cidr, s, router["id"])
+                net, subnet = m.network(key, cidr, s, router_rec["id"])
                 return {"id": net.id, "name": net.name, "subnet_id": subnet.id, "cidr": cidr}
 
             self._step(state, key, f"created network {m.name(key)} ({cidr}) on the router", make_net)
@@ -284,8 +288,9 @@ class Topology:
         pending: dict[str, dict[str, Any]] = {}
         server_rec = state["vms"].get(SERVER)
         server_host_id = server_rec.get("host_id") if server_rec else None
-        if SERVER in booted and not isinstance(results[booted[SERVER]], CloudError):
-            server_host_id = results[booted[SERVER]].host_id
+        booted_server = results[booted[SERVER]] if SERVER in booted else None
+        if booted_server is not None and not isinstance(booted_server, CloudError):
+            server_host_id = booted_server.host_id
         for role, sid in booted.items():
             server = results[sid]
             if isinstance(server, CloudError):
@@ -311,6 +316,7 @@ class Topology:
         floating = None
         if self.settings.use_floating_ip_for_ssh:
             floating = self._maker.floating_ip(role, res["external_network"]["id"], port.id).floating_ip_address
+            self._allow_floating_ip(state, floating)
         if placement.mode == SCHEDULER and ROLES[role].side == "B" and server_host_id:
             if server.host_id == server_host_id:
                 raise CloudError(f"{server.name} landed on the server VM's host although it is inter-node "
@@ -321,6 +327,15 @@ class Topology:
             network=res[ROLES[role].network]["name"], login_user=res["image"]["login_user"],
             key_path=str(self.key_path), host_id=server.host_id,
         ).to_json()
+
+    def _allow_floating_ip(self, state: dict[str, Any], address: str) -> None:
+        """A VM's floating IP is where its flows to other floating IPs come from (Neutron
+        SNATs a VM with a floating IP to it): open the test ports to it."""
+        group = state["resources"]["security_group"]
+        prefix = sources.resolve([address], None)[0]
+        if prefix not in group["flow_sources"]:
+            self._maker.allow_flows_from(group["id"], [prefix], self.settings)
+            group["flow_sources"].append(prefix)
 
     def _wait_ssh(self, state: dict[str, Any], pending: dict[str, dict[str, Any]]) -> None:
         if not pending:

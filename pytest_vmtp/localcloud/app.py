@@ -8,7 +8,8 @@ from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException
 
 from .api import admin, compute, identity, image, network
-from .api.base import Cloud
+from .api.base import ConnectionResetByFault
+from .context import Cloud
 from .errors import ApiError
 
 _PREFIXES = {"/identity": "identity", "/compute": "compute", "/network": "network",
@@ -45,6 +46,10 @@ def create_app(cloud: Cloud) -> Flask:
         kind = "HTTPNotFound" if code == 404 else type(err).__name__
         return _render(ApiError(code, err.description or err.name, kind,
                                 _service_of(request.path)))
+
+    @app.errorhandler(ConnectionResetByFault)
+    def _reset(_err: ConnectionResetByFault) -> Response:
+        return Response(status=500)  # its socket is shut: nothing reaches the client
 
     @app.errorhandler(Exception)
     def _crash(err: Exception) -> Response:

@@ -10,7 +10,7 @@ from . import neutron
 from .common import new_id, now
 
 if TYPE_CHECKING:
-    from .api.base import Cloud
+    from .context import Cloud
 
 FLAVORS = (  # id, name, vcpus, ram MB, disk GB
     ("1", "m1.tiny", 1, 512, 1),
@@ -33,7 +33,7 @@ def _os_distro() -> str:
 
 def populate(c: Cloud) -> None:
     """Fill an empty state; the external network maps to the data path's br-ex."""
-    with c.state.lock:
+    with c.state.edit():
         for flavor_id, name, vcpus, ram, disk in FLAVORS:
             c.state.table("flavors")[flavor_id] = {"id": flavor_id, "name": name, "vcpus": vcpus,
                                                    "ram": ram, "disk": disk}
@@ -59,4 +59,3 @@ def populate(c: Cloud) -> None:
         if pools:
             body["allocation_pools"] = pools
         neutron.create_subnet(c, body)
-        c.state.save()

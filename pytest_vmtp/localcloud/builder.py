@@ -9,131 +9,152 @@ from __future__ import annotations
 import threading
 import time
 import traceback
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import neutron, security
 from .common import now
-from .dataplane.model import SecurityRule, ServerSpec
+from .dataplane.model import ServerSpec
+from .state import Resource
 
 if TYPE_CHECKING:
-    from .api.base import Cloud
+    from .context import Cloud
 
 
-class Builder:
-    """Owns the worker threads and what was last pushed to the data path per server."""
-
-    def __init__(self) -> None:
-        self.pushed_rules: dict[str, tuple[SecurityRule, ...]] = {}
-        self._threads: dict[str, threading.Thread] = {}
-        self._lock = threading.Lock()
-
-    def _spawn(self, key: str, target: Any, *args: Any) -> None:
-        thread = threading.Thread(target=target, args=args, name=f"nova-{key}", daemon=True)
-        with self._lock:
-            self._threads[key] = thread
-        thread.start()
-
-    def boot(self, c: Cloud, server_id: str) -> None:
-        self._spawn(server_id, self._boot, c, server_id)
-
-    def delete(self, c: Cloud, server_id: str) -> None:
-        with self._lock:
-            boot_thread = self._threads.get(server_id)
-        self._spawn(server_id, self._delete, c, server_id, boot_thread)
-
-    def wait_idle(self, timeout: float) -> None:
-        """Join every worker (server shutdown), at most `timeout` seconds in all."""
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            threads = list(self._threads.values())
-        for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-
-    def _boot(self, c: Cloud, server_id: str) -> None:
-        delay = c.faults.boot_delay()
-        if delay > 0:
-            time.sleep(delay)
-        with c.state.lock:
-            server = c.state.table("servers").get(server_id)
-            if server is None or server.get("OS-EXT-STS:task_state") == "deleting":
-                return
-            message = c.faults.boot_error()
-            if message is not None:
-                fail_server(c, server, 500, message)
-                return
-            rules, port_security = security.server_security(c, server_id)
-            ports = security.server_ports(c, server_id)
-            ports.sort(key=lambda p: server["_port_order"].index(p["id"])
-                       if p["id"] in server["_port_order"] else 99)
-            keypair = c.state.table("keypairs").get(server.get("key_name") or "")
-            spec = ServerSpec(
-                server_id=server_id, host=server["OS-EXT-SRV-ATTR:host"],
-                ports=tuple(neutron.port_spec(c, p) for p in ports if p["fixed_ips"]),
-                authorized_keys=(keypair["public_key"].strip() + "\n") if keypair else "",
-                start_sshd=not c.faults.skip_sshd(server["name"]),
-                security_rules=rules, port_security=port_security)
-            server["OS-EXT-STS:task_state"] = "spawning"
-            server["_boot_started"] = True
-        try:
-            c.dataplane.boot_server(spec)
-        except Exception as exc:  # noqa: BLE001 - any data-path failure becomes the server's fault
-            traceback.print_exc()
-            with c.state.lock:
-                server = c.state.table("servers").get(server_id)
-                if server is not None:
-                    fail_server(c, server, 500, f"Build of instance {server_id} aborted: {exc}")
-            return
-        with c.state.lock:
-            server = c.state.table("servers").get(server_id)
-            if server is None:
-                return
-            stamp = now()
-            server.update({"status": "ACTIVE", "OS-EXT-STS:vm_state": "active",
-                           "OS-EXT-STS:power_state": 1, "OS-SRV-USG:launched_at": stamp,
-                           "updated": stamp, "progress": 100, "_booted": True})
-            if server.get("OS-EXT-STS:task_state") != "deleting":
-                server["OS-EXT-STS:task_state"] = None
-            for port in security.server_ports(c, server_id):
-                port["status"] = "ACTIVE"
-            self.pushed_rules[server_id] = spec.security_rules
-            security.push(c)
-            c.state.save()
-
-    def _delete(self, c: Cloud, server_id: str, boot_thread: threading.Thread | None) -> None:
-        if boot_thread is not None and boot_thread is not threading.current_thread():
-            boot_thread.join()
-        with c.state.lock:
-            server = c.state.table("servers").get(server_id)
-            started = bool(server and server.get("_boot_started"))
-            if server is not None:
-                server["_booted"] = False  # no more security pushes to it
-        try:
-            if started:
-                c.dataplane.delete_server(server_id)
-        except Exception:  # noqa: BLE001 - deletion goes on; the log has the trace
-            traceback.print_exc()
-        with c.state.lock:
-            server = c.state.table("servers").pop(server_id, None)
-            self.pushed_rules.pop(server_id, None)
-            for port in security.server_ports(c, server_id):
-                if server and port["id"] in server.get("_created_ports", []):
-                    neutron.delete_port(c, port["id"], by_owner=True)
-                else:
-                    port.update({"device_id": "", "device_owner": "", "status": "DOWN",
-                                 "binding:host_id": ""})
-            for group in c.state.table("server_groups").values():
-                if server_id in group["members"]:
-                    group["members"].remove(server_id)
-            security.push(c)
-            c.state.save()
-        with self._lock:
-            if self._threads.get(server_id) is threading.current_thread():
-                del self._threads[server_id]
+def boot(c: Cloud, server_id: str) -> None:
+    """Build the server in a worker thread (state lock held by the caller, or not)."""
+    c.workers.start(server_id, _boot, c, server_id)
 
 
-def fail_server(c: Cloud, server: dict[str, Any], code: int, message: str) -> None:
+def delete(c: Cloud, server_id: str) -> None:
+    """Remove the server in a worker thread, after its boot if one still runs."""
+    c.workers.start(server_id, _delete, c, server_id, c.workers.current(server_id))
+
+
+def ordered_ports(c: Cloud, server: Resource) -> list[Resource]:
+    """The server's ports in the order its request named them (eth0 first)."""
+    order = server.get("_port_order", [])
+    ports = security.server_ports(c, server["id"])
+    ports.sort(key=lambda p: order.index(p["id"]) if p["id"] in order else 99)
+    return ports
+
+
+def fail_server(c: Cloud, server: Resource, code: int, message: str) -> None:
+    """ERROR with a fault, as Nova shows a failed build (state lock held)."""
     stamp = now()
     server.update({"status": "ERROR", "OS-EXT-STS:vm_state": "error",
                    "OS-EXT-STS:task_state": None, "updated": stamp,
                    "fault": {"code": code, "message": message, "created": stamp}})
     c.state.save()
+
+
+def _spec(c: Cloud, server: Resource) -> ServerSpec:
+    """What the data path needs to build the server (state lock held)."""
+    return spec_of(c, server, start_sshd=not c.faults.skip_sshd(server["name"]))
+
+
+def spec_of(c: Cloud, server: Resource, start_sshd: bool) -> ServerSpec:
+    """The server's ServerSpec from the state (state lock held)."""
+    rules, port_security = security.server_security(c, server["id"])
+    keypair = c.state.table("keypairs").get(server.get("key_name") or "")
+    return ServerSpec(
+        server_id=server["id"], host=server["OS-EXT-SRV-ATTR:host"],
+        ports=tuple(neutron.port_spec(c, p) for p in ordered_ports(c, server) if p["fixed_ips"]),
+        authorized_keys=(keypair["public_key"].strip() + "\n") if keypair else "",
+        start_sshd=start_sshd,
+        security_rules=rules, port_security=port_security)
+
+
+def _deleting(c: Cloud, server_id: str) -> bool:
+    with c.state.lock:
+        server = c.state.table("servers").get(server_id)
+        return server is None or server.get("OS-EXT-STS:task_state") == "deleting"
+
+
+def _boot(c: Cloud, server_id: str) -> None:
+    delay = c.faults.boot_delay()
+    if delay > 0:
+        time.sleep(delay)
+    with c.state.lock:
+        server = c.state.table("servers").get(server_id)
+        if server is None or server.get("OS-EXT-STS:task_state") == "deleting":
+            return
+        fault = c.faults.boot_fault(server["name"])
+        if fault is not None and fault.kind == "error":
+            fail_server(c, server, 500, fault.message)
+            return
+        if fault is not None and fault.kind == "stuck":
+            server["OS-EXT-STS:task_state"] = "spawning"
+    if fault is not None and fault.kind == "stuck":
+        c.faults.hold_while_stuck(lambda: _deleting(c, server_id))
+    with c.state.lock:
+        server = c.state.table("servers").get(server_id)
+        if server is None or server.get("OS-EXT-STS:task_state") == "deleting":
+            return
+        spec = _spec(c, server)
+        server["OS-EXT-STS:task_state"] = "spawning"
+        server["_boot_started"] = True
+    try:
+        c.dataplane.boot_server(spec)
+    except Exception as exc:  # noqa: BLE001 - any data-path failure becomes the server's fault
+        traceback.print_exc()
+        with c.state.lock:
+            failed = c.state.table("servers").get(server_id)
+            if failed is not None:
+                fail_server(c, failed, 500, f"Build of instance {server_id} aborted: {exc}")
+        return
+    port_down = fault is not None and fault.kind == "port_down"
+    with c.state.lock:
+        plugged = c.state.table("servers").get(server_id)
+        if plugged is not None:
+            plugged["_plugged"] = True
+            for port in security.server_ports(c, server_id):
+                port["_fault_down"] = port_down or None
+    if c.faultplane is not None:
+        c.faultplane.refresh()  # faults on what boots while they are set, before ACTIVE
+    with c.state.edit():
+        booted = c.state.table("servers").get(server_id)
+        if booted is None:
+            return
+        stamp = now()
+        booted.update({"status": "ACTIVE", "OS-EXT-STS:vm_state": "active",
+                       "OS-EXT-STS:power_state": 1, "OS-SRV-USG:launched_at": stamp,
+                       "updated": stamp, "progress": 100, "_booted": True})
+        if booted.get("OS-EXT-STS:task_state") != "deleting":
+            booted["OS-EXT-STS:task_state"] = None
+        for port in security.server_ports(c, server_id):
+            port["status"] = "DOWN" if port_down else "ACTIVE"
+        c.pushed_rules[server_id] = spec.security_rules
+        security.push(c)
+
+
+def _delete(c: Cloud, server_id: str, boot_thread: threading.Thread | None) -> None:
+    if boot_thread is not None and boot_thread is not threading.current_thread():
+        boot_thread.join()
+    with c.state.lock:
+        server = c.state.table("servers").get(server_id)
+        started = bool(server and server.get("_boot_started"))
+        if server is not None:
+            server["_booted"] = False  # no more security pushes to it
+            server["_plugged"] = False  # no more faults on it
+    if c.faultplane is not None:
+        c.faultplane.forget_server(server_id)
+    try:
+        if started:
+            c.dataplane.delete_server(server_id)
+    except Exception:  # noqa: BLE001 - deletion goes on; the log has the trace
+        traceback.print_exc()
+    with c.state.edit():
+        server = c.state.table("servers").pop(server_id, None)
+        c.pushed_rules.pop(server_id, None)
+        for port in security.server_ports(c, server_id):
+            if server and port["id"] in server.get("_created_ports", []):
+                neutron.delete_port(c, port["id"], by_owner=True)
+            else:
+                port.update({"device_id": "", "device_owner": "", "status": "DOWN",
+                             "binding:host_id": "", "_fault_down": None})
+        for group in c.state.table("server_groups").values():
+            if server_id in group["members"]:
+                group["members"].remove(server_id)
+        security.push(c)
+    c.workers.forget(server_id)
+

@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 
 _NOVA_KEYS = {
     400: "badRequest", 403: "forbidden", 404: "itemNotFound", 406: "HTTPNotAcceptable",
-    409: "conflictingRequest", 413: "overLimit", 500: "computeFault", 501: "notImplemented",
+    409: "conflictingRequest", 413: "overLimit", 429: "overLimit", 500: "computeFault", 501: "notImplemented",
     503: "serviceUnavailable",
 }
 _TITLES = {
     400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-    405: "Method Not Allowed", 406: "Not Acceptable", 409: "Conflict", 500: "Internal Server Error",
+    405: "Method Not Allowed", 406: "Not Acceptable", 409: "Conflict", 429: "Too Many Requests",
+    500: "Internal Server Error",
     501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
 }
 

@@ -9,7 +9,7 @@ from typing import Any
 from .errors import neutron
 
 
-def parse_cidr(cidr: Any) -> ipaddress.IPv4Network:
+def parse_cidr(cidr: object) -> ipaddress.IPv4Network:
     """A subnet CIDR, or 400 as Neutron words it."""
     try:
         net = ipaddress.ip_network(str(cidr), strict=False)
@@ -25,7 +25,7 @@ def parse_cidr(cidr: Any) -> ipaddress.IPv4Network:
     return net
 
 
-def parse_ip(value: Any, net: ipaddress.IPv4Network, what: str) -> ipaddress.IPv4Address:
+def parse_ip(value: object, net: ipaddress.IPv4Network, what: str) -> ipaddress.IPv4Address:
     try:
         ip = ipaddress.IPv4Address(str(value))
     except ValueError:
@@ -57,7 +57,7 @@ def default_pools(net: ipaddress.IPv4Network, gateway: str | None) -> list[dict[
     return pools
 
 
-def check_pools(pools: Any, net: ipaddress.IPv4Network) -> list[dict[str, str]]:
+def check_pools(pools: object, net: ipaddress.IPv4Network) -> list[dict[str, str]]:
     if not isinstance(pools, list):
         raise neutron(400, "HTTPBadRequest", "Invalid input for allocation_pools.")
     out = []

@@ -15,7 +15,7 @@ from .dataplane.model import PortSpec
 from .errors import neutron
 
 if TYPE_CHECKING:
-    from .api.base import Cloud
+    from .context import Cloud
 
 TENANT_MTU = 1450
 EXTERNAL_MTU = 1500
@@ -214,7 +214,7 @@ def _fixed_ips(c: Cloud, net: dict[str, Any], wanted: Any) -> list[dict[str, str
                 raise neutron(409, "IpAddressGenerationFailure",
                               f"No more IP addresses available on network {net['id']}.")
         else:
-            ip = str(ipam.parse_ip(ip, ipaddress.ip_network(subnet["cidr"]), "ip_address"))
+            ip = str(ipam.parse_ip(ip, ipaddress.IPv4Network(subnet["cidr"]), "ip_address"))
             used = {a["ip_address"] for p in c.state.table("ports").values()
                     for a in p["fixed_ips"] if a["subnet_id"] == subnet_id}
             if ip in used:
@@ -382,6 +382,7 @@ def set_gateway(c: Cloud, router: dict[str, Any], info: Any) -> None:
     router["external_gateway_info"] = {"network_id": net["id"], "enable_snat": snat,
                                        "external_fixed_ips": port["fixed_ips"]}
     touch(router)
+    c.poke_faults()
 
 
 def clear_gateway(c: Cloud, router: dict[str, Any]) -> None:
@@ -416,6 +417,7 @@ def delete_router(c: Cloud, router_id: str) -> None:
     clear_gateway(c, router)
     c.dataplane.delete_router(router_id)
     del c.state.table("routers")[router_id]
+    c.poke_faults()
 
 
 def add_interface(c: Cloud, router: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
@@ -468,6 +470,7 @@ def add_interface(c: Cloud, router: dict[str, Any], body: dict[str, Any]) -> dic
             port.update({"device_owner": "", "device_id": ""})
         raise
     touch(router)
+    c.poke_faults()
     return _interface_info(router, port)
 
 
@@ -506,6 +509,7 @@ def remove_interface(c: Cloud, router: dict[str, Any], body: dict[str, Any]) -> 
     info = _interface_info(router, port)
     del c.state.table("ports")[port["id"]]
     touch(router)
+    c.poke_faults()
     return info
 
 

@@ -1,45 +1,44 @@
-"""The server process seen from outside: find, probe, signal and reap it by pid."""
+"""The server process seen from outside: its server file, whether it is ours and answers."""
 
 from __future__ import annotations
 
 import json
-import os
-import signal
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-from .server import SERVER_FILE
+from pytest_vmtp import procgroup
 
-SERVER_MODULE = "pytest_vmtp.localcloud.server"
+from .layout import SERVER_FILE, SERVER_MODULE, SNAPSHOT
 
 
 def read_server_file(state_dir: Path) -> dict[str, Any] | None:
+    """What the server wrote about itself (pid, port, prefix, status), or None."""
     try:
-        return json.loads((state_dir / SERVER_FILE).read_text())
+        info = json.loads((state_dir / SERVER_FILE).read_text())
     except (OSError, ValueError):
         return None
+    return info if isinstance(info, dict) else None
+
+
+def read_snapshot(state_dir: Path) -> dict[str, Any] | None:
+    """The last snapshot of the cloud's state (state.py writes it), or None."""
+    try:
+        doc = json.loads((state_dir / SNAPSHOT).read_text())
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
 
 
 def is_ours(pid: int) -> bool:
-    """True while pid is a live (not zombie) local-cloud server process."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return False
-    if stat.rsplit(")", 1)[-1].split()[0] == "Z":
-        try:
-            os.waitpid(pid, os.WNOHANG)  # our own child: reap it
-        except ChildProcessError:
-            pass
-        return False
-    return SERVER_MODULE in cmdline
+    """True while pid is a live (not zombie) local-cloud server process; our zombie is reaped."""
+    return procgroup.alive(pid, reap_zombie=True) and SERVER_MODULE in procgroup.cmdline(pid)
 
 
 def answers(port: int, timeout: float = 1.0) -> bool:
+    """True when something answers HTTP on 127.0.0.1:port (any status counts)."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/identity/v3", timeout=timeout):
             return True
@@ -50,25 +49,10 @@ def answers(port: int, timeout: float = 1.0) -> bool:
 
 
 def wait_gone(pid: int, timeout: float) -> bool:
+    """Wait until pid is no longer a live server process; False after timeout."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not is_ours(pid):
             return True
         time.sleep(0.05)
     return not is_ours(pid)
-
-
-def signal_pid(pid: int, sig: int) -> None:
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
-
-
-def kill_group(pid: int) -> None:
-    """SIGKILL the server and anything left in its process group (it leads a session)."""
-    for kill in (os.killpg, os.kill):
-        try:
-            kill(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass

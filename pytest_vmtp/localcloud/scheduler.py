@@ -13,7 +13,7 @@ class NoValidHost(Exception):
     """No host satisfies the request; the server goes to ERROR (as in Nova)."""
 
 
-def parse_zone(value: Any, hosts: list[str]) -> str | None:
+def parse_zone(value: object, hosts: list[str]) -> str | None:
     """The forced host named by availability_zone, None for any; 400 for unknown zones."""
     if not value:
         return None

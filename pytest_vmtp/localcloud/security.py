@@ -8,17 +8,18 @@ the filters that changed.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .dataplane.model import SecurityRule
+from .state import Resource
 
 if TYPE_CHECKING:
-    from .api.base import Cloud
+    from .context import Cloud
 
 _PROTOCOLS = {"tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp", "icmp": "icmp", "1": "icmp"}
 
 
-def server_ports(c: Cloud, server_id: str) -> list[dict[str, Any]]:
+def server_ports(c: Cloud, server_id: str) -> list[Resource]:
     return [p for p in c.state.table("ports").values()
             if p["device_id"] == server_id and p["device_owner"].startswith("compute:")]
 
@@ -28,7 +29,7 @@ def _group_prefixes(c: Cloud, group_id: str) -> list[str]:
                    if group_id in (p.get("security_groups") or []) for ip in p["fixed_ips"]})
 
 
-def _flatten(c: Cloud, rule: dict[str, Any]) -> list[SecurityRule]:
+def _flatten(c: Cloud, rule: Resource) -> list[SecurityRule]:
     if rule["ethertype"] != "IPv4":
         return []
     proto = rule.get("protocol")
@@ -77,10 +78,10 @@ def push(c: Cloud) -> None:
         rules, port_security = server_security(c, server["id"])
         if not port_security:
             rules = (SecurityRule("ingress"), SecurityRule("egress"))
-        if c.builder.pushed_rules.get(server["id"]) != rules:
+        if c.pushed_rules.get(server["id"]) != rules:
             try:  # like Neutron's agents: a data-path failure never fails the API call
                 c.dataplane.update_security(server["id"], rules)
             except Exception:
                 logging.exception("security update of server %s failed", server["id"])
                 continue
-            c.builder.pushed_rules[server["id"]] = rules
+            c.pushed_rules[server["id"]] = rules

@@ -1,6 +1,6 @@
 """The local cloud's server process: data path + API on 127.0.0.1, until SIGTERM.
 
-Started by `vmtp-localcloud start` (cli.py) as a detached child; reads the admin password
+Started by control.start() (`vmtp-localcloud start`) as a detached child; reads the admin password
 from stdin so it is never on a command line or in the environment. Writes `server.json`
 (pid, port, status) in the state dir; on SIGTERM it deletes every kernel object it made.
 """
@@ -8,7 +8,6 @@ from stdin so it is never on a command line or in the environment. Writes `serve
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import logging
 import os
@@ -17,25 +16,33 @@ import socket
 import sys
 import threading
 from pathlib import Path
-from typing import Any
 
 from werkzeug.serving import make_server
 
-from . import bootstrap, keys
-from .api.base import Cloud
+from . import bootstrap, keys, process, recovery
 from .app import create_app
-from .builder import Builder
+from .context import Cloud
+from .dataplane.cleanup import workdir_path
+from .dataplane.model import Dataplane
+from .faultplane import FaultPlane
 from .faults import FaultBook
-from .state import SNAPSHOT, CloudState
+from .layout import (
+    DATAPLANE_DIR,
+    DATAPLANE_ENV,
+    DEFAULT_DATAPLANE,
+    DEFAULT_PREFIX,
+    HOSTS_KEY,
+    HOSTS_KNOWN_HOSTS,
+    SERVER_FILE,
+    SERVER_MODULE,
+    SNAPSHOT,
+    load_dataplane_class,
+)
+from .state import CloudState
 from .tokens import TokenStore
 
-SERVER_FILE = "server.json"
-DEFAULT_DATAPLANE = "pytest_vmtp.localcloud.dataplane.linux:LinuxDataplane"
-DATAPLANE_ENV = "VMTP_LOCALCLOUD_DATAPLANE"
-DATAPLANE_DIR = "dataplane"
 
-
-def write_server_file(state_dir: Path, **fields: Any) -> None:
+def write_server_file(state_dir: Path, **fields: str | int | None) -> None:
     tmp = state_dir / (SERVER_FILE + ".tmp")
     tmp.write_text(json.dumps({"pid": os.getpid(), **fields}))
     os.replace(tmp, state_dir / SERVER_FILE)
@@ -48,14 +55,6 @@ def port_free(port: int) -> bool:
         except OSError:
             return False
     return True
-
-
-def load_dataplane_class(spec: str) -> Any:
-    module, _, name = spec.partition(":")
-    return getattr(importlib.import_module(module), name)
-
-
-HOSTS_KEY = "hosts_id_ed25519"
 
 
 def operator_key(state_dir: Path) -> str:
@@ -73,15 +72,27 @@ def operator_key(state_dir: Path) -> str:
     return public.read_text()
 
 
+def write_hosts_known_hosts(state_dir: Path, dataplane: Dataplane) -> None:
+    """A known_hosts file for the compute hosts' sshd, so that SSH to them checks host keys
+    (as an operator's known_hosts for real compute nodes does)."""
+    key = dataplane.host_public_key()
+    lines = "".join(f"{dataplane.host_address(host)} {key}\n" for host in dataplane.hosts())
+    tmp = state_dir / (HOSTS_KNOWN_HOSTS + ".tmp")
+    tmp.write_text(lines)
+    os.replace(tmp, state_dir / HOSTS_KNOWN_HOSTS)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pytest_vmtp.localcloud.server")
+    parser = argparse.ArgumentParser(prog=f"python -m {SERVER_MODULE}")
     parser.add_argument("--state-dir", type=Path, required=True)
-    parser.add_argument("--prefix", default="vlc")
+    parser.add_argument("--prefix", default=DEFAULT_PREFIX)
     parser.add_argument("--compute-hosts", type=int, default=2)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--mgmt-cidr", default=None)
     parser.add_argument("--external-cidr", default=None)
     parser.add_argument("--dataplane", default=os.environ.get(DATAPLANE_ENV, DEFAULT_DATAPLANE))
+    parser.add_argument("--recover", action="store_true",
+                        help="rebuild the snapshot of a crashed server (recovery.py)")
     args = parser.parse_args(argv)
     state_dir: Path = args.state_dir
     password = sys.stdin.readline().strip()
@@ -102,8 +113,13 @@ def main(argv: list[str] | None = None) -> int:
     dp_dir.mkdir(parents=True, exist_ok=True)
     ranges = {k: v for k, v in (("mgmt_cidr", args.mgmt_cidr),
                                 ("external_cidr", args.external_cidr)) if v}
+    snapshot = process.read_snapshot(state_dir) if args.recover else None
     try:
-        dataplane = load_dataplane_class(args.dataplane)(
+        dataplane_class = load_dataplane_class(args.dataplane)
+        if args.recover:  # the crashed server's kernel objects go first
+            recovery.clean_keeping_host_key(dataplane_class, args.prefix, dp_dir,
+                                            workdir_path(dp_dir, args.prefix))
+        dataplane = dataplane_class(
             prefix=args.prefix, compute_hosts=args.compute_hosts, state_dir=dp_dir, **ranges)
     except (ValueError, TypeError) as exc:
         print(f"error: {exc}", flush=True)
@@ -112,18 +128,25 @@ def main(argv: list[str] | None = None) -> int:
     write_server_file(state_dir, prefix=args.prefix, port=None, status="starting",
                       dataplane=args.dataplane)
     cloud: Cloud | None = None
-    httpd = None
     try:
         dataplane.start(host_authorized_keys=operator_key(state_dir))
+        write_hosts_known_hosts(state_dir, dataplane)
         state = CloudState(state_dir, args.prefix, list(dataplane.hosts()))
-        cloud = Cloud(state=state, dataplane=dataplane, faults=FaultBook(state_dir),
-                      tokens=TokenStore(), password=password, builder=Builder())
-        bootstrap.populate(cloud)
+        if snapshot:
+            state.restore(snapshot)
+        cloud = Cloud(state=state, dataplane=dataplane,
+                      faults=FaultBook(state_dir, dataplane.hosts()), tokens=TokenStore(),
+                      password=password)
+        if snapshot:
+            recovery.rebuild(cloud)
+        else:
+            bootstrap.populate(cloud)
+        cloud.faultplane = FaultPlane(cloud)
+        cloud.faultplane.start()
         try:
             httpd = make_server("127.0.0.1", args.port, create_app(cloud), threaded=True)
         except SystemExit:  # werkzeug's way of saying the port is taken
             raise RuntimeError(f"port {args.port} on 127.0.0.1 is in use") from None
-        httpd.daemon_threads = True
         write_server_file(state_dir, prefix=args.prefix, port=httpd.server_port,
                           status="running", dataplane=args.dataplane)
         logging.info("local cloud listening on 127.0.0.1:%d", httpd.server_port)
@@ -138,7 +161,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         if cloud is not None:
-            cloud.builder.wait_idle(20.0)
+            if cloud.faultplane is not None:
+                cloud.faultplane.stop()
+            cloud.workers.wait_idle(20.0)
         try:
             dataplane.stop()
         except Exception:

@@ -10,17 +10,19 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .common import new_hex_id
+from .layout import SNAPSHOT
 
 TABLES = ("networks", "subnets", "ports", "routers", "floatingips", "security_groups",
           "security_group_rules", "servers", "keypairs", "server_groups", "flavors", "images")
 
-SNAPSHOT = "state.json"
-
+Resource = dict[str, Any]  # a resource as its API shows it (JSON values), plus "_" bookkeeping
 
 @dataclass
 class Identity:
@@ -65,10 +67,19 @@ class CloudState:
         self.lock = threading.RLock()
         self.identity = Identity()
         self.quotas = Quotas()
-        self.tables: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in TABLES}
+        self.tables: dict[str, dict[str, Resource]] = {name: {} for name in TABLES}
         self.next_vni = 1001
 
-    def table(self, name: str) -> dict[str, dict[str, Any]]:
+    def restore(self, doc: dict[str, Any]) -> None:
+        """Take the resources of a snapshot (a crashed server's), ids and all."""
+        with self.lock:
+            self.identity = Identity(**doc["identity"])
+            self.quotas = Quotas(**doc.get("quotas", {}))
+            self.next_vni = int(doc["next_vni"])
+            for name in TABLES:
+                self.tables[name] = dict(doc["tables"].get(name, {}))
+
+    def table(self, name: str) -> dict[str, Resource]:
         return self.tables[name]
 
     def allocate_vni(self) -> int:
@@ -77,20 +88,20 @@ class CloudState:
             self.next_vni += 1
             return vni
 
-    def save(self, **extra: Any) -> None:
+    @contextmanager
+    def edit(self) -> Iterator[None]:
+        """Hold the lock for a change, then save the snapshot (not when the change raised)."""
+        with self.lock:
+            yield
+            self.save()
+
+    def save(self) -> None:
         """Write state.json (ids and what was built) so the CLI can work from disk."""
         with self.lock:
             doc = {"prefix": self.prefix, "hosts": self.hosts, "identity": asdict(self.identity),
-                   "next_vni": self.next_vni, "tables": self.tables, **extra}
+                   "quotas": asdict(self.quotas), "next_vni": self.next_vni,
+                   "tables": self.tables}
             text = json.dumps(doc, indent=1, sort_keys=True, default=str)
             tmp = self.state_dir / (SNAPSHOT + ".tmp")
             tmp.write_text(text)
             os.replace(tmp, self.state_dir / SNAPSHOT)
-
-
-def load_snapshot(state_dir: Path) -> dict[str, Any] | None:
-    """The last snapshot written by a server in state_dir, or None."""
-    try:
-        return json.loads((state_dir / SNAPSHOT).read_text())
-    except (OSError, ValueError):
-        return None

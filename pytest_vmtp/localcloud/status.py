@@ -10,8 +10,7 @@ from typing import Any
 import yaml
 
 from . import process
-from .cli import CLOUD_NAME, CLOUDS_FILE
-from .state import load_snapshot
+from .layout import CLOUD_NAME, CLOUDS_FILE
 
 NOT_RUNNING = 3  # LSB: program is not running
 
@@ -33,20 +32,21 @@ class ApiClient:
         with urllib.request.urlopen(req, timeout=10) as resp:
             self._token = resp.headers["X-Subject-Token"]
 
-    def get(self, path: str) -> Any:
+    def get(self, path: str) -> dict[str, Any]:
         req = urllib.request.Request(self.root + path, headers={
             "X-Auth-Token": self._token, "OpenStack-API-Version": "compute 2.79"})
         with urllib.request.urlopen(req, timeout=10) as resp:
-            return json.loads(resp.read())
+            doc: dict[str, Any] = json.loads(resp.read())
+            return doc
 
 
 def print_status(state_dir: Path) -> int:
     info = process.read_server_file(state_dir)
     if not info or not process.is_ours(int(info["pid"])) or not info.get("port"):
-        snapshot = load_snapshot(state_dir)
+        snapshot = process.read_snapshot(state_dir)
         if snapshot or info:
-            print(f"local cloud in {state_dir}: not running (crashed: state left behind; run "
-                  "`vmtp-localcloud clean`)")
+            print(f"local cloud in {state_dir}: not running (crashed: state left behind; "
+                  "`vmtp-localcloud start` recovers it, `clean` removes it)")
             if snapshot:
                 _print_snapshot(snapshot)
         else:
@@ -85,7 +85,18 @@ def print_status(state_dir: Path) -> int:
     for f in fips:
         print(f"  {f['floating_ip_address']:<16} -> {f['fixed_ip_address'] or '-':<16} "
               f"{f['status']}")
+    _print_faults(api.get("/admin/faults")["faults"])
     return 0
+
+
+def _print_faults(faults: dict[str, Any]) -> None:
+    """The fault document in force (its keys) and faults.yaml's error, if it has one."""
+    document = faults.get("document") or {}
+    keys = ", ".join(f"{k} ({len(v)})" if isinstance(v, list) else k
+                     for k, v in document.items() if v)
+    print(f"faults: {keys or 'none'}")
+    if faults.get("file_error"):
+        print(f"  error: {faults['file_error']}")
 
 
 def _print_snapshot(snapshot: dict[str, Any]) -> None:

@@ -6,8 +6,10 @@ one-line message meant for the user, so callers can report it instead of a trace
 
 from __future__ import annotations
 
+from pytest_vmtp.user_error import UserError
 
-class MeasureError(Exception):
+
+class MeasureError(UserError):
     """A measurement could not be made; str(exc) is one line saying why."""
 
 

@@ -13,6 +13,7 @@ from dataclasses import replace
 from statistics import mean
 
 from ..results import IcmpResult, RateSearch, ThroughputResult
+from . import validate
 from .errors import MeasureError
 from .parse_os_release import parse_os_release
 from .parse_ping import parse_ping
@@ -217,12 +218,14 @@ def measure_multicast(client: Runner, server: Runner, settings: MeasureSettings,
 def measure_icmp(client: Runner, dest_ip: str, settings: MeasureSettings) -> IcmpResult:
     """ping once per ICMP size; 100 % loss gives None rtts, not an error."""
     results = []
-    interval = settings.ping_interval_s
+    dest_ip = validate.ip_address(dest_ip, "destination address")
+    count = validate.whole_number(settings.ping_count, "ping count", 1_000_000)
+    interval = validate.seconds(settings.ping_interval_s, "ping interval")
     for size in settings.icmp_pkt_sizes:
-        command = (f"ping -c {settings.ping_count} -i {interval:g} "
-                   f"-s {size} -q {shlex.quote(dest_ip)}")
+        size = validate.whole_number(size, "ICMP packet size", validate.MAX_PKT_SIZE)
+        command = f"ping -c {count} -i {interval:g} -s {size} -q {shlex.quote(dest_ip)}"
         # busybox ping waits up to 10 s for a first reply once all pings are sent
-        timeout = settings.ping_count * (interval + 1) + 15
+        timeout = count * (interval + 1) + 15
         res = client.run(command, timeout=timeout)
         try:
             results.append(parse_ping(res.output, size))

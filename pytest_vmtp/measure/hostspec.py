@@ -1,13 +1,28 @@
 """SSH target of a native host and its one-string form given on the command line.
 
-Form: user@host[:port][,key=PATH][,jump=user@host[:port]] (VMTP's --host took user@ip).
+Form: HOST_SPEC_FORM below (VMTP's --host took user@ip). The host is an IP address or a DNS name, the user a login name:
+both are checked here, as they end up in messages, known_hosts lines and tool command lines.
+
+Host keys (see ssh_runner): `strict` (the default) accepts only a key found in known_hosts
+(PATH, else ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts); `accept-new` also accepts an
+unknown key and adds it to that file, as OpenSSH's StrictHostKeyChecking=accept-new. A
+changed key is refused by both.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from dataclasses import dataclass
 
-HOST_SPEC_FORM = "user@host[:port][,key=PATH][,jump=user@host[:port]]"
+HOST_SPEC_FORM = "user@host[:port][,key=PATH][,jump=user@host[:port]][,known_hosts=PATH][,hostkey=accept-new]"
+STRICT = "strict"
+ACCEPT_NEW = "accept-new"
+HOST_KEY_POLICIES = (STRICT, ACCEPT_NEW)
+_OPTIONS = ("key", "jump", "known_hosts", "hostkey")
+_USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOSTNAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*\.?")
 
 
 @dataclass(frozen=True)
@@ -18,6 +33,8 @@ class SshTarget:
     key_file: str | None = None
     jump: SshTarget | None = None
     connect_timeout: float = 10.0
+    known_hosts: str | None = None  # None: ~/.ssh/known_hosts (and /etc/ssh/ssh_known_hosts)
+    host_key_policy: str = STRICT  # strict | accept-new
 
     @property
     def label(self) -> str:
@@ -50,32 +67,47 @@ def _parse_user_host_port(text: str, spec: str) -> tuple[str, str, int]:
         port = int(port_text)
     if not host or any(c.isspace() for c in host + user):
         raise _bad(spec, "empty host or blanks in user/host")
+    if not _USER.fullmatch(user):
+        raise _bad(spec, f"user {user!r} is not a login name")
+    if not is_host(host):
+        raise _bad(spec, f"host {host!r} is neither an IP address nor a DNS name")
     return user, host, port
 
 
-def parse_host_spec(spec: str, connect_timeout: float = 10.0) -> SshTarget:
-    """Parse user@host[:port][,key=PATH][,jump=user@host[:port]] into an SshTarget.
+def is_host(text: str) -> bool:
+    """An IPv4/IPv6 address or a DNS host name (letters, digits, hyphens, dots)."""
+    try:
+        ipaddress.ip_address(text)
+        return "%" not in text
+    except ValueError:
+        return bool(_HOSTNAME.fullmatch(text))
 
-    The jump host uses the same key as the target (one key is usual for a test bed).
+
+def parse_host_spec(spec: str, connect_timeout: float = 10.0, host_key_policy: str = STRICT) -> SshTarget:
+    """Parse a host spec (HOST_SPEC_FORM, plus known_hosts=PATH and hostkey=POLICY) into an
+    SshTarget. host_key_policy: the default when the spec does not say (hostkey=).
+
+    The jump host uses the same key, known_hosts and policy as the target (one of each is
+    usual for a test bed).
     """
     if not spec or not spec.strip():
         raise _bad(spec, "empty")
     head, *options = spec.strip().split(",")
     user, host, port = _parse_user_host_port(head, spec)
-    key_file: str | None = None
-    jump_text: str | None = None
+    given: dict[str, str] = {}
     for option in options:
         name, sep, value = option.partition("=")
         if not sep or not value:
             raise _bad(spec, f"option {option!r} is not name=value")
-        if name == "key":
-            key_file = value
-        elif name == "jump":
-            jump_text = value
-        else:
-            raise _bad(spec, f"unknown option {name!r} (known: key, jump)")
+        if name not in _OPTIONS:
+            raise _bad(spec, f"unknown option {name!r} (known: {', '.join(_OPTIONS)})")
+        given[name] = value
+    policy = given.get("hostkey", host_key_policy)
+    if policy not in HOST_KEY_POLICIES:
+        raise _bad(spec, f"hostkey={policy!r}: choose {' or '.join(HOST_KEY_POLICIES)}")
+    key_file, known_hosts = given.get("key"), given.get("known_hosts")
     jump = None
-    if jump_text is not None:
-        juser, jhost, jport = _parse_user_host_port(jump_text, spec)
-        jump = SshTarget(juser, jhost, jport, key_file, None, connect_timeout)
-    return SshTarget(user, host, port, key_file, jump, connect_timeout)
+    if "jump" in given:
+        juser, jhost, jport = _parse_user_host_port(given["jump"], spec)
+        jump = SshTarget(juser, jhost, jport, key_file, None, connect_timeout, known_hosts, policy)
+    return SshTarget(user, host, port, key_file, jump, connect_timeout, known_hosts, policy)

@@ -8,55 +8,22 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import threading
-import time
+
+from pytest_vmtp.procgroup import stop_group
 
 from .errors import RunnerError
 from .runner import CommandResult, has_binary_command
 
 
-def group_has_live_members(pgid: int) -> bool:
-    """True if a non-zombie process is in group pgid (orphans' zombies wait for init)."""
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as f:
-                fields = f.read().rpartition(")")[2].split()
-        except OSError:
-            continue
-        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
-            return True
-    return False
-
-
-def _kill_group(pgid: int, leader: subprocess.Popen, grace: float = 2.0) -> None:
-    """SIGTERM the process group, SIGKILL whatever is left after grace seconds.
-
-    The leader is our child: it is reaped while waiting, or its zombie would keep the
-    group "alive" for the whole grace period.
-    """
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(pgid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            leader.poll()
-            if not group_has_live_members(pgid):
-                return
-            time.sleep(0.02)
-
-
 class LocalBackground:
-    """A local server process in its own session; its output goes to a temporary file."""
+    """A local server process in its own session; its output goes to a temporary file that
+    has no name (unlinked at once), so that no file outlives the run, however it ends."""
 
     def __init__(self, argv: list[str], label: str, env: dict[str, str] | None = None) -> None:
-        self._logfile = tempfile.NamedTemporaryFile(prefix="vmtp-bg-", suffix=".log", delete=False)
+        self._logfile = tempfile.TemporaryFile(prefix="vmtp-bg-", suffix=".log")
         self._label = label
         self._proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=self._logfile, stderr=subprocess.STDOUT,
@@ -76,14 +43,14 @@ class LocalBackground:
     def log(self) -> str:
         if self._stopped:
             return self._log
-        with open(self._logfile.name, errors="replace") as f:
-            return f.read()
+        fd = self._logfile.fileno()  # read without moving the offset the server writes at
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
 
     def stop(self) -> None:
         with self._lock:
             if self._stopped:
                 return
-            _kill_group(self._proc.pid, self._proc)
+            stop_group(self._proc.pid, 2.0, reap_leader=self._proc.poll)
             try:
                 self._proc.wait(timeout=2)
             except subprocess.TimeoutExpired:
@@ -91,7 +58,6 @@ class LocalBackground:
             self._log = self.log()
             self._stopped = True
             self._logfile.close()
-            os.unlink(self._logfile.name)
 
 
 class LocalRunner:
@@ -120,11 +86,11 @@ class LocalRunner:
         try:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            _kill_group(proc.pid, proc, grace=0.5)
+            stop_group(proc.pid, 0.5, reap_leader=proc.poll)
             proc.communicate()
             raise RunnerError(f"{self.label}: command timed out after {timeout:g} s: {command}") from None
         except BaseException:  # Ctrl-C and the like: the command must not outlive us
-            _kill_group(proc.pid, proc, grace=0.5)
+            stop_group(proc.pid, 0.5, reap_leader=proc.poll)
             raise
         if self.netns and proc.returncode != 0 and "Cannot open network namespace" in err:
             raise RunnerError(f"{self.label}: {err.strip()}")

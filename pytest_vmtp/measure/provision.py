@@ -1,13 +1,15 @@
 """Put a missing throughput tool on a VM: this machine's own binary, when the CPUs match.
 
 VMTP shipped x86_64 binaries and copied them to /tmp; we copy what this machine runs (after a
-check that the VM has the same architecture) and install it on the VM's PATH, with sudo when
-the login user is not root (cloud images give their default user password-less sudo).
+check that the VM has the same architecture) into a private directory (mktemp -d) and install it
+on the VM's PATH, with sudo when the login user is not root (cloud images give their default user
+password-less sudo).
 """
 
 from __future__ import annotations
 
 import platform
+import re
 import shlex
 import shutil
 from collections.abc import Iterable
@@ -18,6 +20,18 @@ from .settings import MeasureSettings
 from .tools import binaries_needed
 
 INSTALL_DIR = "/usr/local/bin"
+_STAGING = re.compile(r"/tmp/vmtp-upload\.[A-Za-z0-9]+")
+
+
+def _private_dir(runner: Runner) -> str:
+    """A fresh directory only the login user can enter (mktemp -d: mode 0700, unpredictable
+    name), so nobody else on the host can plant or swap the file before it is installed."""
+    res = runner.run("mktemp -d /tmp/vmtp-upload.XXXXXXXX", timeout=15)
+    path = res.stdout.strip()
+    if not res.ok or not _STAGING.fullmatch(path):
+        raise ToolMissing(f"cannot make a private upload directory on host {runner.label} "
+                          f"({res.output.strip()[:200] or 'mktemp failed'}): install the tools in the image")
+    return path
 
 
 def provision_tools(runner: Runner, settings: MeasureSettings, protocols: Iterable[str]) -> list[str]:
@@ -39,11 +53,15 @@ def provision_tools(runner: Runner, settings: MeasureSettings, protocols: Iterab
         if arch != platform.machine():
             raise ToolMissing(f"{binary} not found on host {runner.label} ({arch}); this machine's "
                               f"is {platform.machine()}: install it in the image")
-        staging = f"/tmp/vmtp-{binary}"
-        runner.put_file(local, staging, 0o755)
+        staging_dir = _private_dir(runner)
+        staging = f"{staging_dir}/{binary}"
         target = f"{INSTALL_DIR}/{binary}"
         install = f"install -m 0755 {shlex.quote(staging)} {shlex.quote(target)}"
-        res = runner.run(f"{install} 2>/dev/null || sudo -n {install}; rm -f {shlex.quote(staging)}", timeout=60)
+        try:
+            runner.put_file(local, staging, 0o755)
+            res = runner.run(f"{install} 2>/dev/null || sudo -n {install}", timeout=60)
+        finally:
+            runner.run(f"rm -rf {shlex.quote(staging_dir)}", timeout=30)
         if not runner.has_binary(binary):
             raise ToolMissing(f"{binary} not found on host {runner.label} and uploading it failed "
                               f"({res.output.strip()[:200] or 'no root or sudo'}): install it in the image")

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+TOOLS = ("nuttcp", "iperf3", "iperf")  # the throughput tools, VMTP's two and iperf3
+
 
 @dataclass(frozen=True)
 class MeasureSettings:

@@ -1,25 +1,28 @@
 """Run commands on a remote host over ssh (fabric on paramiko).
 
-Host keys are accepted without prompt and never written: emulated VMs get new keys every run.
-The user's ~/.ssh/config is not read, so a run does not depend on who starts it.
+Host keys are checked as OpenSSH does (see host_keys.py): against known_hosts, an unknown key
+refused unless the target accepts new ones (added to its known_hosts file), a changed key
+always refused. The user's ~/.ssh/config is not read, so a run does not depend on who starts it.
 Each runner serialises its own calls with a lock; runners to different hosts are independent
 and may be used from different threads.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
+import re
 import shlex
 import socket
 import threading
-import uuid
 
 import paramiko
 from fabric import Config, Connection
 from invoke.exceptions import CommandTimedOut
 
 from .errors import RunnerError
+from .host_keys import UnknownHostKey, describe_changed_key, describe_unknown_key, use_known_hosts
 from .hostspec import SshTarget
 from .netns import entered_netns
 from .runner import CommandResult, has_binary_command
@@ -42,17 +45,23 @@ def _connection(target: SshTarget, netns: str | None) -> Connection:
         with entered_netns(netns):
             connect_kwargs["sock"] = socket.create_connection(
                 (target.host, target.port), timeout=target.connect_timeout)
-    return Connection(
+    conn = Connection(
         host=target.host, user=target.user, port=target.port, config=config,
         connect_timeout=None if "sock" in connect_kwargs else max(1, round(target.connect_timeout)),
         connect_kwargs=connect_kwargs,
         gateway=_connection(target.jump, netns) if target.jump else None,
     )
+    use_known_hosts(conn.client, target)  # fabric itself would accept any host key
+    return conn
 
 
 def explain_ssh_failure(target: SshTarget, exc: BaseException) -> str:
     """One line saying why ssh to target failed, and what to check."""
     where = f"ssh {target.label}" + (f" (via jump {target.jump.label})" if target.jump else "")
+    if isinstance(exc, UnknownHostKey):
+        return f"{where}: {describe_unknown_key(exc)}"
+    if isinstance(exc, paramiko.BadHostKeyException):
+        return f"{where}: {describe_changed_key(exc, target)}"
     if isinstance(exc, paramiko.AuthenticationException):
         key = target.key_file or "(no key given)"
         return f"{where}: authentication failed with key {key}: check the key/user"
@@ -71,6 +80,19 @@ def explain_ssh_failure(target: SshTarget, exc: BaseException) -> str:
     return f"{where}: {text}"
 
 
+def host_address(target: SshTarget) -> str:
+    """The target's IP address (its DNS name resolved here): what the tools are pointed at."""
+    try:
+        ipaddress.ip_address(target.host)
+        return target.host
+    except ValueError:
+        pass
+    try:
+        return str(socket.getaddrinfo(target.host, target.port, proto=socket.IPPROTO_TCP)[0][4][0])
+    except (socket.gaierror, UnicodeError, IndexError) as exc:
+        raise RunnerError(f"ssh {target.label}: cannot resolve host name: {exc}") from None
+
+
 _TRANSPORT_ERRORS = (paramiko.SSHException, OSError, EOFError)
 
 # sshd starts each command in a new session: the shell's pid is the group of all it starts.
@@ -86,7 +108,7 @@ def _strip_pgid(stderr: str) -> tuple[int | None, str]:
     return None, stderr
 
 
-def _group_alive(pgid: int) -> str:
+def _group_alive(pgid: int | str) -> str:
     """Shell test: does process group pgid have a live (non-zombie) member?
 
     Zombies count for `kill -0`, and an orphan's zombie waits for init to reap it, which
@@ -100,14 +122,19 @@ def _group_alive(pgid: int) -> str:
 
 
 class SshBackground:
-    """A remote process started with setsid; its process group id is recorded so stop()
-    can kill it and its children without relying on the ssh channel staying open."""
+    """A remote process started with setsid, its files (pid, log) in a private directory made
+    by mktemp -d. Its process group id is recorded so that stop() can kill it and its children
+    without relying on the ssh channel staying open.
 
-    def __init__(self, runner: SshRunner, pgid: int, logfile: str, pidfile: str) -> None:
+    A watchdog holds one channel open for it (see _LAUNCH): when the channel closes (stop(), or
+    this process dying without a word, kill -9) the watchdog ends the group and removes the
+    directory, so a killed run leaves neither a server holding the port nor files behind."""
+
+    def __init__(self, runner: SshRunner, pgid: int, directory: str, watchdog: paramiko.Channel | None) -> None:
         self._runner = runner
         self.pgid = pgid
-        self._logfile = logfile
-        self._pidfile = pidfile
+        self.directory = directory
+        self._watchdog = watchdog
         self._lock = threading.Lock()
         self._stopped = False
         self._log = ""
@@ -120,7 +147,7 @@ class SshBackground:
     def log(self) -> str:
         if self._stopped:
             return self._log
-        return self._runner.run(f"cat {self._logfile} 2>/dev/null", timeout=15).stdout
+        return self._runner.run(f"cat {self.directory}/log 2>/dev/null", timeout=15).stdout
 
     def stop(self) -> None:
         with self._lock:
@@ -130,14 +157,39 @@ class SshBackground:
             script = (
                 f"kill -TERM -{g} 2>/dev/null; i=0; "
                 f"while {_group_alive(g)} && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done; "
-                f"kill -KILL -{g} 2>/dev/null; cat {self._logfile} 2>/dev/null; "
-                f"rm -f {self._logfile} {self._pidfile}"
+                f"kill -KILL -{g} 2>/dev/null; cat {self.directory}/log 2>/dev/null; "
+                f"rm -rf {self.directory}"
             )
             try:
                 self._log = self._runner.run(script, timeout=20).stdout
             except RunnerError as exc:  # host gone: nothing more can be done from here
                 log.warning("could not stop background process group %s: %s", g, exc)
+            if self._watchdog is not None:
+                self._watchdog.close()  # its work is done; it finds nothing left
             self._stopped = True
+
+
+# Started on a channel of its own: make a private directory, start the command in a new
+# session writing its pid and log there, say "<directory> <pid>", then wait for the channel's
+# end (cat returns at EOF: the runner closed it, or the connection died with its process)
+# and end the group and the directory. $0 of the inner shell is the directory. Once the
+# command runs, SIGPIPE and SIGHUP are ignored (not before: the command would inherit that):
+# the channel may be gone before the first line is even written.
+_LAUNCH = """\
+d=$(mktemp -d /tmp/vmtp-bg.XXXXXXXX) || exit 1
+setsid sh -c {inner} "$d" </dev/null >"$d/log" 2>&1 &
+trap '' PIPE HUP
+i=0; while [ ! -s "$d/pid" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+echo "$d $(cat "$d/pid" 2>/dev/null)"
+exec >/dev/null 2>&1
+cat
+g=$(cat "$d/pid" 2>/dev/null)
+if [ -n "$g" ]; then
+  kill -TERM -"$g"; i=0; while {alive} && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done; kill -KILL -"$g"
+fi
+rm -rf "$d"
+"""
+_BG_DIR = re.compile(r"/tmp/vmtp-bg\.[A-Za-z0-9]+")
 
 
 class SshRunner:
@@ -198,20 +250,27 @@ class SshRunner:
             return CommandResult(command, res.exited, res.stdout, _strip_pgid(res.stderr)[1])
 
     def start(self, command: str) -> SshBackground:
-        tag = f"/tmp/vmtp-bg-{uuid.uuid4().hex[:12]}"
-        logfile, pidfile = f"{tag}.log", f"{tag}.pid"
-        inner = f"echo $$ > {pidfile}; exec {command}"
-        launch = (
-            f"setsid sh -c {shlex.quote(inner)} </dev/null >{logfile} 2>&1 & "
-            f"i=0; while [ ! -s {pidfile} ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; "
-            f"cat {pidfile}"
-        )
-        res = self.run(launch, timeout=30)
-        pid_text = res.stdout.strip()
-        if not pid_text.isdigit():
+        inner = shlex.quote(f'echo $$ > "$0/pid"; exec {command}')
+        script = _LAUNCH.format(inner=inner, alive=_group_alive('"$g"'))
+        with self._lock:
+            conn = self._open()
+            try:
+                transport = conn.client.get_transport()
+                if transport is None:
+                    raise paramiko.SSHException("no transport")
+                watchdog = transport.open_session(timeout=15)
+                watchdog.settimeout(30)
+                watchdog.exec_command(script)
+                first = watchdog.makefile("rb").readline().decode(errors="replace").split()
+            except _TRANSPORT_ERRORS as exc:  # socket.timeout included
+                self._drop()
+                raise RunnerError(f"{explain_ssh_failure(self.target, exc)} (starting in background: "
+                                  f"{command})") from exc
+        if len(first) != 2 or not _BG_DIR.fullmatch(first[0]) or not first[1].isdigit():
+            watchdog.close()
             raise RunnerError(f"ssh {self.label}: could not start in background: {command}"
-                              f" ({(res.stderr or res.stdout).strip() or 'no pid'})")
-        bg = SshBackground(self, int(pid_text), logfile, pidfile)
+                              f" ({' '.join(first) or 'no pid'})")
+        bg = SshBackground(self, int(first[1]), first[0], watchdog)
         self._backgrounds.append(bg)
         return bg
 

@@ -6,6 +6,9 @@ own CSV report, which is why parse() gets the server's log.
 
 from __future__ import annotations
 
+import shlex
+
+from . import validate
 from .errors import MeasureError
 from .iperf_options import shared_client_options
 from .parse_iperf2 import _rows, parse_iperf2_csv
@@ -24,15 +27,19 @@ class Iperf2:
 
     def server_command(self, protocol: str) -> str:
         udp = " -u" if protocol == "UDP" else ""
-        return f"iperf -s{udp} -p {self.settings.iperf_port} -y C"
+        return f"iperf -s{udp} -p {self._port()} -y C"
+
+    def _port(self) -> int:
+        return validate.port(self.settings.iperf_port, "iperf_port")
 
     def listen_port(self, protocol: str) -> tuple[int, str]:
-        return self.settings.iperf_port, "udp" if protocol == "UDP" else "tcp"
+        return self._port(), "udp" if protocol == "UDP" else "tcp"
 
     def client_command(self, spec: RunSpec) -> str:
+        spec = validate.run_spec(spec)
         if spec.protocol == "Multicast":
             raise MeasureError("this engine measures multicast with nuttcp only")
-        args = [f"iperf -c {spec.dest_ip} -p {self.settings.iperf_port}",
+        args = [f"iperf -c {shlex.quote(spec.dest_ip)} -p {self._port()}",
                 f"-t {spec.duration_s:g} -y C", *shared_client_options(spec, 1_000_000)]
         return " ".join(args)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shlex
+
+from . import validate
 from .errors import MeasureError
 from .iperf_options import shared_client_options
 from .parse_iperf3 import parse_iperf3_json
@@ -20,16 +23,20 @@ class Iperf3:
 
     def server_command(self, protocol: str) -> str:
         # One server serves TCP and UDP tests one after the other; stop() ends it.
-        return f"iperf3 -s -p {self.settings.iperf_port}"
+        return f"iperf3 -s -p {self._port()}"
+
+    def _port(self) -> int:
+        return validate.port(self.settings.iperf_port, "iperf_port")
 
     def listen_port(self, protocol: str) -> tuple[int, str]:
-        return self.settings.iperf_port, "tcp"
+        return self._port(), "tcp"
 
     def client_command(self, spec: RunSpec) -> str:
+        spec = validate.run_spec(spec)
         if spec.protocol == "Multicast":
             raise MeasureError("iperf3 cannot measure multicast: use --vmtp-tool nuttcp")
         # iperf3 sends UDP at 1 Mbit/s unless told; 0 means as fast as possible.
-        args = [f"iperf3 -c {spec.dest_ip} -p {self.settings.iperf_port}",
+        args = [f"iperf3 -c {shlex.quote(spec.dest_ip)} -p {self._port()}",
                 f"-t {spec.duration_s:g} --json", *shared_client_options(spec, 0)]
         return " ".join(args)
 

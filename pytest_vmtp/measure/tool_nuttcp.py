@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shlex
+
+from . import validate
 from .errors import MeasureError
 from .parse_nuttcp import parse_nuttcp_fparse
 from .probe import RunOutcome, RunSpec
@@ -37,34 +40,41 @@ class Nuttcp:
 
     def server_command(self, protocol: str) -> str:
         # --nofork keeps the server in the foreground, so stopping the started process stops it.
+        control, data = self._ports()
+        return f"nuttcp -S -P{control} -p{data} --nofork"
+
+    def _ports(self) -> tuple[int, int]:
         s = self.settings
-        return f"nuttcp -S -P{s.nuttcp_control_port} -p{s.nuttcp_data_port} --nofork"
+        return (validate.port(s.nuttcp_control_port, "nuttcp_control_port"),
+                validate.port(s.nuttcp_data_port, "nuttcp_data_port"))
 
     def listen_port(self, protocol: str) -> tuple[int, str]:
-        return self.settings.nuttcp_control_port, "tcp"
+        return self._ports()[0], "tcp"
 
     def client_command(self, spec: RunSpec) -> str:
+        spec = validate.run_spec(spec)
         s = self.settings
-        args = [f"nuttcp -T{spec.duration_s:g} -p{s.nuttcp_data_port} -P{s.nuttcp_control_port}",
-                "-fparse"]
+        control, data = self._ports()
+        args = [f"nuttcp -T{spec.duration_s:g} -p{data} -P{control}", "-fparse"]
         if spec.protocol in ("UDP", "Multicast"):
             args.append("-u")
         if spec.protocol == "Multicast":
             # nuttcp 7+ takes the group (-g) and jitter/one-way options; 6.x picks its group.
             args.append("-m32")
             if self._major >= 7:
-                args += ["-o", "-j", f"-g{spec.multicast_group or s.multicast_group}"]
+                group = validate.multicast_group(spec.multicast_group or s.multicast_group)
+                args += ["-o", "-j", f"-g{shlex.quote(group)}"]
         if spec.pkt_size:
             args.append(f"-l{spec.pkt_size}")
         if spec.rate_kbps:
             args.append(f"-R{spec.rate_kbps}K")
         if spec.buffer:
-            args.append(f"-w{spec.buffer}")
+            args.append(f"-w{shlex.quote(spec.buffer)}")
         if spec.reverse:
             # -F (the server opens the data connection, through NAT like VMTP) is TCP-only:
             # nuttcp refuses it for UDP, where plain -r already makes the server send.
             args.append("-F -r" if spec.protocol == "TCP" else "-r")
-        args.append(spec.dest_ip)
+        args.append(shlex.quote(spec.dest_ip))
         return " ".join(args)
 
     def parse(self, spec: RunSpec, client: CommandResult, server_log: str) -> RunOutcome:

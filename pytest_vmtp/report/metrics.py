@@ -13,6 +13,14 @@ _RUN_FIELDS = ("throughput_kbps", "rtt_ms", "retrans")  # per TCP run
 _ICMP_FIELDS = ("rtt_avg_ms", "rtt_min_ms", "rtt_max_ms", "rtt_stddev", "tx_packets", "rx_packets")
 
 
+_STATUS = {"passed": "PASSED", "failed": "FAILED", "skipped": "SKIPPED"}
+
+
+def status_of(outcome: str) -> str:
+    """VMTP's Functional Status of a pytest outcome: the one mapping every report uses."""
+    return _STATUS.get(outcome, "FAILED")
+
+
 def _base(item: dict[str, Any]) -> str:
     """e.g. 'udp.1024', 'reverse.tcp.65536'."""
     prefix = ("reverse." if item.get("direction") == "reverse" else "") + str(item.get("protocol", "")).lower()
@@ -61,7 +69,7 @@ def properties(flow: dict[str, Any]) -> list[tuple[str, str]]:
                 props.append((f"{base}.search_probes", str(len(search["probes"]))))
     for base, runs in tcp_runs.items():
         props += _tcp_summary(base, runs)
-    return props
+    return props + gate_properties(flow.get("gate"))
 
 
 def _tcp_summary(base: str, runs: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -128,3 +136,27 @@ def _v(value: Any) -> str:
 def _pct(size: dict[str, Any]) -> str:
     tx, rx = size.get("tx_packets") or 0, size.get("rx_packets") or 0
     return f"{100.0 * (tx - rx) / tx:.1f}" if tx else ""
+
+
+def gate_properties(gate: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """The gate's verdict for Jenkins: vmtp.gate, and per judged figure its baseline, change
+    and allowed change (gate.tcp.65536.tp_kbps.change = -38.6 %) or its SLA."""
+    if not gate:
+        return []
+    from pytest_vmtp.gate.judge import Verdict
+
+    verdict = Verdict.from_json(gate)
+    props = [("vmtp.gate", verdict.status)]
+    if verdict.baseline_label:
+        props.append(("vmtp.gate.baseline", verdict.baseline_label))
+    if verdict.failed:
+        props.append(("vmtp.gate.reason", verdict.reason()))
+    for c in verdict.checks:
+        name = f"gate.{c.figure.replace(' ', '.')}"
+        state = "ok" if c.passed else ("broken" if c.kind == "sla" else "regressed")
+        if c.kind == "sla":
+            props.append((f"{name}.sla", f"{c.allowed}: {state}"))
+            continue
+        props += [(f"{name}.baseline", str(c.baseline)), (f"{name}.now", str(c.now)),
+                  (f"{name}.change", c.change_text), (f"{name}.allowed", c.allowed), (f"{name}.verdict", state)]
+    return props

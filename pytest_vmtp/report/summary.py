@@ -26,6 +26,7 @@ class SummaryRow:
     status: str  # PASSED | FAILED | SKIPPED
     data: dict
     reason: str | None = None
+    gate: str | None = None  # the gate's cell (verdict and change); None: the run has no gate
 
 
 def _pct(n: int, total: int) -> str:
@@ -55,20 +56,34 @@ def render(rows: list[SummaryRow]) -> str:
     return "\n".join(head) + "\n" + table
 
 
+GATE_WIDTH = 48
+
+
 def _table(rows: list[SummaryRow]) -> str:
+    gated = any(r.gate is not None for r in rows)
+    headers = ["Scenario", "Scenario Name", "Functional Status", "Data"] + (["Gate"] if gated else [])
     return tabulate(
-        [line for r in rows for line in _lines(r)],
-        headers=["Scenario", "Scenario Name", "Functional Status", "Data"],
+        [line for r in rows for line in _lines(r, gated)],
+        headers=headers,
         tablefmt=VMTP_FORMAT,
         disable_numparse=True,
-        colalign=("left", "left", "left", "left"),
+        colalign=("left",) * len(headers),
     )
 
 
-def _lines(row: SummaryRow) -> list[list[str]]:
-    """One table line per wrapped piece of the Data text (continuations leave cells blank)."""
-    pieces = textwrap.wrap(_data_text(row), DATA_WIDTH) or [""]
-    return [[row.scenario, row.name, row.status, pieces[0]]] + [["", "", "", p] for p in pieces[1:]]
+def _lines(row: SummaryRow, gated: bool = False) -> list[list[str]]:
+    """One table line per wrapped piece of the Data (and Gate) text; continuations leave the
+    other cells blank."""
+    data = textwrap.wrap(_data_text(row), DATA_WIDTH) or [""]
+    gate = (textwrap.wrap(row.gate or "", GATE_WIDTH) or [""]) if gated else []
+    height = max(len(data), len(gate))
+    data += [""] * (height - len(data))
+    gate += [""] * (height - len(gate))
+    lines = []
+    for i in range(height):
+        head = [row.scenario, row.name, row.status] if i == 0 else ["", "", ""]
+        lines.append(head + [data[i]] + ([gate[i]] if gated else []))
+    return lines
 
 
 def _data_text(row: SummaryRow) -> str:

@@ -17,7 +17,8 @@ from pytest_vmtp import __version__
 UNITS = {"throughput": "kbit/s (1 kbit = 1000 bit)", "rtt": "ms", "loss_rate": "percent"}
 MASK = "<MASKED>"
 _SECRET_KEY = re.compile(r"pass|secret|token|credential|auth_key", re.I)
-_SECRET_INLINE = re.compile(r"((?:password|secret|token)=)[^,\s]+", re.I)
+_SECRET_INLINE = re.compile(r"((?:password|secret|token)=)[^,&\s]+", re.I)
+_SECRET_URL = re.compile(r"(://[^/@:\s]*:)[^@\s]*(@)")  # scheme://user:PASSWORD@host
 
 
 def mask_secrets(value: Any, key: str = "") -> Any:
@@ -29,6 +30,7 @@ def mask_secrets(value: Any, key: str = "") -> Any:
     if value is not None and _SECRET_KEY.search(key):
         return MASK
     if isinstance(value, str):
+        value = _SECRET_URL.sub(lambda m: m.group(1) + MASK + m.group(2), value)
         return _SECRET_INLINE.sub(lambda m: m.group(1) + MASK, value)
     return value
 

@@ -28,9 +28,9 @@ FLOATING_PREFIX = "198.18.31."
 
 def _localcloud_missing() -> str | None:
     try:
-        import pytest_vmtp.localcloud.cli  # noqa: F401
+        import pytest_vmtp.localcloud.control  # noqa: F401
     except ImportError:
-        return "the local cloud (pytest_vmtp.localcloud.cli) is not committed yet"
+        return "the local cloud (pytest_vmtp.localcloud.control) is not committed yet"
     if not LOCALCLOUD.exists():
         return f"{LOCALCLOUD} missing: pip install -e . again"
     if os.geteuid() != 0:

@@ -40,8 +40,9 @@ def test_settings_from_config_dict():
     s = CloudSettings.from_dict({"image": "img", "flavor": "f", "cidrs": ["10.1.0.0/24", "10.2.0.0/24"],
                                  "hypervisors": "nova:c1", "login_user": None, "tool": "nuttcp"})
     assert s.image == "img" and s.cidrs == ("10.1.0.0/24", "10.2.0.0/24") and s.hypervisors == ["nova:c1"]
-    assert s.login_user is None and s.use_floating_ip_for_ssh and (22, 22) in s.tcp_ports
-    assert (5201, 5201) in s.tcp_ports and (5001, 5002) in s.udp_ports
+    assert s.login_user is None and s.use_floating_ip_for_ssh
+    assert s.tcp_ports == ((5001, 5002),) and s.udp_ports == ((5001, 5001),)  # nuttcp's; SSH apart
+    assert s.ssh_sources == ("0.0.0.0/0",) and s.flow_sources == ()
 
 
 def test_key_is_private_and_reused(tmp_path: Path):

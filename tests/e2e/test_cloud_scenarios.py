@@ -22,7 +22,7 @@ import openstack
 import pytest
 from measure.search_checks import check_search
 
-from pytest_vmtp.localcloud.cli import start_cloud, stop_cloud
+from pytest_vmtp.localcloud import control
 from pytest_vmtp.localcloud.dataplane.names import Names
 from pytest_vmtp.report import vmtp_json
 
@@ -47,11 +47,11 @@ bandwidth: 200M
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory):
     state = tmp_path_factory.mktemp("lc")
-    handle = start_cloud(state, prefix=PREFIX, mgmt_cidr=MGMT_CIDR, external_cidr=EXTERNAL_CIDR)
+    handle = control.start(state, prefix=PREFIX, mgmt_cidr=MGMT_CIDR, external_cidr=EXTERNAL_CIDR)
     try:
         yield handle
     finally:
-        stop_cloud(handle)
+        control.stop(handle)
         left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
         assert f"{PREFIX}-" not in left
 
@@ -282,3 +282,36 @@ def test_kill_9_then_vmtp_cleanup_removes_everything(cloud, env, tmp_path):
     assert res.returncode == 0, res.stdout + res.stderr
     assert vmtp_resources(cloud) == []
     _wait_for(lambda: vm_processes() == [], 30, "the killed run's tools to go with their VMs")
+
+
+ENV_PROBE = """
+import os
+def pytest_unconfigure(config):
+    print("OS_CLIENT_CONFIG_FILE set:", "OS_CLIENT_CONFIG_FILE" in os.environ)
+"""
+
+
+def test_a_cloud_started_by_hand_is_found_through_its_clouds_yaml(cloud, fast_config, tmp_path):
+    """`vmtp-localcloud start --state-dir DIR`, then OS_CLIENT_CONFIG_FILE=DIR/clouds.yaml: the run
+    uses that cloud instead of starting a second one on the default state dir."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OS_", "VMTP_"))}
+    env.update(OS_CLIENT_CONFIG_FILE=str(cloud.clouds_yaml), OS_CLOUD="local")
+    out = tmp_path / "r.json"
+    res = vmtp_pytest(env, "-m", "cloud and icmp and intra_node and same_network", "--vmtp-config", fast_config,
+                      f"--vmtp-json={out}", cwd=tmp_path)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    assert "starting the local cloud" not in res.stdout
+    assert json.loads(out.read_text())["auth_url"] == cloud.auth_url
+    assert vmtp_resources(cloud) == []
+
+
+def test_the_local_clouds_clouds_yaml_is_not_exported(cloud, env, fast_config, tmp_path):
+    """openstacksdk is handed the local cloud's clouds.yaml; the process environment (and so
+    every subprocess of the user's tests) is left alone."""
+    env = {k: v for k, v in env.items() if k != "OS_CLIENT_CONFIG_FILE"}
+    (tmp_path / "env_probe.py").write_text(ENV_PROBE)
+    env["PYTHONPATH"] = str(tmp_path)
+    res = vmtp_pytest(env, "-p", "env_probe", "-s", "-m", "cloud and icmp and intra_node and same_network",
+                      "--vmtp-config", fast_config, cwd=tmp_path)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    assert "OS_CLIENT_CONFIG_FILE set: False" in res.stdout

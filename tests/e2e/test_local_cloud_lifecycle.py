@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from pytest_vmtp.localcloud.cli import is_running, start_cloud, stop_cloud
+from pytest_vmtp.localcloud import control
 from tests.e2e.test_cloud_scenarios import FAST, status_rows, vmtp_pytest
 
 DEFAULT_MGMT = "198.51.100.0/24"
@@ -34,7 +34,7 @@ def fresh_state(tmp_path, monkeypatch):
     cfg = tmp_path / "fast.yaml"
     cfg.write_text(FAST)
     yield state, env, cfg
-    stop_cloud(state)  # only does something if a test failed half-way
+    control.stop(state)  # only does something if a test failed half-way
 
 
 def test_plugin_starts_and_stops_the_local_cloud(fresh_state, tmp_path):
@@ -44,7 +44,7 @@ def test_plugin_starts_and_stops_the_local_cloud(fresh_state, tmp_path):
     assert res.returncode == 0, res.stdout[-3000:]
     assert "vmtp: starting the local cloud" in res.stdout
     assert "vmtp: stopping the local cloud this run started" in res.stdout
-    assert not is_running(state)
+    assert not control.is_running(state)
     assert _namespaces("vlc") == []
 
 
@@ -68,7 +68,7 @@ def test_sigterm_mid_measurement_stops_the_local_cloud(fresh_state, tmp_path):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     assert "stopping the local cloud" in out, out[-3000:]
-    assert not is_running(state)
+    assert not control.is_running(state)
     assert _namespaces("vlc") == []
 
 
@@ -81,7 +81,7 @@ def _nuttcp_in_vms() -> bool:
 
 
 def test_one_compute_host_skips_inter_node_rows_saying_why(tmp_path):
-    handle = start_cloud(tmp_path / "one", compute_hosts=1, prefix="vlt7",
+    handle = control.start(tmp_path / "one", compute_hosts=1, prefix="vlt7",
                          mgmt_cidr="198.18.70.0/24", external_cidr="198.18.71.0/24")
     try:
         cfg = tmp_path / "fast.yaml"
@@ -94,5 +94,5 @@ def test_one_compute_host_skips_inter_node_rows_saying_why(tmp_path):
         assert [rows[s] for s in ("2.3", "4.3", "6.3")] == ["SKIPPED"] * 3
         assert "compute host" in res.stdout
     finally:
-        stop_cloud(handle)
+        control.stop(handle)
     assert _namespaces("vlt7") == []

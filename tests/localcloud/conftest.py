@@ -14,8 +14,9 @@ import openstack
 import pytest
 import requests
 
-from pytest_vmtp.localcloud.cli import CloudHandle, clean_cloud, start_cloud, stop_cloud
-from tests.localcloud.lc_support import connect
+from pytest_vmtp.localcloud import control
+from pytest_vmtp.localcloud.control import CloudHandle
+from tests.localcloud.lc_support import Api, connect
 
 SESSION_PREFIX = "vlt2"
 SESSION_MGMT = "198.18.10.0/24"
@@ -26,15 +27,15 @@ def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudHandl
     if os.geteuid() != 0:
         pytest.skip("needs root (network namespaces)")
     state_dir = tmp_path_factory.mktemp("localcloud")
-    handle = start_cloud(state_dir, prefix=SESSION_PREFIX, mgmt_cidr=SESSION_MGMT,
+    handle = control.start(state_dir, prefix=SESSION_PREFIX, mgmt_cidr=SESSION_MGMT,
                          external_cidr=SESSION_EXT)
     try:
         yield handle
     finally:
         try:
-            stop_cloud(handle)
+            control.stop(handle)
         finally:
-            clean_cloud(state_dir, SESSION_PREFIX)  # a no-op after a clean stop
+            control.clean(state_dir, SESSION_PREFIX)  # a no-op after a clean stop
 
 
 @pytest.fixture(scope="session")
@@ -42,6 +43,12 @@ def conn(local_cloud: CloudHandle) -> Iterator[openstack.connection.Connection]:
     connection = connect(local_cloud)
     yield connection
     connection.close()
+
+
+@pytest.fixture
+def api(local_cloud: CloudHandle, conn: openstack.connection.Connection) -> Api:
+    """Raw HTTP requests to the session cloud with a valid token."""
+    return Api(local_cloud, conn)
 
 
 @pytest.fixture

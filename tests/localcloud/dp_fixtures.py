@@ -29,6 +29,7 @@ from pytest_vmtp.localcloud.dataplane import (
 )
 from pytest_vmtp.localcloud.dataplane.addressing import Addressing
 from pytest_vmtp.localcloud.dataplane.cleanup import leftovers
+from tests.localcloud.lc_support import processes_mentioning
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces)")
 
@@ -156,20 +157,6 @@ def assert_nothing_left(prefix: str, workdir: Path | None = None) -> None:
     assert left == {"namespaces": [], "root_links": [], "root_rules": []}, left
     if workdir is not None:
         assert not processes_mentioning(str(workdir)), processes_mentioning(str(workdir))
-
-
-def processes_mentioning(text: str) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ")
-        except OSError:
-            continue
-        if text.encode() in cmdline and int(entry) != os.getpid():
-            found.append(int(entry))
-    return found
 
 
 def build_vmtp_topology(dp: LinuxDataplane, public_key: str) -> dict[str, Vm]:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import openstack
 import openstack.config
+import psutil
+import requests
 
-from pytest_vmtp.localcloud.cli import CloudHandle
+from pytest_vmtp.localcloud.control import CloudHandle
 
 
 def connect(handle: CloudHandle, password: str | None = None) -> openstack.connection.Connection:
@@ -23,18 +26,24 @@ def connect(handle: CloudHandle, password: str | None = None) -> openstack.conne
     return openstack.connection.Connection(config=config.get_one(handle.cloud_name))
 
 
+class Api:
+    """Raw HTTP with a valid token: status codes and bodies exactly as clients receive them."""
+
+    def __init__(self, handle: CloudHandle, conn: openstack.connection.Connection) -> None:
+        self.root = f"http://127.0.0.1:{handle.port}"
+        self.headers = {"X-Auth-Token": conn.session.get_token()}
+
+    def __call__(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        return requests.request(method, self.root + path, headers=self.headers, timeout=10,
+                                **kwargs)
+
+
 def processes_mentioning(text: str) -> list[str]:
-    """Command lines of live processes that mention text (state dirs are unique)."""
+    """Command lines of live processes (not zombies, not this one) that mention text."""
     out = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            state = (entry / "stat").read_text().rsplit(")", 1)[-1].split()[0]
-        except OSError:
-            continue
-        if text in cmdline and state != "Z":
+    for proc in psutil.process_iter(["cmdline", "status"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if proc.pid != os.getpid() and text in cmdline and proc.info["status"] != psutil.STATUS_ZOMBIE:
             out.append(cmdline)
     return out
 

@@ -8,7 +8,7 @@ import openstack
 import pytest
 import requests
 
-from pytest_vmtp.localcloud.cli import CloudHandle
+from pytest_vmtp.localcloud.control import CloudHandle
 from tests.localcloud.lc_support import connect
 
 UNKNOWN = str(uuid.uuid4())

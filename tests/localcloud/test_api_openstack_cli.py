@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_vmtp.localcloud.cli import CloudHandle
+from pytest_vmtp.localcloud.control import CloudHandle
 
 OPENSTACK = Path(sys.executable).with_name("openstack")
 

@@ -8,7 +8,7 @@ import time
 import openstack
 import pytest
 
-from pytest_vmtp.localcloud.cli import CloudHandle
+from pytest_vmtp.localcloud.control import CloudHandle
 from pytest_vmtp.localcloud.dataplane.names import Names
 from tests.localcloud.conftest import SESSION_PREFIX
 

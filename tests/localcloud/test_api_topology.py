@@ -7,7 +7,7 @@ from pathlib import Path
 
 import openstack
 
-from pytest_vmtp.localcloud.cli import CloudHandle
+from pytest_vmtp.localcloud.control import CloudHandle
 from tests.localcloud.conftest import SESSION_MGMT
 from tests.localcloud.lc_support import ssh
 

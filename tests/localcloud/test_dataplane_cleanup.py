@@ -19,9 +19,9 @@ from tests.localcloud.dp_fixtures import (  # noqa: F401
     build_vmtp_topology,
     make_key,
     owning_ranges,
-    processes_mentioning,
     pytestmark,
 )
+from tests.localcloud.lc_support import processes_mentioning
 
 REPO = Path(__file__).resolve().parents[2]
 

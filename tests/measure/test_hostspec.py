@@ -31,4 +31,25 @@ def test_malformed(spec: str) -> None:
         parse_host_spec(spec)
     message = str(info.value)
     assert "\n" not in message
-    assert message.endswith("expected user@host[:port][,key=PATH][,jump=user@host[:port]]")
+    assert message.endswith("expected user@host[:port][,key=PATH][,jump=user@host[:port]][,known_hosts=PATH]"
+                            "[,hostkey=accept-new]")
+
+
+def test_host_key_options() -> None:
+    t = parse_host_spec("root@10.0.0.5,known_hosts=/etc/kh,hostkey=accept-new,jump=gw@10.0.0.1")
+    assert (t.known_hosts, t.host_key_policy) == ("/etc/kh", "accept-new")
+    assert (t.jump.known_hosts, t.jump.host_key_policy) == ("/etc/kh", "accept-new")
+    assert parse_host_spec("root@10.0.0.5").host_key_policy == "strict"
+    assert parse_host_spec("root@10.0.0.5", host_key_policy="accept-new").host_key_policy == "accept-new"
+    assert parse_host_spec("root@10.0.0.5,hostkey=strict", host_key_policy="accept-new").host_key_policy == "strict"
+    with pytest.raises(ValueError, match="hostkey='yes': choose strict or accept-new"):
+        parse_host_spec("root@10.0.0.5,hostkey=yes")
+
+
+@pytest.mark.parametrize("spec", [
+    "root@$(reboot)", "root@1.2.3.4;id", "ro;ot@1.2.3.4", "root@`id`", "root@-oProxyCommand=id",
+    "root@host_name", "root@a..b", "root@1.2.3.4,jump=gw@$(id)", "root@fe80::1%eth0",
+])
+def test_hostile_hosts_and_users_are_refused(spec: str) -> None:
+    with pytest.raises(ValueError, match="is not a login name|neither an IP address nor a DNS name"):
+        parse_host_spec(spec)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 
 import pytest
@@ -74,3 +75,19 @@ def test_put_file(tmp_path) -> None:
         r.put_file(str(src), str(tmp_path / "copy"), 0o750)
         assert r.run(f"{tmp_path}/copy", timeout=5).stdout == "hi\n"
     assert os.stat(tmp_path / "copy").st_mode & 0o777 == 0o750
+
+
+def test_background_log_leaves_no_file(tmp_path, monkeypatch) -> None:
+    """A killed run cannot remove files: the server's log has no name to leave behind."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    runner = LocalRunner()
+    bg = runner.start("echo hello; sleep 30")
+    try:
+        deadline = time.monotonic() + 5
+        while "hello" not in bg.log() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert bg.log() == "hello\n"
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        runner.close()
+    assert bg.log() == "hello\n"

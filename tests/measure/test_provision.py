@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 from support.netns_hosts import netns_hosts
@@ -41,7 +42,8 @@ def host_without_nuttcp(tmp_path):
         proc = subprocess.Popen(["ip", "netns", "exec", host.netns, "unshare", "-m", "sh", "-c", script],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         try:
-            target = parse_host_spec(f"root@{host.ip},key={lab.key_path}")
+            target = parse_host_spec(f"root@{host.ip},key={lab.key_path},hostkey=accept-new,"
+                                     f"known_hosts={tmp_path}/known_hosts")
             runner = SshRunner(target, netns=lab.controller.netns)
             for _ in range(500):
                 if _listening(host.netns):
@@ -72,3 +74,21 @@ def test_missing_tool_without_a_local_copy_says_what_to_install(host_without_nut
     monkeypatch.setattr("shutil.which", lambda name: None)  # this machine has no nuttcp either
     with pytest.raises(ToolMissing, match="nuttcp not found on host root@198.18.0.11 nor here"):
         provision_tools(host_without_nuttcp, MeasureSettings(), ("udp",))
+
+
+def test_upload_is_staged_in_a_private_directory_not_a_predictable_path(host_without_nuttcp, tmp_path):
+    """Someone on the host planted a symlink where a predictable staging path would be: the
+    upload must neither write through it nor install what it points to."""
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    planted = Path("/tmp/vmtp-nuttcp")
+    before = set(Path("/tmp").glob("vmtp-upload.*"))
+    planted.unlink(missing_ok=True)
+    planted.symlink_to(victim)
+    try:
+        assert provision_tools(host_without_nuttcp, MeasureSettings(), ("tcp",)) == ["nuttcp"]
+    finally:
+        planted.unlink(missing_ok=True)
+    assert victim.read_text() == "precious\n"
+    assert host_without_nuttcp.run("nuttcp -V", timeout=10).stdout.startswith("nuttcp-")
+    assert set(Path("/tmp").glob("vmtp-upload.*")) == before  # the staging directory is gone

@@ -2,7 +2,9 @@
 
 Each host runs a private sshd (pytest_vmtp.sshd) accepting one fresh ed25519 key, so tests
 can treat the namespaces as native hosts (`--vmtp-host root@198.18.0.11,key=...`) and run
-pytest itself inside the controller (`ip netns exec <controller> pytest ...`).
+pytest itself inside the controller (`ip netns exec <controller> pytest ...`). The hosts share
+one host key, listed for every host in the lab's own known_hosts file (`known_hosts=...` in
+their specs), so host keys are checked as for any native host.
 Every name starts with `vtst-` plus a random tag, so parallel labs do not collide; the
 addresses (198.18.0.0/15, the benchmarking range) are only on the lab's own bridge, which
 has no address in the root namespace. Everything is removed on exit, also after errors.
@@ -39,12 +41,14 @@ class NetnsHost:
     key_path: str = ""
     port: int = 22
     sshd: SshdHandle | None = field(default=None, repr=False)
+    known_hosts: str = ""  # the lab's known_hosts file, holding this host's key
 
     @property
     def spec(self) -> str:
         """The host as given to --vmtp-host / parse_host_spec."""
         port = f":{self.port}" if self.port != 22 else ""
-        return f"{self.user}@{self.ip}{port},key={self.key_path}"
+        known = f",known_hosts={self.known_hosts}" if self.known_hosts else ""
+        return f"{self.user}@{self.ip}{port},key={self.key_path}{known}"
 
 
 @dataclass
@@ -130,8 +134,12 @@ def netns_hosts(count: int = 2, sshd: bool = True, tag: str | None = None) -> It
             host_key = workdir / "ssh_host_ed25519_key"
             subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)],
                            check=True, capture_output=True)
+            known_hosts = workdir / "known_hosts"
+            host_public = (workdir / "ssh_host_ed25519_key.pub").read_text().split()[:2]
+            known_hosts.write_text("".join(f"{h.ip} {' '.join(host_public)}\n" for h in hosts))
             for host in hosts:
                 host.sshd = start_sshd(workdir / host.netns, public_key, netns=host.netns,
                                        host_key_from=host_key)
+                host.known_hosts = str(known_hosts)
                 cleanup.callback(host.sshd.stop)
         yield NetnsLab(tag, bridge, controller, hosts, key_path, public_key, workdir)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
 from ..errors import ApiError
 from ..faults import FaultSpecError
-from .base import cloud, guard, reply
+from .base import cloud, guard, reply, request_object
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 guard(bp, "admin")
@@ -19,7 +19,7 @@ def get_faults() -> Response:
 
 @bp.post("/faults")
 def set_faults() -> Response:
-    doc = request.get_json(silent=True)
+    doc = request_object("admin", "fault document must be a mapping")
     try:
         cloud().faults.apply(doc)
     except FaultSpecError as exc:

@@ -1,37 +1,29 @@
-"""What every service module shares: the cloud context, auth, faults, JSON and filters."""
+"""What every service module shares: the cloud of this request, auth, faults, JSON, filters."""
 
 from __future__ import annotations
 
+import socket
+import struct
+import time
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import Blueprint, Response, current_app, json, request
+from werkzeug.datastructures import MultiDict
 
+from ..context import Cloud
 from ..errors import ApiError, unauthorized
-from ..faults import FaultBook
-from ..state import CloudState
-from ..tokens import TokenStore
+from ..faults import ApiFault
+from ..state import Resource
 
-if TYPE_CHECKING:
-    from ..builder import Builder
-    from ..dataplane.model import Dataplane
-
-
-@dataclass
-class Cloud:
-    """Everything a request handler may touch, stored in the Flask app config."""
-
-    state: CloudState
-    dataplane: Dataplane
-    faults: FaultBook
-    tokens: TokenStore
-    password: str
-    builder: Builder
+Args = MultiDict[str, str]  # a request's query parameters
+NOT_AN_OBJECT = "The request body is not a valid JSON object."
 
 
 def cloud() -> Cloud:
-    return current_app.config["CLOUD"]
+    """The Cloud the app was made for (app.py stores it in the app's config)."""
+    c: Cloud = current_app.config["CLOUD"]
+    return c
 
 
 def base_url() -> str:
@@ -39,23 +31,32 @@ def base_url() -> str:
     return request.host_url.rstrip("/")
 
 
-def reply(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def reply(body: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON response (no body when body is None)."""
     if body is None:
         return Response(status=status, headers=headers)
     return Response(json.dumps(body), status=status, headers=headers,
                     mimetype="application/json")
 
 
-def body_of(key: str | None, service: str) -> dict[str, Any]:
-    """The request's JSON object (or its `key` member), else a 400 in the service's format."""
+def request_object(service: str, message: str = NOT_AN_OBJECT) -> dict[str, Any]:
+    """The request's JSON object, else a 400 (with message) in the service's format."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise ApiError(400, "The request body is not a valid JSON object.", "BadRequest", service)
+        raise ApiError(400, message, "BadRequest", service)
+    return data
+
+
+def body_of(key: str | None, service: str, message: str | None = None) -> dict[str, Any]:
+    """The request's JSON object (or its `key` member, an object too), else a 400 in the
+    service's format; message replaces the default wording of either 400."""
+    data = request_object(service, message or NOT_AN_OBJECT)
     if key is None:
         return data
     inner = data.get(key)
     if not isinstance(inner, dict):
-        raise ApiError(400, f"Resource body must contain '{key}'.", "BadRequest", service)
+        raise ApiError(400, message or f"Resource body must contain '{key}'.", "BadRequest",
+                       service)
     return inner
 
 
@@ -68,14 +69,43 @@ def guard(bp: Blueprint, service: str, public: Iterable[str] = ()) -> None:
         c = cloud()
         fault = c.faults.api_fault(request.method, request.path)
         if fault is not None:
-            raise ApiError(fault.status, fault.message, "InjectedFault", service)
+            injected(fault, service)
         if request.endpoint in open_endpoints:
             return
         if c.tokens.get(request.headers.get("X-Auth-Token")) is None:
             raise unauthorized(service)
 
 
-def matches_tags(resource: dict[str, Any], args: Any) -> bool:
+def injected(fault: ApiFault, service: str) -> None:
+    """Play an injected API fault: wait, then answer its status (with Retry-After), or
+    close the connection without an answer; a fault with only a delay lets the call go on."""
+    if fault.delay_s:
+        time.sleep(fault.delay_s)
+    if fault.reset:
+        reset_connection()
+    if fault.status is not None:
+        headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
+        raise ApiError(fault.status, fault.message, "InjectedFault", service, headers)
+
+
+def reset_connection() -> None:
+    """Send a TCP RST and close, as a crashing proxy or server does: the client sees its
+    connection reset with no answer. The server then has nothing to write to."""
+    sock: socket.socket | None = request.environ.get("werkzeug.socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    raise ConnectionResetByFault()
+
+
+class ConnectionResetByFault(Exception):  # noqa: N818 - it is an event, not an error
+    """Raised after the socket was reset: app.py answers nothing to it."""
+
+
+def matches_tags(resource: Resource, args: Args) -> bool:
     """Neutron/Nova tag filters: tags (all), tags-any, not-tags, not-tags-any."""
     tags = set(resource.get("tags") or [])
 
@@ -94,13 +124,12 @@ def matches_tags(resource: dict[str, Any], args: Any) -> bool:
     return True
 
 
-def filtered(items: Iterable[dict[str, Any]], args: Any,
-             skip: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+def filtered(items: Iterable[Resource], args: Args) -> list[Resource]:
     """Neutron-style filtering: every query parameter naming a field must match exactly.
 
     Glance's `in:a,b` operator (used by the openstack CLI's name lookups) matches any of."""
     control = {"tags", "tags-any", "not-tags", "not-tags-any", "fields", "limit", "marker",
-               "sort_key", "sort_dir", "page_reverse"} | set(skip)
+               "sort_key", "sort_dir", "page_reverse"}
     out = []
     for item in items:
         if not matches_tags(item, args):
@@ -113,8 +142,7 @@ def filtered(items: Iterable[dict[str, Any]], args: Any,
                       for v in (raw[3:].split(",") if raw.startswith("in:") else [raw])]
             have = item[key]
             if isinstance(have, bool):
-                values = [v.lower() in ("true", "1") for v in values]
-                ok = have in values
+                ok = have in [v.lower() in ("true", "1") for v in values]
             elif key == "fixed_ips":  # fixed_ips=ip_address=10.0.0.5 / subnet_id=...
                 ok = all(any(f"{k}={ip.get(k)}" == v for ip in have
                              for k in ("ip_address", "subnet_id")) for v in values)
@@ -129,7 +157,7 @@ def filtered(items: Iterable[dict[str, Any]], args: Any,
     return out
 
 
-def paginate(items: list[dict[str, Any]], args: Any) -> list[dict[str, Any]]:
+def paginate(items: list[Resource], args: Args) -> list[Resource]:
     """limit/marker paging, in creation order."""
     marker = args.get("marker")
     if marker:
@@ -142,7 +170,8 @@ def paginate(items: list[dict[str, Any]], args: Any) -> list[dict[str, Any]]:
     return items
 
 
-def only_fields(item: dict[str, Any], args: Any) -> dict[str, Any]:
+def only_fields(item: Resource, args: Args) -> Resource:
+    """The fields the query's `fields` parameters name (all when none)."""
     fields = args.getlist("fields")
     if not fields:
         return item

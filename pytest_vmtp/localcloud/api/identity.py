@@ -9,8 +9,9 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from ..errors import ApiError
+from ..state import Identity
 from ..tokens import Token
-from .base import base_url, cloud, guard, reply
+from .base import base_url, body_of, cloud, guard, reply
 
 bp = Blueprint("identity", __name__, url_prefix="/identity")
 guard(bp, "identity", public=("versions", "v3", "issue_token"))
@@ -67,7 +68,7 @@ def token_body(token: Token) -> dict[str, Any]:
     }}
 
 
-def _domain_ok(spec: Any) -> bool:
+def _domain_ok(spec: object) -> bool:
     ident = cloud().state.identity
     if not isinstance(spec, dict):
         return False
@@ -100,10 +101,8 @@ def _check_password(auth: dict[str, Any]) -> None:
 
 @bp.post("/v3/auth/tokens")
 def issue_token() -> Response:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict) or not isinstance(data.get("auth"), dict):
-        raise ApiError(400, "Expecting to find auth in request.", service="identity")
-    _check_password(data["auth"])
+    auth = body_of("auth", "identity", "Expecting to find auth in request.")
+    _check_password(auth)
     value, token = cloud().tokens.issue()
     return reply(token_body(token), 201, {"X-Subject-Token": value})
 
@@ -154,7 +153,7 @@ def get_project(project_id: str) -> Response:
     return reply({"project": _project(ident)})
 
 
-def _project(ident: Any) -> dict[str, Any]:
+def _project(ident: Identity) -> dict[str, Any]:
     return {"id": ident.project_id, "name": ident.project_name, "domain_id": ident.domain_id,
             "enabled": True, "is_domain": False, "parent_id": ident.domain_id,
             "description": "", "tags": []}

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from ..errors import ApiError
+from ..state import Resource
 from .base import base_url, cloud, filtered, guard, paginate, reply
 
 bp = Blueprint("image", __name__, url_prefix="/image")
@@ -21,7 +22,7 @@ def versions() -> Response:
                                for v in ("v2.9", "v2.0")]})
 
 
-def _view(image: dict[str, Any]) -> dict[str, Any]:
+def _view(image: Resource) -> dict[str, Any]:
     return {**image, "self": f"/v2/images/{image['id']}", "file": f"/v2/images/{image['id']}/file",
             "schema": "/v2/schemas/image"}
 

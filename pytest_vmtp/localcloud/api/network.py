@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import Blueprint, Response, request
 
-from .. import neutron
+from .. import neutron, quotas
+from ..context import Cloud
 from ..errors import neutron as error
+from ..state import Resource
 from .base import base_url, body_of, cloud, filtered, guard, only_fields, paginate, reply
+from .tags import Tags
 
 bp = Blueprint("network", __name__, url_prefix="/network")
 guard(bp, "network", public=("versions",))
@@ -22,24 +24,35 @@ def versions() -> Response:
         {"rel": "self", "href": f"{base_url()}/network/v2.0/"}]}]})
 
 
-# (URL collection, table, singular body key, create, update, delete)
-Collection = tuple[str, str, str, Callable[..., Any], Callable[..., Any], Callable[..., Any]]
-COLLECTIONS: list[Collection] = [
-    ("networks", "networks", "network", neutron.create_network, neutron.update_network,
-     neutron.delete_network),
-    ("subnets", "subnets", "subnet", neutron.create_subnet, neutron.update_subnet,
-     neutron.delete_subnet),
-    ("ports", "ports", "port", neutron.create_port, neutron.update_port, neutron.delete_port),
-    ("routers", "routers", "router", neutron.create_router, neutron.update_router,
-     neutron.delete_router),
-    ("floatingips", "floatingips", "floatingip", neutron.create_floatingip,
-     neutron.update_floatingip, neutron.delete_floatingip),
-    ("security-groups", "security_groups", "security_group", neutron.create_security_group,
-     lambda c, item, body: _update_group(item, body), neutron.delete_security_group),
-    ("security-group-rules", "security_group_rules", "security_group_rule",
-     neutron.create_rule, lambda c, item, body: _no_update(), neutron.delete_rule),
+class Collection(NamedTuple):
+    """A Neutron collection: its URL, state table, body key and neutron.py's functions."""
+
+    url: str
+    table: str
+    key: str
+    create: Callable[[Cloud, dict[str, Any]], Resource]
+    update: Callable[[Cloud, Resource, dict[str, Any]], None]
+    delete: Callable[[Cloud, str], None]
+
+
+COLLECTIONS = [
+    Collection("networks", "networks", "network", neutron.create_network,
+               neutron.update_network, neutron.delete_network),
+    Collection("subnets", "subnets", "subnet", neutron.create_subnet, neutron.update_subnet,
+               neutron.delete_subnet),
+    Collection("ports", "ports", "port", neutron.create_port, neutron.update_port,
+               neutron.delete_port),
+    Collection("routers", "routers", "router", neutron.create_router, neutron.update_router,
+               neutron.delete_router),
+    Collection("floatingips", "floatingips", "floatingip", neutron.create_floatingip,
+               neutron.update_floatingip, neutron.delete_floatingip),
+    Collection("security-groups", "security_groups", "security_group",
+               neutron.create_security_group, lambda c, item, body: _update_group(item, body),
+               neutron.delete_security_group),
+    Collection("security-group-rules", "security_group_rules", "security_group_rule",
+               neutron.create_rule, lambda c, item, body: _no_update(), neutron.delete_rule),
 ]
-BY_URL = {entry[0]: entry for entry in COLLECTIONS}
+BY_URL = {entry.url: entry for entry in COLLECTIONS}
 
 EXTENSIONS = [
     ("router", "Neutron L3 Router", "Router abstraction for basic L3 forwarding"),
@@ -66,7 +79,7 @@ EXTENSIONS = [
 ]
 
 
-def _update_group(item: dict[str, Any], body: dict[str, Any]) -> None:
+def _update_group(item: Resource, body: dict[str, Any]) -> None:
     for key in ("name", "description"):
         if key in body:
             item[key] = body[key]
@@ -77,7 +90,7 @@ def _no_update() -> None:
     raise error(400, "BadRequest", "Security group rules cannot be updated.")
 
 
-def _view(table: str, item: dict[str, Any]) -> dict[str, Any]:
+def _view(table: str, item: Resource) -> Resource:
     if table == "security_groups":
         return neutron.group_view(cloud(), item)
     return neutron.public(item)
@@ -93,9 +106,9 @@ def _collection(name: str) -> Collection:
 @bp.get("/v2.0", strict_slashes=False)
 def resources() -> Response:
     root = f"{base_url()}/network/v2.0"
-    return reply({"resources": [{"name": key, "collection": url,
-                                 "links": [{"rel": "self", "href": f"{root}/{url}"}]}
-                                for url, _, key, *_ in COLLECTIONS]})
+    return reply({"resources": [{"name": col.key, "collection": col.url,
+                                 "links": [{"rel": "self", "href": f"{root}/{col.url}"}]}
+                                for col in COLLECTIONS]})
 
 
 @bp.get("/v2.0/extensions")
@@ -124,59 +137,56 @@ def availability_zones() -> Response:
 
 @bp.get("/v2.0/<name>")
 def list_items(name: str) -> Response:
-    url, table, *_ = _collection(name)
+    col = _collection(name)
     c = cloud()
     with c.state.lock:
-        if table == "security_groups":
+        if col.table == "security_groups":
             neutron.default_group(c)
-        items = [_view(table, item) for item in c.state.table(table).values()]
+        items = [_view(col.table, item) for item in c.state.table(col.table).values()]
     items = paginate(filtered(items, request.args), request.args)
-    return reply({url.replace("-", "_"): [only_fields(i, request.args) for i in items]})
+    return reply({col.url.replace("-", "_"): [only_fields(i, request.args) for i in items]})
 
 
 @bp.post("/v2.0/<name>")
 def create_item(name: str) -> Response:
-    _, table, key, create, *_ = _collection(name)
+    col = _collection(name)
     c = cloud()
-    body = body_of(key, "network")
-    with c.state.lock:
-        item = create(c, body)
+    body = body_of(col.key, "network")
+    with c.state.edit():
+        item = col.create(c, body)
         if body.get("tags"):
             item["tags"] = sorted(set(map(str, body["tags"])))
-        view = _view(table, item)
-        c.state.save()
-    return reply({key: view}, 201)
+        view = _view(col.table, item)
+    return reply({col.key: view}, 201)
 
 
 @bp.get("/v2.0/<name>/<item_id>")
 def get_item(name: str, item_id: str) -> Response:
-    _, table, key, *_ = _collection(name)
+    col = _collection(name)
     c = cloud()
     with c.state.lock:
-        view = _view(table, neutron.get(c, table, item_id))
-    return reply({key: only_fields(view, request.args)})
+        view = _view(col.table, neutron.get(c, col.table, item_id))
+    return reply({col.key: only_fields(view, request.args)})
 
 
 @bp.put("/v2.0/<name>/<item_id>")
 def update_item(name: str, item_id: str) -> Response:
-    _, table, key, _, update, _ = _collection(name)
+    col = _collection(name)
     c = cloud()
-    body = body_of(key, "network")
-    with c.state.lock:
-        item = neutron.get(c, table, item_id)
-        update(c, item, body)
-        view = _view(table, item)
-        c.state.save()
-    return reply({key: view})
+    body = body_of(col.key, "network")
+    with c.state.edit():
+        item = neutron.get(c, col.table, item_id)
+        col.update(c, item, body)
+        view = _view(col.table, item)
+    return reply({col.key: view})
 
 
 @bp.delete("/v2.0/<name>/<item_id>")
 def delete_item(name: str, item_id: str) -> Response:
-    _, table, _, _, _, delete = _collection(name)
+    col = _collection(name)
     c = cloud()
-    with c.state.lock:
-        delete(c, item_id)
-        c.state.save()
+    with c.state.edit():
+        col.delete(c, item_id)
     return Response(status=204)
 
 
@@ -185,101 +195,35 @@ def router_action(router_id: str, action: str) -> Response:
     if action in ("add_router_interface", "remove_router_interface"):
         c = cloud()
         body = body_of(None, "network")
-        with c.state.lock:
+        with c.state.edit():
             router = neutron.get(c, "routers", router_id)
             act = neutron.add_interface if action.startswith("add") else neutron.remove_interface
             info = act(c, router, body)
-            c.state.save()
         return reply(info)
-    if action == "tags":
-        return replace_tags("routers", router_id)
+    if action == "tags":  # this route shadows the tags one for routers
+        return TAGS.replace_tags(name="routers", item_id=router_id)
     raise error(404, "HTTPNotFound", "The resource could not be found.")
 
 
 # --- tags -----------------------------------------------------------------------------------
 
-def _tagged(name: str, item_id: str) -> dict[str, Any]:
-    _, table, *_ = _collection(name)
-    return neutron.get(cloud(), table, item_id)
+def _tagged(c: Cloud, name: str, item_id: str) -> Resource:
+    return neutron.get(c, _collection(name).table, item_id)
 
 
-@bp.get("/v2.0/<name>/<item_id>/tags")
-def list_tags(name: str, item_id: str) -> Response:
-    with cloud().state.lock:
-        return reply({"tags": list(_tagged(name, item_id)["tags"])})
-
-
-@bp.put("/v2.0/<name>/<item_id>/tags")
-def replace_tags(name: str, item_id: str) -> Response:
-    body = body_of(None, "network")
-    tags = body.get("tags")
-    if not isinstance(tags, list):
-        raise error(400, "HTTPBadRequest", "Invalid tags body.")
-    c = cloud()
-    with c.state.lock:
-        item = _tagged(name, item_id)
-        item["tags"] = sorted(set(map(str, tags)))
-        neutron.touch(item)
-        c.state.save()
-        return reply({"tags": list(item["tags"])})
-
-
-@bp.get("/v2.0/<name>/<item_id>/tags/<tag>")
-def check_tag(name: str, item_id: str, tag: str) -> Response:
-    with cloud().state.lock:
-        if tag not in _tagged(name, item_id)["tags"]:
-            raise error(404, "TagNotFound", f"Tag {tag} could not be found for {name} {item_id}.")
-    return Response(status=204)
-
-
-@bp.put("/v2.0/<name>/<item_id>/tags/<tag>")
-def add_tag(name: str, item_id: str, tag: str) -> Response:
-    c = cloud()
-    with c.state.lock:
-        item = _tagged(name, item_id)
-        if tag not in item["tags"]:
-            item["tags"] = sorted(item["tags"] + [tag])
-            neutron.touch(item)
-            c.state.save()
-    return Response(status=201)
-
-
-@bp.delete("/v2.0/<name>/<item_id>/tags/<tag>")
-def remove_tag(name: str, item_id: str, tag: str) -> Response:
-    c = cloud()
-    with c.state.lock:
-        item = _tagged(name, item_id)
-        if tag not in item["tags"]:
-            raise error(404, "TagNotFound", f"Tag {tag} could not be found for {name} {item_id}.")
-        item["tags"] = [t for t in item["tags"] if t != tag]
-        neutron.touch(item)
-        c.state.save()
-    return Response(status=204)
-
-
-@bp.delete("/v2.0/<name>/<item_id>/tags")
-def remove_all_tags(name: str, item_id: str) -> Response:
-    c = cloud()
-    with c.state.lock:
-        item = _tagged(name, item_id)
-        item["tags"] = []
-        neutron.touch(item)
-        c.state.save()
-    return Response(status=204)
+TAGS = Tags("network", find=_tagged,
+            not_found=lambda tag, name, item_id: error(
+                404, "TagNotFound", f"Tag {tag} could not be found for {name} {item_id}."),
+            keep_sorted=True, touch=neutron.touch)
+TAGS.register(bp, "/v2.0/<name>/<item_id>")
 
 
 # --- quotas ---------------------------------------------------------------------------------
 
-NETWORK_QUOTAS = {"network": "networks", "subnet": "subnets", "port": "ports",
-                  "router": "routers", "floatingip": "floatingips",
-                  "security_group": "security_groups",
-                  "security_group_rule": "security_group_rules"}
-
-
 def _quota(project_id: str) -> dict[str, Any]:
-    q = asdict(cloud().state.quotas)
-    return {name: q[name] for name in NETWORK_QUOTAS} | {"project_id": project_id,
-                                                        "tenant_id": project_id}
+    limit = quotas.limits(cloud())
+    return {name: limit[name] for name in quotas.NETWORK} | {"project_id": project_id,
+                                                            "tenant_id": project_id}
 
 
 @bp.get("/v2.0/quotas")
@@ -288,6 +232,7 @@ def list_quotas() -> Response:
 
 
 @bp.get("/v2.0/quotas/<project_id>")
+@bp.get("/v2.0/quotas/<project_id>/default")
 def get_quota(project_id: str) -> Response:
     q = _quota(project_id)
     q.pop("project_id")
@@ -295,30 +240,19 @@ def get_quota(project_id: str) -> Response:
     return reply({"quota": q})
 
 
-@bp.get("/v2.0/quotas/<project_id>/default")
-def get_default_quota(project_id: str) -> Response:
-    return get_quota(project_id)
-
-
 @bp.get("/v2.0/quotas/<project_id>/details")
 @bp.get("/v2.0/quotas/<project_id>/details.json")
 def get_quota_details(project_id: str) -> Response:  # noqa: ARG001 - one quota set for all projects
     c = cloud()
-    q = asdict(c.state.quotas)
-    with c.state.lock:
-        used = {name: len(c.state.table(table)) for name, table in NETWORK_QUOTAS.items()}
-    return reply({"quota": {name: {"limit": q[name], "used": used[name], "reserved": 0}
-                            for name in NETWORK_QUOTAS}})
+    limit = quotas.limits(c)
+    used = quotas.network_usage(c)
+    return reply({"quota": {name: {"limit": limit[name], "used": used[name], "reserved": 0}
+                            for name in quotas.NETWORK}})
 
 
 @bp.put("/v2.0/quotas/<project_id>")
 def update_quota(project_id: str) -> Response:
     body = body_of("quota", "network")
-    c = cloud()
-    for name, value in body.items():
-        if name in NETWORK_QUOTAS:
-            try:
-                setattr(c.state.quotas, name, int(value))
-            except (TypeError, ValueError):
-                raise error(400, "HTTPBadRequest", f"Invalid input for {name}.") from None
+    quotas.update(cloud(), body, quotas.NETWORK,
+                  lambda name: error(400, "HTTPBadRequest", f"Invalid input for {name}."))
     return get_quota(project_id)

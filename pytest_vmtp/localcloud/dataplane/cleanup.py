@@ -13,9 +13,11 @@ from pathlib import Path
 
 from pyroute2 import IPRoute
 
+from pytest_vmtp.procgroup import cmdline, kill_groups
+
 from .hosts import delete_root_rule, forward_rules
 from .names import Names, check_prefix
-from .nl import kill_pids, list_ns, ns_pids, remove_ns, run_in
+from .nl import list_ns, ns_pids, remove_ns, run_in
 from .record import Contents, load, record_path
 
 
@@ -46,11 +48,7 @@ def leftovers(prefix: str) -> dict[str, list[str]]:
 def _runs_from(pid: int, workdir: Path) -> bool:
     """Is pid still one of our sshds (its command line names our directory)? A recorded pid
     may belong to an unrelated process by now, after a crash and pid reuse."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-    return str(workdir).encode() in cmdline
+    return str(workdir) in cmdline(pid)
 
 
 def clean(prefix: str, state_dir: Path | str) -> None:
@@ -60,9 +58,9 @@ def clean(prefix: str, state_dir: Path | str) -> None:
     data = load(path) or Contents(prefix)
     namespaces = sorted(set(data.namespaces) | set(list_ns(prefix + "-")))
     workdir = workdir_path(Path(state_dir), prefix)
-    kill_pids([pid for pid in data.pids if _runs_from(pid, workdir)])
+    kill_groups([pid for pid in data.pids if _runs_from(pid, workdir)])
     for netns in namespaces:
-        kill_pids(ns_pids(netns))
+        kill_groups(ns_pids(netns))
     with IPRoute() as ipr:
         for ifname in sorted(set(data.root_links) | set(root_links(prefix))):
             for idx in ipr.link_lookup(ifname=ifname):

@@ -5,19 +5,23 @@ from __future__ import annotations
 import subprocess
 import threading
 from pathlib import Path
+from typing import TypeVar
 
+from pytest_vmtp.procgroup import cmdline, kill_groups
 from pytest_vmtp.sshd import SshdHandle, start_sshd
 
-from . import cleanup
+from . import cleanup, impair
 from .addressing import NETWORK_NODE, Addressing
 from .hosts import Host, Underlay
-from .model import PortSpec, SecurityRule, ServerSpec
-from .names import Names, check_prefix
+from .model import End, Leg, LegState, PortSpec, SecurityRule, ServerSpec
+from .names import MGMT_LEG, Names, check_prefix
 from .networks import Network, plug_network, unplug_network
-from .nl import DataplaneError, Ns, kill_and_reap
+from .nl import DataplaneError, Ns, kill_named, ns_pids, remove_ns
 from .record import Record, record_path
 from .routers import Gateway, Routers
 from .servers import Servers
+
+_Part = TypeVar("_Part")
 
 
 class LinuxDataplane:
@@ -49,6 +53,7 @@ class LinuxDataplane:
         self._routers: Routers | None = None
         self._networks: dict[str, Network] = {}
         self._host_sshd: dict[str, SshdHandle] = {}
+        self.impairer = impair.Impairer()
 
     # -- life cycle ---------------------------------------------------------------------------
     def start(self, host_authorized_keys: str | None = None) -> None:
@@ -106,9 +111,10 @@ class LinuxDataplane:
                 handles += [s.sshd for s in self._servers.servers.values() if s.sshd]
                 self._servers.servers.clear()
             self._host_sshd.clear()
-            kill_and_reap([h.pid for h in handles])  # sshd needs no graceful stop
+            self.impairer.stop()
+            kill_groups([h.pid for h in handles], wait=5.0)  # sshd needs no graceful stop
             for handle in handles:
-                self._record.discard("pids", handle.pid)
+                self._require_record().discard("pids", handle.pid)
             if self._routers is not None:
                 self._routers.routers.clear()
             if self._underlay is not None:
@@ -139,6 +145,10 @@ class LinuxDataplane:
             raise KeyError(f"unknown compute host {host!r}")
         return self.addressing.host_ip(host)
 
+    def host_public_key(self) -> str:
+        public = (self.workdir / "ssh_host_ed25519_key.pub").read_text().split()
+        return " ".join(public[:2])
+
     def external_gateway(self) -> tuple[str, int]:
         return self.addressing.root_external_ip, self.addressing.external.prefixlen
 
@@ -149,9 +159,6 @@ class LinuxDataplane:
     def server_netns(self, server_id: str) -> str:
         return self.names.server_ns(server_id)
 
-    def router_netns(self, router_id: str) -> str:
-        return self.names.router_ns(router_id)
-
     # -- networks -----------------------------------------------------------------------------
     def ensure_network(self, network_id: str, vni: int, mtu: int, external: bool = False) -> None:
         net = Network(network_id, vni, mtu, external)
@@ -160,7 +167,7 @@ class LinuxDataplane:
             self._networks[network_id] = net
         if external:
             return  # the root namespace's <prefix>-ex bridge is that network
-        hosts = list(self._underlay.hosts.values())
+        hosts = list(self._ready(self._underlay).hosts.values())
         for host in hosts:
             plug_network(host, net, [h.ip for h in hosts if h is not host])
 
@@ -181,10 +188,11 @@ class LinuxDataplane:
             networks = dict(self._networks)
         if missing:
             raise DataplaneError(f"server {spec.server_id}: networks {missing} not ensured")
+        servers = self._ready(self._servers)
         try:
-            self._servers.boot(spec, host, networks)
+            servers.boot(spec, host, networks)
         except BaseException:
-            self._servers.delete(spec.server_id)
+            servers.delete(spec.server_id)
             raise
 
     def delete_server(self, server_id: str) -> None:
@@ -192,13 +200,11 @@ class LinuxDataplane:
             self._servers.delete(server_id)
 
     def update_security(self, server_id: str, rules: tuple[SecurityRule, ...]) -> None:
-        self._require_started()
-        self._servers.update_security(server_id, rules)
+        self._ready(self._servers).update_security(server_id, rules)
 
     # -- routers ------------------------------------------------------------------------------
     def create_router(self, router_id: str) -> None:
-        self._require_started()
-        self._routers.create(router_id)
+        self._ready(self._routers).create(router_id)
 
     def delete_router(self, router_id: str) -> None:
         if self._routers is None:
@@ -211,12 +217,10 @@ class LinuxDataplane:
 
     def set_router_gateway(self, router_id: str, ip: str, prefixlen: int, gateway: str | None,
                            snat: bool = True) -> None:
-        self._require_started()
-        self._routers.set_gateway(router_id, Gateway(ip, prefixlen, gateway, snat))
+        self._ready(self._routers).set_gateway(router_id, Gateway(ip, prefixlen, gateway, snat))
 
     def clear_router_gateway(self, router_id: str) -> None:
-        self._require_started()
-        self._routers.clear_gateway(router_id)
+        self._ready(self._routers).clear_gateway(router_id)
 
     def add_router_interface(self, router_id: str, port: PortSpec) -> None:
         self._require_started()
@@ -225,19 +229,94 @@ class LinuxDataplane:
         if net is None or net.external:
             raise DataplaneError(f"router {router_id}: network {port.network_id} not ensured "
                                  "or external")
-        self._routers.add_interface(router_id, port, net, self._underlay.hosts[NETWORK_NODE])
+        self._ready(self._routers).add_interface(router_id, port, net,
+                                                 self._ready(self._underlay).hosts[NETWORK_NODE])
 
     def remove_router_interface(self, router_id: str, port_id: str) -> None:
-        self._require_started()
-        self._routers.remove_interface(router_id, port_id, self._underlay.hosts[NETWORK_NODE])
+        self._ready(self._routers).remove_interface(
+            router_id, port_id, self._ready(self._underlay).hosts[NETWORK_NODE])
 
     def add_floating_ip(self, router_id: str, floating_ip: str, fixed_ip: str) -> None:
-        self._require_started()
-        self._routers.add_floating_ip(router_id, floating_ip, fixed_ip)
+        self._ready(self._routers).add_floating_ip(router_id, floating_ip, fixed_ip)
 
     def remove_floating_ip(self, router_id: str, floating_ip: str) -> None:
-        self._require_started()
-        self._routers.remove_floating_ip(router_id, floating_ip)
+        self._ready(self._routers).remove_floating_ip(router_id, floating_ip)
+
+    # -- faults -------------------------------------------------------------------------------
+    def server_legs(self, server_id: str) -> dict[str, Leg]:
+        """port id -> leg of each port of a server in the data path ({} when not booted)."""
+        server = self._servers.servers.get(server_id) if self._servers else None
+        if server is None:
+            return {}
+        legs = {}
+        for index, port in enumerate(server.spec.ports):
+            device = End(server.netns, f"eth{index}")
+            if port.port_id in server.external:
+                legs[port.port_id] = Leg(device, End(None, self.names.external_tap(port.port_id)))
+            else:
+                legs[port.port_id] = Leg(device, End(server.host.netns, Names.tap(port.port_id)),
+                                         far_bridged=True)
+        return legs
+
+    def router_legs(self, router_id: str) -> dict[str, Leg]:
+        """port id -> leg of each router interface, and "gateway" -> its qg- leg."""
+        router = self._routers.routers.get(router_id) if self._routers else None
+        if router is None or self._underlay is None:
+            return {}
+        node = self._underlay.hosts[NETWORK_NODE].netns
+        legs = {port_id: Leg(End(router.netns, Names.router_port(port_id)),
+                             End(node, Names.tap(port_id))) for port_id in router.ports}
+        if router.gateway is not None:
+            legs["gateway"] = Leg(End(router.netns, router.qg),
+                                  End(None, self.names.gateway_leg(router_id)))
+        return legs
+
+    def host_leg(self, host: str) -> Leg:
+        """A compute host's underlay leg: mgmt0 in its namespace, the root-side veth."""
+        return Leg(End(self._host(host).netns, MGMT_LEG), End(None, self.names.host_mgmt_leg(host)))
+
+    def impair(self, leg: Leg, state: LegState) -> None:
+        """Bring a leg to a fault state (LegState() clears it); DataplaneError."""
+        self.impairer.apply(leg, state)
+
+    def forget_leg(self, leg: Leg) -> None:
+        """The leg went with its server or router: forget what was applied to it."""
+        self.impairer.forget(leg)
+
+    def kill_sshd(self, server_id: str) -> bool:
+        """SIGKILL the server's sshd and its sessions; False when it had none running."""
+        server = self._servers.servers.get(server_id) if self._servers else None
+        if server is None or server.sshd is None:
+            return False
+        kill_groups([server.sshd.pid], wait=2.0)
+        pids = [p for p in ns_pids(server.netns) if "sshd" in cmdline(p)]
+        kill_groups(pids, wait=2.0)
+        self._require_record().discard("pids", server.sshd.pid)
+        server.sshd = None
+        return True
+
+    def kill_namespace(self, server_id: str) -> bool:
+        """The VM dies: every process in its namespace killed, the namespace removed (its
+        ports' taps go with it). delete_server() still cleans up after it."""
+        server = self._servers.servers.get(server_id) if self._servers else None
+        if server is None:
+            return False
+        for leg in self.server_legs(server_id).values():
+            self.impairer.forget(leg)
+        self.impairer.delayer.forget(server.netns)
+        if server.sshd is not None:
+            kill_groups([server.sshd.pid], wait=2.0)
+            self._require_record().discard("pids", server.sshd.pid)
+            server.sshd = None
+        remove_ns(server.netns)
+        return True
+
+    def kill_tool(self, server_id: str, tool: str) -> int:
+        """SIGKILL every process named tool in the server's namespace; how many there were."""
+        server = self._servers.servers.get(server_id) if self._servers else None
+        if server is None:
+            return 0
+        return kill_named(server.netns, tool)
 
     # -- helpers ------------------------------------------------------------------------------
     def _require_started(self) -> None:
@@ -245,14 +324,18 @@ class LinuxDataplane:
             raise DataplaneError("dataplane not started")
 
     def _require_record(self) -> Record:
+        return self._ready(self._record)
+
+    def _ready(self, part: _Part | None) -> _Part:
+        """A part made by start(), once started."""
         self._require_started()
-        assert self._record is not None
-        return self._record
+        if part is None:
+            raise DataplaneError("dataplane not started")
+        return part
 
     def _host(self, name: str) -> Host:
-        self._require_started()
         try:
-            return self._underlay.hosts[name]
+            return self._ready(self._underlay).hosts[name]
         except KeyError:
             raise DataplaneError(f"unknown host {name!r}; hosts are {self.hosts()}") from None
 

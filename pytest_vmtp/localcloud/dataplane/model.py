@@ -7,6 +7,7 @@ what it is told. Every method is idempotent enough to be retried after a partial
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 
@@ -46,6 +47,52 @@ class ServerSpec:
     port_security: bool = True  # False: no filtering at all on its ports
 
 
+@dataclass(frozen=True)
+class End:
+    """One end of a veth: its namespace (None: the root one) and its name there."""
+
+    netns: str | None
+    ifname: str
+
+
+@dataclass(frozen=True)
+class Leg:
+    """A veth of the cloud: its device end (a VM's ethN, a router's qr-/qg-, a host's mgmt0)
+    and its far end (the tap on a bridge, or the root namespace's side)."""
+
+    device: End
+    far: End
+    far_bridged: bool = False  # the far end is a bridge port in a host namespace (VM ports)
+
+
+@dataclass(frozen=True)
+class Effect:
+    """What one direction of a leg does to its packets (fault injection)."""
+
+    rate_bps: int | None = None
+    delay_ms: float = 0.0
+    jitter_ms: float = 0.0
+    loss_pct: float = 0.0
+
+    def merged(self, other: Effect) -> Effect:
+        """self with other's settings on top, setting by setting."""
+        return Effect(other.rate_bps if other.rate_bps is not None else self.rate_bps,
+                      other.delay_ms or self.delay_ms, other.jitter_ms or self.jitter_ms,
+                      other.loss_pct or self.loss_pct)
+
+
+@dataclass(frozen=True)
+class LegState:
+    """A leg's faults: out = device -> far, into = far -> device, down = carries nothing."""
+
+    out: Effect = Effect()
+    into: Effect = Effect()
+    down: bool = False
+
+
+NORMAL = LegState()
+
+
 class Dataplane(Protocol):
     """What the API layer asks of the kernel. One implementation: linux.LinuxDataplane."""
 
@@ -60,6 +107,9 @@ class Dataplane(Protocol):
 
     def host_address(self, host: str) -> str:
         """The compute host's management IP (Nova's hypervisor host_ip), reachable from root."""
+
+    def host_public_key(self) -> str:
+        """"type base64" of the SSH host key the hosts' (and servers') sshd offer."""
 
     def external_gateway(self) -> tuple[str, int]:
         """(ip, prefixlen) of the root namespace's address on the external bridge."""
@@ -106,3 +156,38 @@ class Dataplane(Protocol):
 
     def stop(self) -> None:
         """Remove every kernel object and process this data path made."""
+
+    # -- fault injection (faultplane.py) ---------------------------------------------------------
+    def server_legs(self, server_id: str) -> dict[str, Leg]:
+        """port id -> leg of each port of a booted server ({} otherwise)."""
+
+    def router_legs(self, router_id: str) -> dict[str, Leg]:
+        """port id -> leg of each router interface, plus "gateway" -> its gateway leg."""
+
+    def host_leg(self, host: str) -> Leg:
+        """A compute host's underlay leg."""
+
+    def impair(self, leg: Leg, state: LegState) -> None:
+        """Bring a leg to a fault state (NORMAL clears it)."""
+
+    def forget_leg(self, leg: Leg) -> None:
+        """The leg is gone: forget what was applied to it."""
+
+    def kill_sshd(self, server_id: str) -> bool:
+        """SIGKILL the server's sshd (and its sessions); False if none ran."""
+
+    def kill_namespace(self, server_id: str) -> bool:
+        """Kill the server's processes and remove its namespace, as a VM crash."""
+
+    def kill_tool(self, server_id: str, tool: str) -> int:
+        """SIGKILL processes called tool in the server; how many."""
+
+
+class DataplaneClass(Protocol):
+    """A data path implementation as the server makes one and `clean` removes one's leftovers."""
+
+    def __call__(self, *, prefix: str, compute_hosts: int, state_dir: Path,
+                 mgmt_cidr: str = ..., external_cidr: str = ...) -> Dataplane: ...
+
+    def clean(self, prefix: str, state_dir: Path | str) -> None:
+        """Remove every kernel object and process of this prefix, even after a kill -9."""

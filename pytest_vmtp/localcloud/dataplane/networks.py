@@ -8,6 +8,7 @@ through static all-zero FDB entries towards every other host; learning stays on 
 from __future__ import annotations
 
 import errno
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pyroute2.netlink.exceptions import NetlinkError
@@ -65,7 +66,7 @@ def unplug_network(host: Host, net: Network) -> None:
         ns.del_link(net.bridge)
 
 
-def plug_veth(host: Host, net: Network, ifname: str, peer: dict[str, object], mtu: int) -> None:
+def plug_veth(host: Host, net: Network, ifname: str, peer: Mapping[str, object], mtu: int) -> None:
     """A veth whose `ifname` end joins the network's bridge in the host namespace and whose
     peer (a dict for pyroute2, with its own name, namespace, MAC) goes elsewhere."""
     with host.ns.session() as ns:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import os
-import signal
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -12,10 +11,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 from pyroute2 import IPRoute, netns
 from pyroute2.netlink.exceptions import NetlinkError
 
 from pytest_vmtp.measure.netns import entered_netns
+from pytest_vmtp.procgroup import kill_groups
 
 NETNS_DIR = Path("/run/netns")
 
@@ -131,36 +132,32 @@ def ns_pids(name: str) -> list[int]:
     return [int(p) for p in res.stdout.split() if p.isdigit()]
 
 
-def kill_pids(pids: list[int]) -> None:
-    """SIGKILL each process group (sshd sessions share the daemon's group) and process."""
-    for pid in pids:
-        for kill in (os.killpg, os.kill):
-            try:
-                kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError, OSError):
-                pass
-    for pid in pids:  # reap the ones that are our children, so they leave no zombies
+def kill_named(name: str, process_name: str) -> int:
+    """SIGKILL the processes called process_name (their comm, as ps shows it) in namespace
+    name; how many were killed."""
+    try:
+        inode = os.stat(NETNS_DIR / name).st_ino
+    except FileNotFoundError:
+        return 0
+    killed = 0
+    for proc in psutil.process_iter(["name"]):
+        if proc.info["name"] != process_name:
+            continue
         try:
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
-
-
-def kill_and_reap(pids: list[int]) -> None:
-    """SIGKILL our own children's process groups at once, then wait for each (no zombies)."""
-    kill_pids(pids)
-    for pid in pids:
-        try:
-            os.waitpid(pid, 0)
-        except ChildProcessError:
-            pass  # not our child or already reaped
+            if os.stat(f"/proc/{proc.pid}/ns/net").st_ino != inode:
+                continue
+            proc.kill()
+            killed += 1
+        except (OSError, psutil.Error):
+            continue  # gone meanwhile
+    return killed
 
 
 def remove_ns(name: str) -> None:
     """Kill what runs inside, then unmount and unlink the namespace."""
     if not ns_exists(name):
         return
-    kill_pids(ns_pids(name))
+    kill_groups(ns_pids(name))
     try:
         netns.remove(name)  # umount + unlink, no fork
     except FileNotFoundError:

@@ -11,6 +11,7 @@ import os
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 
 @dataclass
@@ -22,6 +23,10 @@ class Contents:
     root_rules: list[list[str]] = field(default_factory=list)  # iptables args after -A/-D
 
 
+Kind = Literal["namespaces", "root_links", "pids", "root_rules"]
+Entry = str | int | list[str]  # a name, a pid, iptables arguments
+
+
 class Record:
     """The state file `<state_dir>/<prefix>-dataplane.json`, rewritten atomically."""
 
@@ -30,14 +35,14 @@ class Record:
         self._lock = threading.Lock()
         self.data = load(path) or Contents(prefix)
 
-    def add(self, kind: str, value: object) -> None:
+    def add(self, kind: Kind, value: Entry) -> None:
         with self._lock:
             items = getattr(self.data, kind)
             if value not in items:
                 items.append(value)
                 self._write()
 
-    def discard(self, kind: str, value: object) -> None:
+    def discard(self, kind: Kind, value: Entry) -> None:
         with self._lock:
             items = getattr(self.data, kind)
             if value in items:
@@ -47,10 +52,6 @@ class Record:
     def save(self) -> None:
         with self._lock:
             self._write()
-
-    def remove_file(self) -> None:
-        with self._lock:
-            self.path.unlink(missing_ok=True)
 
     def _write(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

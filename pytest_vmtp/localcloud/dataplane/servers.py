@@ -6,7 +6,8 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pytest_vmtp.sshd import SshdHandle, start_sshd, stop_pid
+from pytest_vmtp.procgroup import stop_group
+from pytest_vmtp.sshd import SshdHandle, start_sshd
 
 from . import security
 from .hosts import Host
@@ -107,7 +108,7 @@ class Servers:
             self.record.discard("namespaces", netns)
             return
         if server.sshd is not None:
-            stop_pid(server.sshd.pid, timeout=1.0)
+            stop_group(server.sshd.pid, 1.0)
             self.record.discard("pids", server.sshd.pid)
         host = server.host
         with host.ns.session() as ns:

@@ -1,0 +1,1 @@
+"""Console commands: argument parsing only, over the modules that do the work."""

@@ -1,0 +1,76 @@
+"""Quotas of the one project: limits, what is in use, and updates (Nova's and Neutron's names).
+
+One place for what Nova's os-quota-sets/limits and Neutron's quotas both show, and for the
+flavor arithmetic that quota checks, limits and hypervisor statistics share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from .errors import ApiError
+from .state import Resource
+
+if TYPE_CHECKING:
+    from .context import Cloud
+
+COMPUTE = ("instances", "cores", "ram", "key_pairs", "server_groups", "server_group_members",
+           "metadata_items")
+NETWORK = {"network": "networks", "subnet": "subnets", "port": "ports", "router": "routers",
+           "floatingip": "floatingips", "security_group": "security_groups",
+           "security_group_rule": "security_group_rules"}  # quota -> table it counts
+
+
+def exceeds(limit: int, used: int, wanted: int = 1) -> bool:
+    """True when `wanted` more would go over `limit` (-1: unlimited)."""
+    return limit >= 0 and used + wanted > limit
+
+
+def flavor_usage(c: Cloud, servers: Iterable[Resource]) -> tuple[int, int]:
+    """(vcpus, ram MB) the servers' flavors add up to (state lock held)."""
+    flavors = c.state.table("flavors")
+    vcpus = ram = 0
+    for server in servers:
+        flavor = flavors.get(server["_flavor"], {})
+        vcpus += flavor.get("vcpus", 0)
+        ram += flavor.get("ram", 0)
+    return vcpus, ram
+
+
+def limits(c: Cloud) -> dict[str, int]:
+    """Every quota's limit, by name."""
+    with c.state.lock:
+        return asdict(c.state.quotas)
+
+
+def compute_usage(c: Cloud) -> dict[str, int]:
+    """What Nova's quotas count now, by quota name."""
+    with c.state.lock:
+        servers = list(c.state.table("servers").values())
+        cores, ram = flavor_usage(c, servers)
+        return {"instances": len(servers), "cores": cores, "ram": ram,
+                "key_pairs": len(c.state.table("keypairs")),
+                "server_groups": len(c.state.table("server_groups")),
+                "server_group_members": 0, "metadata_items": 0}
+
+
+def network_usage(c: Cloud) -> dict[str, int]:
+    """What Neutron's quotas count now, by quota name."""
+    with c.state.lock:
+        return {name: len(c.state.table(table)) for name, table in NETWORK.items()}
+
+
+def update(c: Cloud, body: Mapping[str, Any], names: Iterable[str],
+           invalid: Callable[[str], ApiError]) -> None:
+    """Set the named quotas found in body (others are ignored); invalid(name) for a value that
+    is not an integer. Under the state lock, as every other change."""
+    names = set(names)
+    with c.state.lock:
+        for name, value in body.items():
+            if name in names:
+                try:
+                    setattr(c.state.quotas, name, int(value))
+                except (TypeError, ValueError):
+                    raise invalid(name) from None

@@ -1,0 +1,114 @@
+"""The --vmtp-* command-line options: one table, read by the hooks (pytest_addoption) and by
+the configuration (which option overrides which defaults.yaml key).
+
+Importing this module costs nothing: the defaults shown in `pytest --help` are read from
+defaults.yaml only when the help text is printed (see DefaultHelp).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pytest_vmtp.measure.settings import TOOLS
+
+
+class DefaultHelp(str):
+    """A help text that appends its setting's default from defaults.yaml when argparse formats
+    it (argparse expands help with `help % params`), so that every pytest run does not pay for
+    reading YAML just in case --help is asked for."""
+
+    key: str
+
+    def __new__(cls, text: str, key: str) -> DefaultHelp:
+        obj = super().__new__(cls, text)
+        obj.key = key
+        return obj
+
+    def __mod__(self, params: Any) -> str:
+        from pytest_vmtp.config import describe_default
+
+        return str.__mod__(f"{self} (default: {describe_default(self.key)})", params)
+
+
+@dataclass(frozen=True)
+class Option:
+    flag: str  # "--vmtp-time"
+    help: str
+    key: str | None = None  # the defaults.yaml key it overrides; None: not a setting
+    metavar: str | None = None
+    kwargs: dict[str, Any] = field(default_factory=dict)  # action, type, choices
+    show_default: bool = True  # append the key's default from defaults.yaml to the help
+
+    @property
+    def dest(self) -> str:
+        return self.flag.removeprefix("--").replace("-", "_")
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("--vmtp-cloud", "clouds.yaml entry to test ('local' starts the local cloud)", "cloud", "NAME"),
+    Option("--vmtp-config", "YAML file overriding pytest_vmtp/defaults.yaml", None, "FILE"),
+    Option("--vmtp-host", "native host user@host[:port][,key=PATH][,jump=user@host][,known_hosts=PATH]"
+           "[,hostkey=accept-new]; once (intra-host) or twice (inter-host)", "hosts", "SPEC", {"action": "append"}),
+    Option("--vmtp-external-host", "external host for 8.1/8.2: 'local' (this machine) or user@host[,key=PATH]",
+           "external_host", "SPEC"),
+    Option("--vmtp-accept-new-host-keys", "accept unknown SSH host keys of --vmtp-host/--vmtp-external-host "
+           "hosts and add them to known_hosts (a changed key is always refused)", "accept_new_host_keys", None,
+           {"action": "store_true", "default": None}),
+    Option("--vmtp-tool", "throughput tool", "tool", None, {"choices": TOOLS}),
+    Option("--vmtp-protocols", "T=TCP U=UDP I=ICMP M=multicast; rows of the others are skipped", "protocols",
+           "TUIM"),
+    Option("--vmtp-time", "seconds per throughput test", "duration_s", "SEC", {"type": int}),
+    Option("--vmtp-bandwidth", "rate cap, e.g. 500M; none: search the UDP rate with 2-5%% loss", "bandwidth",
+           "RATE"),
+    Option("--vmtp-tcp-pkt-sizes", "TCP message sizes, comma-separated", "tcp_pkt_sizes", "LIST"),
+    Option("--vmtp-udp-pkt-sizes", "UDP packet sizes, comma-separated", "udp_pkt_sizes", "LIST"),
+    Option("--vmtp-icmp-pkt-sizes", "ping payload sizes, comma-separated", "icmp_pkt_sizes", "LIST"),
+    Option("--vmtp-ping-count", "pings per size", "ping_count", "N", {"type": int}),
+    Option("--vmtp-image", "Glance image of the test VMs", "image", "NAME"),
+    Option("--vmtp-flavor", "Nova flavor of the test VMs", "flavor", "NAME"),
+    Option("--vmtp-external-network", "external network for the router and floating IPs", "external_network",
+           "NAME"),
+    Option("--vmtp-hypervisor", "compute host for the server VM, then for the inter-node client VM",
+           "hypervisors", "[AZ:]HOST", {"action": "append"}),
+    Option("--vmtp-keep", "keep the cloud resources after the run", "keep", None,
+           {"action": "store_true", "default": None}),
+    Option("--vmtp-json", "write VMTP-compatible JSON results to PATH", "json", "PATH"),
+    Option("--vmtp-description", "test_description recorded in the JSON file", "description", "TEXT"),
+    Option("--vmtp-history", "store the run in this history: a SQLite file, or "
+           "postgresql://USER:PASSWORD@HOST[:PORT]/DB for a team server", "history", "PATH|URL"),
+    Option("--vmtp-no-history", "do not store the run in the history", "history", None,
+           {"action": "store_const", "const": False}, show_default=False),
+    Option("--vmtp-tag", "tag the run in the history, e.g. pre-upgrade (repeatable)", "tags", "TAG",
+           {"action": "append"}),
+    Option("--vmtp-mongod-server", "also insert the results into VMTP's MongoDB (client_db.pns_web_entry)",
+           "mongod_server", "HOST[:PORT]"),
+    Option("--vmtp-baseline", "gate on a baseline: a results JSON file, or a stored run: last, a run id, "
+           "tag:NAME; a row whose figures got worse past the thresholds of gate: in the config FAILS",
+           "baseline", "SOURCE"),
+    Option("--vmtp-show-config", "print the effective configuration (defaults + --vmtp-config + options) and exit",
+           None, None, {"action": "store_true"}),
+)
+
+
+def add_options(group: Any) -> None:
+    """Add every option to a pytest OptionGroup."""
+    for opt in OPTIONS:
+        kwargs = dict(opt.kwargs)
+        if opt.metavar:
+            kwargs["metavar"] = opt.metavar
+        help_text = DefaultHelp(opt.help, opt.key) if opt.key and opt.show_default else opt.help
+        group.addoption(opt.flag, dest=opt.dest, help=help_text, **kwargs)
+
+
+def given(option: Any) -> dict[str, Any]:
+    """The settings given on the command line, by defaults.yaml key (absent: not given). Of two
+    options of one key (--vmtp-history, --vmtp-no-history) the later in OPTIONS wins."""
+    values = ((opt.key, getattr(option, opt.dest, None)) for opt in OPTIONS if opt.key)
+    return {k: v for k, v in values if v is not None}
+
+
+def any_given(option: Any) -> bool:
+    """True when any --vmtp-* option was given: the plugin then starts at once."""
+    values = (getattr(option, opt.dest, None) for opt in OPTIONS)
+    return any(v is not None and v is not False for v in values)
