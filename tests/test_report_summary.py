@@ -59,6 +59,13 @@ def test_icmp_data_shows_each_size_as_vmtp():
         "64-byte": "0.2/0.1/0.4/0.05", "391-byte": "0.3/0.2/0.5/0.06", "1500-byte": "no reply (0/10)"}}
 
 
+def test_vmtp_1_icmp_items_render():
+    """VMTP 1.x wrote one ICMP item with string figures and no sizes (the history reads them)."""
+    icmp = [{"protocol": "ICMP", "tool": "ping", "rtt_avg_ms": "0.321", "rtt_min_ms": "0.187",
+             "rtt_max_ms": "0.741", "rtt_stddev": "0.14"}]
+    assert data_for("icmp", icmp) == {"rtt avg/min/max/stddev msec": {"all": "0.321/0.187/0.741/0.14"}}
+
+
 def test_any_subset_of_ping_statistics_renders():
     """busybox ping (CirrOS) has no stddev; a partial report may lack more."""
     icmp = [{"protocol": "ICMP", "tool": "ping", "results": [
@@ -74,7 +81,7 @@ def test_terminal_summary_with_busybox_ping():
     text = (Path(__file__).parent / "data" / "ping_busybox_64.txt").read_text()
     flow = FlowResult("1.3", "Same Network, Fixed IP, Intra-node, ICMP", "VM to VM", "PASSED",
                       results=[IcmpResult([parse_ping(text, 64)])]).to_json()
-    collector = ResultCollector(run_id="abc1234", multicast=False, args={})
+    collector = ResultCollector(run_id="abc1234", multicast=False, protocols=("tcp", "udp", "icmp"), args={})
 
     class Report:
         vmtp = {"scenario": "1.3", "flow": flow}

@@ -12,8 +12,15 @@ from typing import Any
 ICMP_KEY = "rtt avg/min/max/stddev msec"  # VMTP's key and per-size layout
 
 
-def _fmt(v: float | None, digits: int = 3) -> str:
-    return "-" if v is None else f"{v:.{digits}f}".rstrip("0").rstrip(".")
+def _fmt(v: float | str | None, digits: int = 3) -> str:
+    """A figure as VMTP shows it; VMTP 1.x files hold figures as strings."""
+    if v is None:
+        return "-"
+    try:
+        number = float(v)
+    except ValueError:
+        return "-"
+    return f"{number:.{digits}f}".rstrip("0").rstrip(".")
 
 
 def data_for(protocol: str, results: list[dict[str, Any]]) -> dict:
@@ -52,12 +59,13 @@ def _udp(item: dict[str, Any]) -> dict:
 
 
 def _icmp(results: list[dict[str, Any]]) -> dict:
-    sizes = [r for item in results if item.get("protocol") == "ICMP" for r in item.get("results", [])]
+    # VMTP 2.x: one entry per size under "results"; VMTP 1.x: the item itself, without a size.
+    sizes = [r for item in results if item.get("protocol") == "ICMP" for r in item.get("results") or [item]]
     if not sizes:
         return {}
     per_size = {}
     for r in sizes:
-        label = f"{r.get('packet_size')}-byte"
+        label = f"{r['packet_size']}-byte" if r.get("packet_size") is not None else "all"
         if r.get("error"):
             per_size[label] = f"error: {r['error']}"
         elif r.get("rtt_avg_ms") is None:

@@ -65,7 +65,8 @@ def test_show_table_is_vmtps_summary(capsys, filled):
                                    "before the upgrade")
     assert "Passed Scenarios:  1 [50.00%]" in out
     assert re.search(r"^\| 2.1 +\| row 2.1, TCP +\| FAILED +\| \{\} \(it failed\)", out, re.M)
-    assert re.search(r"^\| 2.3 +\| row 2.3, ICMP +\| PASSED +\| \{'rtt_avg_ms': '0.2'", out, re.M)
+    assert re.search(r"^\| 2.3 +\| row 2.3, ICMP +\| PASSED +\| "
+                     r"\{'rtt avg/min/max/stddev msec': \{'64-byte': '0.2/0.1/0.4/0.01'\}\}", out, re.M)
 
 
 def test_tag_untag_and_delete(capsys, filled):
