@@ -122,4 +122,9 @@ def kill_groups(pids: Iterable[int], wait: float = 0.0) -> None:
             procs.append(psutil.Process(pid))
         except psutil.NoSuchProcess:
             reap(pid)
+    deadline = time.monotonic() + wait
     psutil.wait_procs(procs, timeout=wait)
+    # The leaders are gone; a member killed with them can still be on its way out.
+    for pid in pids:
+        while group_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
