@@ -86,8 +86,8 @@ class LinuxDataplane:
                 self._underlay = Underlay(self.names, self.addressing, self._record, self._root)
                 self._underlay.build(self.compute_hosts, len(self.physnets), self.external)
                 for index in range(1, len(self.physnets) + 1):
-                    for host in self._underlay.hosts.values():
-                        physnets.plug_host(self._root, self.names, self._record, index, host)
+                    for node in self._underlay.hosts.values():
+                        physnets.plug_host(self._root, self.names, self._record, index, node)
                 self._servers = Servers(self.names, self._record, self._root, self.workdir,
                                         host_key)
                 self._routers = Routers(self.names, self._record, self._root)
