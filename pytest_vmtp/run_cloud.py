@@ -139,7 +139,7 @@ class RunCloud:
         self._runners: dict[str, SshRunner] = {}
         self._meta: dict = {}
         self._meta_key: tuple[str, ...] | None = None
-        self._jump_checked = False
+        self._jump_checked: str | None = None  # None: not tried; "": reached; else why not
 
     # -- connection -----------------------------------------------------------------------
     def connection(self) -> Connection:
@@ -207,13 +207,15 @@ class RunCloud:
         jump = self._jump()
         assert jump is not None
         with self._lock:
-            if not self._jump_checked:
+            if self._jump_checked is None:
                 with SshRunner(jump) as runner:
                     try:
                         runner.connect()
+                        self._jump_checked = ""
                     except RunnerError as exc:
-                        raise CloudError(f"--vmtp-ssh-jump: {exc}") from None
-                self._jump_checked = True
+                        self._jump_checked = f"--vmtp-ssh-jump: {exc}"
+            if self._jump_checked:  # once per process: the other VMs fail at once too
+                raise CloudError(self._jump_checked)
         deadline = time.monotonic() + timeout
         while True:
             with SshRunner(replace(self._vm_target(vm), connect_timeout=5)) as runner:

@@ -241,10 +241,26 @@ class LinuxDataplane:
         except BaseException:
             servers.delete(spec.server_id)
             raise
+        self._forget_neighbours(spec.ports, networks)
 
     def delete_server(self, server_id: str) -> None:
         if self._servers is not None:
+            server = self._servers.servers.get(server_id)
             self._servers.delete(server_id)
+            if server is not None:
+                with self._lock:
+                    networks = dict(self._networks)
+                self._forget_neighbours(server.spec.ports, networks)
+
+    def _forget_neighbours(self, ports: tuple[PortSpec, ...], networks: dict[str, Network]) -> None:
+        """This machine forgets the MACs it knew for these ports' addresses on provider
+        networks (the address may have had another port before)."""
+        for port in ports:
+            net = networks.get(port.network_id)
+            if net is not None and net.provider is not None:
+                physnets.forget_neighbour(self._require_root(), self.names,
+                                          physnets.check_segment(self.physnets, net.provider),
+                                          net.provider, port.ip)
 
     def update_security(self, server_id: str, rules: tuple[SecurityRule, ...]) -> None:
         self._ready(self._servers).update_security(server_id, rules)
@@ -278,6 +294,7 @@ class LinuxDataplane:
                                  "or external")
         self._ready(self._routers).add_interface(router_id, port, net,
                                                  self._ready(self._underlay).hosts[NETWORK_NODE])
+        self._forget_neighbours((port,), {net.network_id: net})
 
     def remove_router_interface(self, router_id: str, port_id: str) -> None:
         self._ready(self._routers).remove_interface(

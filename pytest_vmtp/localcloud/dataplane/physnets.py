@@ -18,6 +18,8 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
+from pyroute2.netlink.exceptions import NetlinkError
+
 from .addressing import in_use
 from .hosts import Host
 from .model import ProviderSegment
@@ -85,6 +87,19 @@ def add_gateway(root: Ns, names: Names, record: Record, index: int, segment: Pro
         Path(f"/proc/sys/net/ipv4/conf/{end}/forwarding").write_text("0")
         session.up(end)
         session.add_addr(end, ip, prefixlen)
+
+
+def forget_neighbour(root: Ns, names: Names, index: int, segment: ProviderSegment, ip: str) -> None:
+    """Drop this machine's ARP entry for ip on the segment: a port that takes a freed address
+    has a new MAC (a real router learns it from the VM's gratuitous ARP or a timeout)."""
+    with root.session() as session:
+        idx = session.index(names.phys_gateway(index, segment.vid))
+        if idx is None:
+            return
+        try:
+            session.ipr.neigh("del", dst=ip, ifindex=idx)
+        except NetlinkError:
+            pass  # no entry: nothing to forget
 
 
 def remove_gateway(root: Ns, names: Names, index: int, segment: ProviderSegment, ip: str,
