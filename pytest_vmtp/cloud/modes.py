@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+NEED_SSH = "ssh"  # every VM row: a way for SSH to reach the VMs
 NEED_NET2 = "net2"  # the different-network rows (3.x-6.x): a second network
 NEED_FLOATING_IP = "floating_ip"  # the NAT rows (5.x, 6.x) and the external host's (8.x)
-NEEDS = (NEED_NET2, NEED_FLOATING_IP)
+NEEDS = (NEED_SSH, NEED_NET2, NEED_FLOATING_IP)
 Ssh = Literal["floating", "fixed", "jump"]
 RouterUse = Literal["create", "reuse", "none"]
 
@@ -73,6 +74,13 @@ def decide(facts: Facts) -> NetworkPlan:
     elif facts.router_problem:
         missing[NEED_FLOATING_IP] = Unavailable(facts.router_problem)
     floating = NEED_FLOATING_IP not in missing
+    if not floating and not (facts.ssh_jump or facts.reused_networks or facts.floating_ips_off):
+        # The run's own networks, unreachable from here but through floating IPs: every VM row
+        # needs them. A named network that is missing is that mistake, in its own words.
+        gone = missing[NEED_FLOATING_IP]
+        missing[NEED_SSH] = gone if gone.fail else Unavailable(
+            f"{gone.reason}; SSH reaches the run's VMs through floating IPs, unless --vmtp-ssh-jump "
+            "or --vmtp-network (a network this machine reaches) is given")
     router: RouterUse = "reuse" if facts.reused_router else ("none" if facts.reused_networks else "create")
     ssh: Ssh = "jump" if facts.ssh_jump else (
         "floating" if floating and facts.ssh_to_floating_ip else "fixed")

@@ -29,7 +29,15 @@ from pytest_vmtp.catalogue import SERVER_ROLE as SERVER
 from pytest_vmtp.cloud import lookup, naming, sources
 from pytest_vmtp.cloud.errors import CloudError
 from pytest_vmtp.cloud.keys import make_keypair
-from pytest_vmtp.cloud.modes import NEED_FLOATING_IP, NEED_NET2, Facts, NetworkPlan, Unavailable, decide
+from pytest_vmtp.cloud.modes import (
+    NEED_FLOATING_IP,
+    NEED_NET2,
+    NEED_SSH,
+    Facts,
+    NetworkPlan,
+    Unavailable,
+    decide,
+)
 from pytest_vmtp.cloud.placement import SCHEDULER, Placement, plan
 from pytest_vmtp.cloud.resources import Maker
 from pytest_vmtp.cloud.settings import CloudSettings
@@ -123,10 +131,12 @@ class Topology:
                 network_plan = self._plan(state)
                 wanted = list(dict.fromkeys([SERVER, *roles]))
                 missing = [r for r in wanted if r not in state["vms"] and r not in state["errors"]]
-                gone = network_plan.unavailable(NEED_NET2)
-                if gone is not None:
-                    for role in [r for r in missing if ROLES[r].network == "net2"]:
-                        state["errors"][role] = f"{self._maker.name(role.replace('_', '-'))}: {gone.reason}"
+                no_ssh, no_net2 = network_plan.unavailable(NEED_SSH), network_plan.unavailable(NEED_NET2)
+                for role in list(missing):
+                    gone = no_ssh or (no_net2 if ROLES[role].network == "net2" else None)
+                    if gone is not None:  # not booted: it could not be reached or placed
+                        state["errors"][role] = gone.reason if no_ssh else \
+                            f"{self._maker.name(role.replace('_', '-'))}: {gone.reason}"
                         missing.remove(role)
                 if missing:
                     self._build(state, missing)
@@ -168,7 +178,7 @@ class Topology:
         return self.network_plan().unavailable(need)
 
     def role_available(self, role: str) -> bool:
-        return not (ROLES[role].network == "net2" and self.unavailable(NEED_NET2))
+        return not (self.unavailable(NEED_SSH) or (ROLES[role].network == "net2" and self.unavailable(NEED_NET2)))
 
     def inter_node_reason(self) -> str | None:
         """Why inter-node roles cannot be placed (one compute host), or None."""
