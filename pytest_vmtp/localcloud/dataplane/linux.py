@@ -30,7 +30,8 @@ class LinuxDataplane:
     prefix: 1-5 characters; every namespace and root-ns link starts with "<prefix>-".
     state_dir: where the crash record (<prefix>-dataplane.json) and sshd directories live.
     mgmt_cidr / external_cidr: the two root-ns ranges; one cloud owns a pair at a time.
-    physical_networks: names of the physical networks provider networks use (physnets.py).
+    physical_networks: names of the physical networks provider networks use (physnets.py;
+    the server passes vmtp-localcloud's --physical-networks, physnet1 by default).
     external: False = no external network (its range and bridge are not used).
     """
 
@@ -38,7 +39,7 @@ class LinuxDataplane:
                  state_dir: Path | str = Path("/tmp/vmtp-localcloud"), *,
                  mgmt_cidr: str = "198.51.100.0/24",
                  external_cidr: str = "203.0.113.0/24",
-                 physical_networks: tuple[str, ...] = ("physnet1",),
+                 physical_networks: tuple[str, ...] = (),
                  external: bool = True) -> None:
         if not 1 <= compute_hosts <= 200:
             raise ValueError("compute_hosts must be between 1 and 200")
