@@ -111,8 +111,8 @@ def pings(ip: str, netns: str | None = None) -> bool:
 
 
 def vlan_ids_on(ifname: str, during: Callable[[], object]) -> set[int]:
-    """802.1Q ids of the frames leaving this machine's interface ifname while `during` runs
-    (0: untagged), as the kernel reports them to packet sockets (PACKET_AUXDATA)."""
+    """802.1Q ids of the frames this machine sends out of ifname (towards a host) while
+    `during` runs (0: untagged), as the kernel reports them to packet sockets (PACKET_AUXDATA)."""
     sol_packet, packet_auxdata, tp_status_vlan_valid = 263, 8, 0x10
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
     seen: set[int] = set()
@@ -124,8 +124,10 @@ def vlan_ids_on(ifname: str, during: Callable[[], object]) -> set[int]:
         worker.start()
         while worker.is_alive():
             try:
-                _, ancillary, _, _ = sock.recvmsg(65535, socket.CMSG_SPACE(32))
+                _, ancillary, _, address = sock.recvmsg(65535, socket.CMSG_SPACE(32))
             except TimeoutError:
+                continue
+            if address[2] != socket.PACKET_OUTGOING:  # frames from the host: not ours to judge
                 continue
             for level, kind, data in ancillary:
                 if level == sol_packet and kind == packet_auxdata:
