@@ -29,7 +29,8 @@ LOCAL_CLOUD = "local"
 # Keys of defaults.yaml that belong to the cloud orchestration (passed on as a dict).
 CLOUD_KEYS = (
     "image", "flavor", "external_network", "login_user", "hypervisors", "availability_zone",
-    "cidrs", "boot_timeout_s", "ssh_timeout_s", "keep",
+    "cidrs", "boot_timeout_s", "ssh_timeout_s", "keep", "dns_nameservers", "networks", "router",
+    "security_group", "key_pair", "private_key", "floating_ips", "ssh_jump",
 )
 
 
@@ -84,6 +85,8 @@ _EMPTY_DEFAULT = {
     "hosts": "the local cloud's compute hosts",
     "hypervisors": "picked from the enabled compute services",
     "external_network": "the first router:external network",
+    "networks": "two networks made by the run",
+    "availability_zone": "any",
     "history": "$XDG_DATA_HOME/pytest-vmtp/history.sqlite, i.e. ~/.local/share/pytest-vmtp/history.sqlite",
 }
 
@@ -254,6 +257,7 @@ def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConf
     hyps = merged["hypervisors"] or []
     if len(hyps) > 2:
         raise ConfigError("--vmtp-hypervisor: give it at most twice (server host, client host)")
+    _network_modes(merged)
     # As the openstack CLI: an explicit name, else OS_CLOUD; with neither, the local cloud.
     cloud_name = merged["cloud"] or os.environ.get("OS_CLOUD") or LOCAL_CLOUD
     json_path = merged["json"]
@@ -273,6 +277,42 @@ def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConf
         raw=merged,
         host_key_policy=host_key_policy,
     )
+
+
+def _names(name: str, value: Any, most: int) -> list[str]:
+    """A list of up to `most` names (a single one may be given as a string)."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not all(isinstance(v, str) and v.strip() for v in items):
+        raise ConfigError(f"{name} {value!r}: give names, e.g. [provider-net]")
+    if len(items) > most:
+        raise ConfigError(f"{name}: give at most {most} (network 1, network 2)")
+    return [v.strip() for v in items]
+
+
+def _network_modes(merged: dict[str, Any]) -> None:
+    """The cloud's network settings (README "Cloud modes"), normalised in place."""
+    merged["networks"] = _names("--vmtp-network", merged["networks"] or [], 2)
+    servers = merged["dns_nameservers"] or []
+    if isinstance(servers, str):
+        servers = [v.strip() for v in servers.split(",") if v.strip()]
+    for server in servers:
+        try:
+            ipaddress.ip_address(str(server))
+        except ValueError:
+            raise ConfigError(f"--vmtp-dns-nameservers {server!r}: not an IP address") from None
+    merged["dns_nameservers"] = [str(v) for v in servers]
+    if not isinstance(merged["floating_ips"], bool):
+        raise ConfigError(f"floating_ips {merged['floating_ips']!r}: use true or false")
+    for key in ("router", "security_group", "key_pair", "private_key", "availability_zone"):
+        if merged[key] is not None and (not isinstance(merged[key], str) or not merged[key].strip()):
+            raise ConfigError(f"{key} {merged[key]!r}: give a name (or null)")
+    if bool(merged["key_pair"]) != bool(merged["private_key"]):
+        raise ConfigError("key_pair and private_key go together: the Nova key pair's name and its "
+                          "private key file on this machine")
+    if merged["private_key"]:
+        merged["private_key"] = str(Path(merged["private_key"]).expanduser())
+    if merged["ssh_jump"]:
+        _check_host_spec("--vmtp-ssh-jump", str(merged["ssh_jump"]))
 
 
 def _history(merged: dict[str, Any]) -> HistorySettings | None:

@@ -69,8 +69,20 @@ OPTIONS: tuple[Option, ...] = (
     Option("--vmtp-flavor", "Nova flavor of the test VMs", "flavor", "NAME"),
     Option("--vmtp-external-network", "external network for the router and floating IPs", "external_network",
            "NAME"),
-    Option("--vmtp-hypervisor", "compute host for the server VM, then for the inter-node client VM",
-           "hypervisors", "[AZ:]HOST", {"action": "append"}),
+    Option("--vmtp-hypervisor", "compute host for the server VM, then for the inter-node client VM "
+           "(without AZ: the zone Nova has the host in)", "hypervisors", "[AZ:]HOST", {"action": "append"}),
+    Option("--vmtp-availability-zone", "place the VMs on hosts of this availability zone only",
+           "availability_zone", "AZ"),
+    Option("--vmtp-network", "use this existing network (e.g. a provider network) instead of making one; "
+           "once: network 1 (the different-network rows skip), twice: networks 1 and 2", "networks", "NAME",
+           {"action": "append"}),
+    Option("--vmtp-no-floating-ip", "no floating IPs: SSH to the VMs' fixed IPs (directly or through "
+           "--vmtp-ssh-jump); the NAT rows (5.x, 6.x, 8.x) skip", "floating_ips", None,
+           {"action": "store_const", "const": False}, show_default=False),
+    Option("--vmtp-ssh-jump", "reach the VMs' fixed IPs over SSH through this host: "
+           "user@host[:port][,key=PATH][,known_hosts=PATH][,hostkey=accept-new]", "ssh_jump", "SPEC"),
+    Option("--vmtp-dns-nameservers", "DNS servers of the subnets the run makes, comma-separated",
+           "dns_nameservers", "LIST"),
     Option("--vmtp-keep", "keep the cloud resources after the run", "keep", None,
            {"action": "store_true", "default": None}),
     Option("--vmtp-json", "write VMTP-compatible JSON results to PATH", "json", "PATH"),

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from openstack.connection import Connection
 
     from pytest_vmtp.cloud.topology import Topology, VmEndpoint
+    from pytest_vmtp.measure.hostspec import SshTarget
     from pytest_vmtp.measure.ssh_runner import SshRunner
 
 LOCAL_STARTED = "localcloud-started"  # contains the state dir of a local cloud this run started
@@ -73,9 +76,18 @@ def security_sources(cfg: VmtpConfig) -> dict[str, tuple[str, ...]]:
     elif external:
         flows += _addresses(external)
     ssh = cfg.raw.get("ssh_from", "auto")
-    if ssh == "auto":
-        ssh = [THIS_MACHINE] if cfg.is_local_cloud else ["0.0.0.0/0"]
+    if ssh == "auto":  # through a jump host, SSH comes from its address: unknown here
+        ssh = [THIS_MACHINE] if cfg.is_local_cloud and not cfg.cloud.get("ssh_jump") else ["0.0.0.0/0"]
     return {"flow_sources": tuple(flows), "ssh_sources": tuple(ssh)}
+
+
+def cloud_settings(cfg: VmtpConfig) -> dict[str, object]:
+    """The topology's settings (CloudSettings keys) from the configuration."""
+    values: dict[str, object] = {**cfg.cloud, **tool_ports(cfg), **security_sources(cfg)}
+    values["use_floating_ips"] = cfg.cloud.get("floating_ips", True)
+    if cfg.cloud.get("ssh_jump"):
+        values["use_floating_ip_for_ssh"] = False
+    return values
 
 
 def _addresses(spec: str) -> list[str]:
@@ -127,6 +139,7 @@ class RunCloud:
         self._runners: dict[str, SshRunner] = {}
         self._meta: dict = {}
         self._meta_key: tuple[str, ...] | None = None
+        self._jump_checked: str | None = None  # None: not tried; "": reached; else why not
 
     # -- connection -----------------------------------------------------------------------
     def connection(self) -> Connection:
@@ -159,13 +172,63 @@ class RunCloud:
                 from pytest_vmtp.cloud.topology import Topology
 
                 (self.run_dir / CLOUD_USED).touch()
-                settings = CloudSettings.from_dict({**self.cfg.cloud, **tool_ports(self.cfg),
-                                                    **security_sources(self.cfg)})
+                settings = CloudSettings.from_dict(cloud_settings(self.cfg))
                 self._topology = Topology(
                     conn, settings, run_id=self.run_id,
                     shared_dir=self.run_dir / "topology", progress=self.progress,
+                    reach=self._reach_through_jump if self._jump() else None,
                 )
             return self._topology
+
+    # -- SSH to the VMs ---------------------------------------------------------------------
+    def _jump(self) -> SshTarget | None:
+        """--vmtp-ssh-jump's host (its own key, known_hosts and host key policy)."""
+        from pytest_vmtp.measure.hostspec import parse_host_spec
+
+        spec = self.cfg.cloud.get("ssh_jump")
+        return parse_host_spec(spec, host_key_policy=self.cfg.host_key_policy) if spec else None
+
+    def _vm_target(self, vm: VmEndpoint) -> SshTarget:
+        """A VM's SSH target: its fresh host key is accepted into the run's private known_hosts
+        (never ~/.ssh), then checked there; through the jump host when there is one."""
+        from pytest_vmtp.measure.hostspec import ACCEPT_NEW, SshTarget
+
+        return SshTarget(host=vm.ssh_ip, user=vm.login_user, key_file=vm.key_path,
+                         known_hosts=str(self.run_dir / VM_KNOWN_HOSTS), host_key_policy=ACCEPT_NEW,
+                         jump=self._jump())
+
+    def _reach_through_jump(self, vm: VmEndpoint, timeout: float) -> None:
+        """Wait until SSH through the jump host logs in to the VM (its port cannot be probed
+        from here). The jump host itself is tried once first: a mistake there fails at once."""
+        from pytest_vmtp.cloud.errors import CloudError
+        from pytest_vmtp.measure.errors import RunnerError
+        from pytest_vmtp.measure.ssh_runner import SshRunner
+
+        jump = self._jump()
+        assert jump is not None
+        with self._lock:
+            if self._jump_checked is None:
+                with SshRunner(jump) as runner:
+                    try:
+                        runner.connect()
+                        self._jump_checked = ""
+                    except RunnerError as exc:
+                        self._jump_checked = f"--vmtp-ssh-jump: {exc}"
+            if self._jump_checked:  # once per process: the other VMs fail at once too
+                raise CloudError(self._jump_checked)
+        deadline = time.monotonic() + timeout
+        while True:
+            with SshRunner(replace(self._vm_target(vm), connect_timeout=5)) as runner:
+                try:
+                    runner.connect()
+                    return
+                except RunnerError as exc:
+                    last = str(exc)
+            if time.monotonic() > deadline:
+                raise CloudError(f"{vm.name}: no SSH login through the jump host {jump.label} within "
+                                 f"{timeout:.0f} s ({last}): check that it reaches the VMs' network "
+                                 "and that the security group lets SSH in from it")
+            time.sleep(1)
 
     def metadata(self) -> dict:
         """VMTP's run metadata for clouds; recomputed only when more VMs were built."""
@@ -190,16 +253,12 @@ class RunCloud:
         return [f"root@{h.host_ip},key={key},known_hosts={known}" for h in hyps[:2] if h.host_ip]
 
     def runner(self, vm: VmEndpoint) -> SshRunner:
-        """One SSH connection per VM per process. A fresh VM's host key is new by nature: it is
-        accepted into the run's private known_hosts (never ~/.ssh), then checked there."""
-        from pytest_vmtp.measure.hostspec import ACCEPT_NEW, SshTarget
+        """One SSH connection per VM per process (see _vm_target)."""
         from pytest_vmtp.measure.ssh_runner import SshRunner
 
         with self._lock:
             if vm.name not in self._runners:
-                self._runners[vm.name] = SshRunner(SshTarget(
-                    host=vm.ssh_ip, user=vm.login_user, key_file=vm.key_path,
-                    known_hosts=str(self.run_dir / VM_KNOWN_HOSTS), host_key_policy=ACCEPT_NEW))
+                self._runners[vm.name] = SshRunner(self._vm_target(vm))
             return self._runners[vm.name]
 
     def close(self) -> None:

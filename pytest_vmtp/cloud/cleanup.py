@@ -4,12 +4,15 @@ The normal teardown and the post-crash `vmtp-cleanup` are this same code: it fin
 from the cloud, not from a local record, so it works after any crash. Only marked resources
 (tag `vmtp-run-<id>`, or a `vmtp-<id>-` name) are touched; ports are deleted only when they
 sit on a marked network and belong to nothing, to a deleted server or to a marked router.
+What a run reuses by name (networks, router, security group, key pair) carries no mark and is
+never deleted: of a reused router, only the interfaces on the run's own networks go.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from openstack import exceptions as sdk_exc
@@ -89,7 +92,7 @@ class _Cleaner:
             server_groups = [g for g in c.compute.server_groups() if _marked(g, rid)]
 
         for server in servers:
-            self.delete(f"server {server.name}", lambda s=server: c.compute.delete_server(s.id))
+            self.delete(f"server {server.name}", partial(c.compute.delete_server, server.id))
         if servers and not self.dry_run:
             start = time.monotonic()
             try:
@@ -98,20 +101,20 @@ class _Cleaner:
             except CloudError as exc:
                 self.failures.append(str(exc))
         for fip in fips:
-            self.delete(f"floating IP {fip.floating_ip_address}", lambda f=fip: net.delete_ip(f.id))
+            self.delete(f"floating IP {fip.floating_ip_address}", partial(net.delete_ip, fip.id))
         for router in routers:
             self._router(router)
         self._ports(networks, {s.id for s in servers}, {r.id for r in routers})
         for subnet in subnets:
-            self.delete(f"subnet {subnet.name or subnet.id}", lambda s=subnet: net.delete_subnet(s.id))
+            self.delete(f"subnet {subnet.name or subnet.id}", partial(net.delete_subnet, subnet.id))
         for network in networks:
-            self.delete(f"network {network.name}", lambda n=network: net.delete_network(n.id))
+            self.delete(f"network {network.name}", partial(net.delete_network, network.id))
         for group in groups:
-            self.delete(f"security group {group.name}", lambda g=group: net.delete_security_group(g.id))
+            self.delete(f"security group {group.name}", partial(net.delete_security_group, group.id))
         for kp in keypairs:
-            self.delete(f"keypair {kp.name}", lambda k=kp: c.compute.delete_keypair(k.name))
+            self.delete(f"keypair {kp.name}", partial(c.compute.delete_keypair, kp.name))
         for sg in server_groups:
-            self.delete(f"server group {sg.name}", lambda g=sg: c.compute.delete_server_group(g.id))
+            self.delete(f"server group {sg.name}", partial(c.compute.delete_server_group, sg.id))
         if self.failures:
             raise CleanupError("cleanup incomplete: " + "; ".join(self.failures), self.done)
         return self.done
@@ -134,26 +137,33 @@ class _Cleaner:
                 continue  # the gateway, HA and SNAT ports go with the gateway or the router
             ip = (port.fixed_ips or [{}])[0].get("ip_address", port.id)
             self.delete(f"router interface {router.name}:{ip}",
-                        lambda p=port: net.remove_interface_from_router(router.id, None, p.id))
+                        partial(net.remove_interface_from_router, router.id, None, port.id))
         if router.external_gateway_info:
             self.delete(f"router gateway {router.name}",
-                        lambda: net.update_router(router.id, external_gateway_info={}))
-        self.delete(f"router {router.name}", lambda: net.delete_router(router.id))
+                        partial(net.update_router, router.id, external_gateway_info={}))
+        self.delete(f"router {router.name}", partial(net.delete_router, router.id))
 
     def _ports(self, networks: list[Any], server_ids: set[str], router_ids: set[str]) -> None:
-        """Leftover ports on the run's networks (DHCP ports go with their network)."""
+        """Leftover ports on the run's networks (DHCP ports go with their network); the
+        interfaces of routers the run did not make (one it reused) are detached, the router stays."""
         net = self.conn.network
         for network in networks:
             with cloud_errors(f"listing the ports of network {network.name}"):
                 ports = [p for p in net.ports(network_id=network.id) if p.network_id == network.id]
             for port in ports:
                 owner = port.device_owner or ""
+                if owner in _INTERFACE_OWNERS and port.device_id and port.device_id not in router_ids:
+                    ip = (port.fixed_ips or [{}])[0].get("ip_address", port.id)
+                    self.delete(f"interface {ip} of network {network.name} on router {port.device_id} "
+                                "(the router is not the run's: it stays)",
+                                partial(net.remove_interface_from_router, port.device_id, None, port.id))
+                    continue
                 ours = not port.device_id or port.device_id in server_ids | router_ids or _marked(port, self.run_id)
                 if owner.startswith("network:dhcp") or not ours:
                     continue
                 if self.dry_run and (port.device_id in server_ids | router_ids):
                     continue  # goes with its server or router interface
-                self.delete(f"port {port.name or port.id} on {network.name}", lambda p=port: net.delete_port(p.id))
+                self.delete(f"port {port.name or port.id} on {network.name}", partial(net.delete_port, port.id))
 
 
 def cleanup(conn: Connection, run_id: str | None, all_runs: bool = False, dry_run: bool = False,

@@ -65,7 +65,7 @@ def translate(exc: BaseException, action: str, cloud: str | None = None) -> Clou
         details = http_details(exc)
         if status == 401:
             return CloudError(f"{where}authentication failed (HTTP 401) while {action}: check the credentials")
-        if status in (403, 413) and "quota" in details.lower():
+        if status in (403, 409, 413) and "quota" in details.lower():  # Nova 403/413, Neutron 409
             return CloudError(f"{where}quota exceeded while {action}: {details}")
         if status == 403:
             return CloudError(f"{where}not allowed while {action} (HTTP 403): {details}")

@@ -1,4 +1,5 @@
-"""Find the pre-existing things a run uses (image, flavor, external network) or say what to do."""
+"""Find the pre-existing things a run uses (image, flavor, external network, and the networks,
+router, security group and key pair it reuses by name) or say what to do."""
 
 from __future__ import annotations
 
@@ -41,8 +42,13 @@ def find_flavor(conn: Connection, name_or_id: str | None) -> Any:
     return flavor
 
 
+NO_EXTERNAL_NETWORK = ("no external (router:external) network on this cloud: the floating-IP rows "
+                       "need one (--vmtp-external-network)")
+
+
 def find_external_network(conn: Connection, name_or_id: str | None) -> Any:
-    """The named network (it must be router:external) or the first external one."""
+    """The named network (it must be router:external; CloudError if not), else the first
+    external one, else None: a cloud without one still runs the rows that do not need it."""
     with cloud_errors("looking up the external network"):
         if name_or_id:
             net = _find(conn.network.find_network, name_or_id)
@@ -53,10 +59,63 @@ def find_external_network(conn: Connection, name_or_id: str | None) -> Any:
                                  "set --vmtp-external-network")
             return net
         nets = [n for n in conn.network.networks(is_router_external=True) if n.is_router_external]
-    if not nets:
-        raise CloudError("no external (router:external) network found: ask the cloud admin for one or "
-                         "set --vmtp-external-network")
-    return sorted(nets, key=lambda n: (n.name or "", n.id))[0]
+    return sorted(nets, key=lambda n: (n.name or "", n.id))[0] if nets else None
+
+
+def find_network(conn: Connection, name_or_id: str) -> tuple[Any, Any]:
+    """An existing network to reuse (--vmtp-network) and its first IPv4 subnet."""
+    with cloud_errors(f"looking up network '{name_or_id}'"):
+        net = _find(conn.network.find_network, name_or_id)
+        if net is None:
+            raise CloudError(f"network '{name_or_id}' not found: check --vmtp-network (a name or id "
+                             "of a network this project can use)")
+        subnets = [s for s in conn.network.subnets(network_id=net.id)
+                   if s.network_id == net.id and s.ip_version == 4]
+    if not subnets:
+        raise CloudError(f"network '{name_or_id}' has no IPv4 subnet: the VMs need addresses "
+                         "(--vmtp-network)")
+    return net, sorted(subnets, key=lambda s: (s.created_at or "", s.id))[0]
+
+
+def find_router(conn: Connection, name_or_id: str) -> Any:
+    with cloud_errors(f"looking up router '{name_or_id}'"):
+        router = _find(conn.network.find_router, name_or_id)
+    if router is None:
+        raise CloudError(f"router '{name_or_id}' not found: check router: in the --vmtp-config file")
+    return router
+
+
+def find_security_group(conn: Connection, name_or_id: str) -> Any:
+    with cloud_errors(f"looking up security group '{name_or_id}'"):
+        group = _find(conn.network.find_security_group, name_or_id)
+    if group is None:
+        raise CloudError(f"security group '{name_or_id}' not found: check security_group: in the "
+                         "--vmtp-config file")
+    return group
+
+
+def find_keypair(conn: Connection, name: str) -> Any:
+    with cloud_errors(f"looking up key pair '{name}'"):
+        keypair = _find(conn.compute.find_keypair, name)
+    if keypair is None:
+        raise CloudError(f"key pair '{name}' not found: check key_pair: in the --vmtp-config file")
+    return keypair
+
+
+def routers_of(conn: Connection, network_id: str) -> list[Any]:
+    """The routers with an interface on the network (as far as this project may see)."""
+    owners = ("network:router_interface", "network:router_interface_distributed",
+              "network:ha_router_replicated_interface")
+    with cloud_errors("listing the routers of a network"):
+        ids = {p.device_id for p in conn.network.ports(network_id=network_id)
+               if p.network_id == network_id and (p.device_owner or "") in owners and p.device_id}
+        routers = [_find(conn.network.find_router, rid) for rid in sorted(ids)]
+    return [r for r in routers if r is not None]
+
+
+def gateway_network(router: Any) -> str | None:
+    """The id of the network the router's gateway is on (None: no gateway)."""
+    return (router.external_gateway_info or {}).get("network_id") or None
 
 
 def login_user_of(image: Any, configured: str | None) -> str:

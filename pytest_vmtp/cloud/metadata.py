@@ -47,6 +47,16 @@ def _networks(conn: Connection, built: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _mode(built: dict[str, Any]) -> dict[str, Any]:
+    """How the VMs were reached, what was reused, which rows could not run and why."""
+    plan = built.get("plan") or {}
+    res = built["resources"]
+    reused = {key: rec["name"] for key in ("net1", "net2", "router", "security_group", "keypair")
+              if (rec := res.get(key)) and rec.get("reused")}
+    return {"ssh": plan.get("ssh"), "router": plan.get("router"), "reused": reused,
+            "unavailable": {need: item["reason"] for need, item in (plan.get("missing") or {}).items()}}
+
+
 def metadata(conn: Connection, topology: Topology | None) -> dict[str, Any]:
     config = conn.config
     auth = config.config.get("auth") or {}
@@ -65,6 +75,7 @@ def metadata(conn: Connection, topology: Topology | None) -> dict[str, Any]:
         "image": res.get("image", {}).get("name"),
         "flavor": res.get("flavor", {}).get("name"),
         "external_network": res.get("external_network", {}).get("name"),
+        "network_mode": _mode(built),
         "placement": (built.get("placement") or {}).get("mode"),
         "networks": _networks(conn, built),
         "vms": {role: {"host": vm.get("host"), "host_id": vm.get("host_id"), "az": vm.get("az"),

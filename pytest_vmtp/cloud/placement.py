@@ -1,8 +1,9 @@
 """Where the VMs go: host A (server, intra-node clients) and host B (inter-node clients).
 
-Three ways, best first, like VMTP: explicit `[az:]host` hypervisors; with admin credentials,
-the first two enabled and up nova-compute services (booted with availability_zone
-"zone:host"); otherwise server groups and scheduler hints, checked after boot via hostId.
+Three ways, best first, like VMTP: explicit `[az:]host` hypervisors (a host given without a
+zone gets the zone its nova-compute service is in); with admin credentials, the first two
+enabled and up nova-compute services (booted with availability_zone "zone:host"); otherwise
+server groups and scheduler hints, checked after boot via hostId.
 """
 
 from __future__ import annotations
@@ -50,23 +51,52 @@ class Placement:
 
 
 def parse_hypervisor(spec: str, default_zone: str | None) -> HostChoice:
-    """'[az:]host' -> HostChoice."""
+    """'[az:]host' -> HostChoice (without a zone: default_zone, else Nova's default, nova)."""
     zone, sep, host = spec.rpartition(":")
     if not host:
         raise CloudError(f"--vmtp-hypervisor {spec!r}: expected [az:]host")
     return HostChoice(zone=zone if sep and zone else (default_zone or "nova"), host=host)
 
 
-def compute_hosts(conn: Connection, zone: str | None) -> list[HostChoice] | None:
-    """Enabled, up compute hosts in listing order; None when the credentials may not list them."""
+def _services(conn: Connection) -> list[Any] | None:
+    """Nova's services; None when the credentials may not list them."""
     try:
-        services = list(conn.compute.services())
+        return list(conn.compute.services())
     except (sdk_exc.ForbiddenException, sdk_exc.NotFoundException, ksa_exc.Forbidden):
         return None
     except sdk_exc.HttpException as exc:
         if exc.status_code in (401, 403, 404, 501):
             return None
         raise
+
+
+def with_zone(conn: Connection, spec: str, zone: str | None) -> HostChoice:
+    """'[az:]host' -> HostChoice; a host without a zone gets its nova-compute service's zone
+    (where Nova may tell it: admins), else the --vmtp-availability-zone, else "nova"."""
+    if ":" in spec:
+        return parse_hypervisor(spec, zone)
+    with cloud_errors("listing compute services"):
+        services = _services(conn)
+    if services is None:
+        return parse_hypervisor(spec, zone)
+    computes = [svc for svc in services if svc.binary == "nova-compute"]
+    found = next((svc for svc in computes if svc.host == spec), None)
+    if found is None:
+        hosts = ", ".join(sorted({str(svc.host) for svc in computes})) or "none"
+        raise CloudError(f"--vmtp-hypervisor {spec}: no nova-compute service on host {spec} "
+                         f"(compute hosts: {hosts})")
+    real = found.availability_zone or "nova"
+    if zone and real != zone:
+        raise CloudError(f"--vmtp-hypervisor {spec}: the host is in availability zone {real}, "
+                         f"not in --vmtp-availability-zone {zone}")
+    return HostChoice(zone=real, host=spec)
+
+
+def compute_hosts(conn: Connection, zone: str | None) -> list[HostChoice] | None:
+    """Enabled, up compute hosts in listing order; None when the credentials may not list them."""
+    services = _services(conn)
+    if services is None:
+        return None
     hosts: list[HostChoice] = []
     for svc in services:
         if svc.binary != "nova-compute" or svc.status != "enabled" or svc.state != "up":
@@ -84,7 +114,7 @@ def plan(conn: Connection, settings: CloudSettings) -> Placement:
     if settings.hypervisors:
         if len(settings.hypervisors) > 2:
             raise CloudError("--vmtp-hypervisor: give it at most twice (server host, client host)")
-        choices = [parse_hypervisor(h, settings.availability_zone) for h in settings.hypervisors]
+        choices = [with_zone(conn, h, settings.availability_zone) for h in settings.hypervisors]
         if len(choices) == 1:
             return Placement(EXPLICIT, choices[0], None,
                              f"only one --vmtp-hypervisor given ({settings.hypervisors[0]}): "

@@ -86,16 +86,18 @@ class Maker:
                 raise
             # else the same rule is there (e.g. a floating IP met twice)
 
-    def router(self, external_network_id: str) -> Any:
+    def router(self, external_network_id: str | None) -> Any:
+        """The run's router, with a gateway on the external network when one is given."""
         name = self.name("router")
+        gateway = {"external_gateway_info": {"network_id": external_network_id}} if external_network_id else {}
         with cloud_errors(f"creating router {name}"):
-            router = self.conn.network.create_router(
-                name=name, external_gateway_info={"network_id": external_network_id})
+            router = self.conn.network.create_router(name=name, **gateway)
             self.tag(router)
         return router
 
-    def network(self, key: str, cidr: str, settings: CloudSettings, router_id: str) -> tuple[Any, Any]:
-        """Network + subnet (DHCP on) attached to the router."""
+    def network(self, key: str, cidr: str, settings: CloudSettings, router_id: str | None) -> tuple[Any, Any]:
+        """Network + subnet (DHCP on, the settings' DNS servers) attached to the router (a
+        router of the run's, or one it reuses: cleanup removes the interface, not the router)."""
         net_name, subnet_name = self.name(key), self.name(f"{key}-subnet")
         with cloud_errors(f"creating network {net_name} ({cidr})"):
             network = self.conn.network.create_network(name=net_name)
@@ -106,7 +108,8 @@ class Maker:
             subnet = self.conn.network.create_subnet(network_id=network.id, name=subnet_name, ip_version=4,
                                                      cidr=cidr, enable_dhcp=True, **kwargs)
             self.tag(subnet)
-            self.conn.network.add_interface_to_router(router_id, subnet.id)  # positional: renamed in SDK 4
+            if router_id:
+                self.conn.network.add_interface_to_router(router_id, subnet.id)  # positional: renamed in SDK 4
         return network, subnet
 
     def server_group(self, key: str, policy: str) -> Any:

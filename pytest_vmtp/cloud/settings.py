@@ -17,7 +17,14 @@ THIS_MACHINE = "this-machine"
 class CloudSettings:
     image: str | None = None  # Glance image name or id; None: the caller must fill it from config
     flavor: str | None = None  # Nova flavor name or id
-    external_network: str | None = None  # None: the first router:external network
+    external_network: str | None = None  # None: the first router:external network, if any
+    # Existing resources to use instead of making them (names or ids); the run never deletes
+    # them. networks: network 1 (the server's) and optionally network 2.
+    networks: list[str] = field(default_factory=list)
+    router: str | None = None
+    security_group: str | None = None
+    key_pair: str | None = None  # a Nova key pair, with private_key: its private half here
+    private_key: str | None = None
     cidrs: tuple[str, str] = ("192.168.1.0/24", "192.168.2.0/24")
     login_user: str | None = None  # None: the image's os_admin_user property, else "ubuntu"
     hypervisors: list[str] = field(default_factory=list)  # up to two "[az:]host": server's, client's
@@ -33,7 +40,9 @@ class CloudSettings:
     # Who may reach SSH (22): the controller, whose address as the VMs see it is unknown in
     # general (NAT); the VMs accept only the run's own key.
     ssh_sources: tuple[str, ...] = ("0.0.0.0/0",)
-    use_floating_ip_for_ssh: bool = True
+    use_floating_ips: bool = True  # False: --vmtp-no-floating-ip (the NAT rows skip)
+    use_floating_ip_for_ssh: bool = True  # SSH to the floating IP when the VMs get one
+    ssh_jump: str | None = None  # SSH to the fixed IPs through this host (a host spec)
     dns_nameservers: list[str] = field(default_factory=list)
     keep: bool = False
 
@@ -44,9 +53,10 @@ class CloudSettings:
         kwargs = {k: v for k, v in values.items() if k in known and v is not None}
         if "cidrs" in kwargs:
             kwargs["cidrs"] = tuple(kwargs["cidrs"])
-        if "hypervisors" in kwargs:
-            hyps = kwargs["hypervisors"]
-            kwargs["hypervisors"] = [hyps] if isinstance(hyps, str) else list(hyps)
+        for key in ("hypervisors", "networks", "dns_nameservers"):
+            if key in kwargs:
+                value = kwargs[key]
+                kwargs[key] = [value] if isinstance(value, str) else list(value)
         for key in ("tcp_ports", "udp_ports"):
             if key in kwargs:
                 kwargs[key] = tuple(tuple(r) for r in kwargs[key])

@@ -5,6 +5,11 @@ on host A (intra-node) or host B (inter-node). Asking for a role builds only wha
 (and the server, which every flow measures against). Several roles asked at once boot
 together. State is shared across processes through `shared_dir` (see shared.py); teardown
 is `cleanup(run_id)`, the same code that cleans up after a crash.
+
+The network mode (modes.py) is decided first: networks, router, security group and key pair
+made or reused by name, the external network looked up only for floating IPs, SSH to floating
+IPs, to fixed IPs, or through a jump host. Whatever is reused carries no mark of the run, so
+no cleanup ever deletes it.
 """
 
 from __future__ import annotations
@@ -24,6 +29,15 @@ from pytest_vmtp.catalogue import SERVER_ROLE as SERVER
 from pytest_vmtp.cloud import lookup, naming, sources
 from pytest_vmtp.cloud.errors import CloudError
 from pytest_vmtp.cloud.keys import make_keypair
+from pytest_vmtp.cloud.modes import (
+    NEED_FLOATING_IP,
+    NEED_NET2,
+    NEED_SSH,
+    Facts,
+    NetworkPlan,
+    Unavailable,
+    decide,
+)
 from pytest_vmtp.cloud.placement import SCHEDULER, Placement, plan
 from pytest_vmtp.cloud.resources import Maker
 from pytest_vmtp.cloud.settings import CloudSettings
@@ -31,8 +45,7 @@ from pytest_vmtp.cloud.shared import SharedState
 from pytest_vmtp.cloud.waits import wait_for_port, wait_for_servers
 
 Progress = Callable[[str], None]
-
-
+NETWORKS: tuple[Network, Network] = ("net1", "net2")
 
 
 @dataclass(frozen=True)
@@ -58,6 +71,14 @@ class VmEndpoint:
         return cls(**data)
 
 
+Reach = Callable[[VmEndpoint, float], None]  # wait until SSH reaches the VM, else CloudError
+
+
+def reach_directly(vm: VmEndpoint, timeout: float) -> None:
+    """SSH's port answers from this machine (a login is the runner's job)."""
+    wait_for_port(vm.ssh_ip, 22, timeout, expect=b"SSH-")
+
+
 def _secs(start: float) -> float:
     return round(time.monotonic() - start, 2)
 
@@ -71,8 +92,11 @@ class Topology:
     """One per run; usable from several processes sharing `shared_dir`."""
 
     def __init__(self, conn: Connection, settings: CloudSettings, run_id: str, shared_dir: str | Path,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, reach: Reach | None = None) -> None:
+        """reach: how to wait for a booted VM's SSH (default: its port, from this machine; a
+        jump host's caller passes its own)."""
         self.conn = conn
+        self.reach = reach or reach_directly
         self.settings = settings
         self.run_id = naming.check_run_id(run_id)
         self.shared_dir = Path(shared_dir)
@@ -104,8 +128,16 @@ class Topology:
         state = self._state.read()
         if not all(r in state["vms"] or r in state["errors"] for r in roles):
             with self._thread_lock, self._state.locked() as state:
+                network_plan = self._plan(state)
                 wanted = list(dict.fromkeys([SERVER, *roles]))
                 missing = [r for r in wanted if r not in state["vms"] and r not in state["errors"]]
+                no_ssh, no_net2 = network_plan.unavailable(NEED_SSH), network_plan.unavailable(NEED_NET2)
+                for role in list(missing):
+                    gone = no_ssh or (no_net2 if ROLES[role].network == "net2" else None)
+                    if gone is not None:  # not booted: it could not be reached or placed
+                        state["errors"][role] = gone.reason if no_ssh else \
+                            f"{self._maker.name(role.replace('_', '-'))}: {gone.reason}"
+                        missing.remove(role)
                 if missing:
                     self._build(state, missing)
         failed = [state["errors"][r] for r in roles if r in state["errors"]]  # each names its VM
@@ -114,7 +146,11 @@ class Topology:
         return {r: VmEndpoint.from_json(state["vms"][r]) for r in roles if r in state["vms"]}
 
     def floating_ip_of(self, role: str) -> str:
-        """The role's floating IP, made on demand when SSH does not use floating IPs."""
+        """The role's floating IP, made on demand when SSH does not use floating IPs
+        (CloudError with the reason when the run has none)."""
+        gone = self.unavailable(NEED_FLOATING_IP)
+        if gone is not None:
+            raise CloudError(gone.reason)
         endpoint = self.vm(role)
         if endpoint.floating_ip:
             return endpoint.floating_ip
@@ -127,6 +163,22 @@ class Topology:
                 record["floating_ip"] = fip.floating_ip_address
                 self._allow_floating_ip(state, fip.floating_ip_address)
             return record["floating_ip"]
+
+    def network_plan(self) -> NetworkPlan:
+        """The run's network mode (decided once per run, on first use; looks up what is
+        reused, makes nothing)."""
+        state = self._state.read()
+        if "plan" in state:
+            return NetworkPlan.from_json(state["plan"])
+        with self._thread_lock, self._state.locked() as state:
+            return self._plan(state)
+
+    def unavailable(self, need: str) -> Unavailable | None:
+        """Why the rows needing `need` (modes.NEEDS) cannot run here, or None."""
+        return self.network_plan().unavailable(need)
+
+    def role_available(self, role: str) -> bool:
+        return not (self.unavailable(NEED_SSH) or (ROLES[role].network == "net2" and self.unavailable(NEED_NET2)))
 
     def inter_node_reason(self) -> str | None:
         """Why inter-node roles cannot be placed (one compute host), or None."""
@@ -181,8 +233,65 @@ class Topology:
             self._state.write(state)
         return res[key]
 
+    def _plan(self, state: dict[str, Any]) -> NetworkPlan:
+        """Look up what is reused and whether floating IPs can work; decide (lock held)."""
+        if "plan" in state:
+            return NetworkPlan.from_json(state["plan"])
+        s, res = self.settings, state["resources"]
+        start = time.monotonic()
+        for index, name in enumerate(s.networks[:2]):
+            key = NETWORKS[index]
+            net, subnet = lookup.find_network(self.conn, name)
+            res[key] = {"id": net.id, "name": net.name, "subnet_id": subnet.id, "cidr": subnet.cidr,
+                        "gateway_ip": subnet.gateway_ip, "reused": True}
+        router = lookup.find_router(self.conn, s.router) if s.router else None
+        if router is not None:
+            fixed = (router.external_gateway_info or {}).get("external_fixed_ips") or []
+            res["router"] = {"id": router.id, "name": router.name, "reused": True,
+                             "gateway_ips": [f["ip_address"] for f in fixed]}
+        external_problem = router_problem = None
+        if s.use_floating_ips:
+            try:
+                ext = lookup.find_external_network(self.conn, s.external_network)
+            except CloudError as exc:  # named, but missing: a mistake, its rows fail
+                ext, external_problem = None, Unavailable(str(exc), fail=True)
+            if ext is None and external_problem is None:
+                external_problem = Unavailable(lookup.NO_EXTERNAL_NETWORK)
+            if ext is not None:
+                res["external_network"] = {"id": ext.id, "name": ext.name}
+                router_problem = self._floating_ip_path(router, res.get("net1"), ext)
+        facts = Facts(reused_networks=tuple(s.networks), reused_router=s.router,
+                      floating_ips_off=not s.use_floating_ips, ssh_jump=s.ssh_jump,
+                      ssh_to_floating_ip=s.use_floating_ip_for_ssh,
+                      external_problem=external_problem, router_problem=router_problem)
+        network_plan = decide(facts)
+        state["plan"] = network_plan.to_json()
+        reused = [f"network {res[k]['name']}" for k in NETWORKS if k in res] + (
+            [f"router {router.name}"] if router is not None else [])
+        why = "; ".join(f"no {need}: {u.reason}" for need, u in network_plan.missing.items())
+        ssh = f"fixed IPs through {s.ssh_jump}" if network_plan.ssh == "jump" else f"{network_plan.ssh} IPs"
+        self.progress(f"network mode: SSH to the {ssh}" + (f", reusing {', '.join(reused)}" if reused else "")
+                      + (f"; {why}" if why else "") + f" ({_secs(start)} s)")
+        self._state.write(state)
+        return network_plan
+
+    def _floating_ip_path(self, router: Any, net1: dict[str, Any] | None, ext: Any) -> str | None:
+        """Why network 1's VMs cannot have floating IPs on ext (no router with a gateway to
+        it), or None. Only what the run reuses can lack one: its own router gets a gateway."""
+        if router is not None:
+            if lookup.gateway_network(router) != ext.id:
+                return (f"router {router.name} has no gateway on external network {ext.name}: "
+                        "the floating-IP rows need one")
+            return None
+        if net1 is not None:
+            if not any(lookup.gateway_network(r) == ext.id for r in lookup.routers_of(self.conn, net1["id"])):
+                return (f"network {net1['name']} is not behind a router with a gateway on external network "
+                        f"{ext.name} (a provider network?): the floating-IP rows need one")
+        return None
+
     def _base(self, state: dict[str, Any], networks: set[Network]) -> None:
-        s, m = self.settings, self._maker
+        s, m, res = self.settings, self._maker, state["resources"]
+        network_plan = self._plan(state)
 
         def image() -> dict[str, Any]:
             img = lookup.find_image(self.conn, s.image)
@@ -192,45 +301,78 @@ class Topology:
         self._step(state, "flavor", f"found flavor {s.flavor}",
                    lambda: {"id": (f := lookup.find_flavor(self.conn, s.flavor)).id, "name": f.name})
 
-        def ext() -> dict[str, Any]:
-            net = lookup.find_external_network(self.conn, s.external_network)
-            return {"id": net.id, "name": net.name}
-
-        ext_net = self._step(state, "external_network", "found external network", ext)
-
         def keypair() -> dict[str, Any]:
+            if s.key_pair:
+                kp = lookup.find_keypair(self.conn, s.key_pair)
+                key = Path(s.private_key or "")
+                if not s.private_key or not key.is_file():
+                    raise CloudError(f"key pair {s.key_pair}: private_key {s.private_key or '(not set)'} is not a "
+                                     "readable file: give its private half in the --vmtp-config file")
+                return {"name": kp.name, "key_path": str(key), "reused": True}
             public = make_keypair(self.key_path, comment=m.name("key"))
             kp = m.keypair(public)
             return {"name": kp.name, "key_path": str(self.key_path)}
 
-        self._step(state, "keypair", f"imported keypair {m.name('key')}", keypair)
+        self._step(state, "keypair", f"key pair {s.key_pair} found" if s.key_pair else
+                   f"imported keypair {m.name('key')}", keypair)
 
-        def make_router() -> dict[str, Any]:
-            made = m.router(ext_net["id"])
-            fixed = (made.external_gateway_info or {}).get("external_fixed_ips") or []
-            return {"id": made.id, "name": m.name("router"), "gateway_ips": [f["ip_address"] for f in fixed]}
+        router_rec: dict[str, Any] | None = res.get("router")
+        if network_plan.router == "create":
+            ext_net = res.get("external_network") if network_plan.gateway else None
 
-        router_rec = self._step(state, "router", f"created router {m.name('router')} (gateway on {ext_net['name']})",
-                                make_router)
+            def make_router() -> dict[str, Any]:
+                made = m.router(ext_net["id"] if ext_net else None)
+                fixed = (made.external_gateway_info or {}).get("external_fixed_ips") or []
+                return {"id": made.id, "name": m.name("router"), "gateway_ips": [f["ip_address"] for f in fixed]}
+
+            gone = network_plan.unavailable(NEED_FLOATING_IP)
+            where = f"gateway on {ext_net['name']}" if ext_net else f"no gateway: {gone.reason if gone else 'none'}"
+            router_rec = self._step(state, "router", f"created router {m.name('router')} ({where})", make_router)
 
         def security_group() -> dict[str, Any]:
-            toward = (router_rec.get("gateway_ips") or [None])[0]
+            if s.security_group:
+                sg = lookup.find_security_group(self.conn, s.security_group)
+                return {"id": sg.id, "name": sg.name, "reused": True, "flow_sources": [], "ssh_sources": []}
+            toward = self._toward(res, router_rec)
             # VM-to-floating-IP traffic leaves the router SNATed to its gateway address (or to
             # the client's floating IP: those are added as they are made, see _endpoint).
-            flows = sources.resolve([*s.cidrs, *router_rec.get("gateway_ips", []), *s.flow_sources], toward)
+            gateways = (router_rec or {}).get("gateway_ips", [])
+            flows = sources.resolve([*self._cidrs(res, network_plan), *gateways, *s.flow_sources], toward)
             ssh = sources.resolve(list(s.ssh_sources), toward)
             sg = m.security_group(s, flows, ssh)
             return {"id": sg.id, "name": sg.name, "flow_sources": flows, "ssh_sources": ssh}
 
-        self._step(state, "security_group", f"created security group {m.name('secgroup')}", security_group)
+        self._step(state, "security_group", f"security group {s.security_group} found" if s.security_group
+                   else f"created security group {m.name('secgroup')}", security_group)
         for key in sorted(networks):
-            cidr = s.cidrs[0 if key == "net1" else 1]
+            cidr = s.cidrs[NETWORKS.index(key)]
+            router_id = router_rec["id"] if router_rec else None
 
-            def make_net(key: str = key, cidr: str = cidr) -> dict[str, Any]:
-                net, subnet = m.network(key, cidr, s, router_rec["id"])
+            def make_net(key: Network = key, cidr: str = cidr, router_id: str | None = router_id) -> dict[str, Any]:
+                net, subnet = m.network(key, cidr, s, router_id)
                 return {"id": net.id, "name": net.name, "subnet_id": subnet.id, "cidr": cidr}
 
-            self._step(state, key, f"created network {m.name(key)} ({cidr}) on the router", make_net)
+            on = f"on router {router_rec['name']}" if router_rec else "with no router"
+            self._step(state, key, f"created network {m.name(key)} ({cidr}) {on}", make_net)
+
+    def _cidrs(self, res: dict[str, Any], network_plan: NetworkPlan) -> list[str]:
+        """The run's subnets: those it reuses, or those it makes."""
+        keys = [k for k in NETWORKS if not (k == "net2" and network_plan.unavailable(NEED_NET2))]
+        return [res[k]["cidr"] if k in res else self.settings.cidrs[NETWORKS.index(k)] for k in keys]
+
+    def _toward(self, res: dict[str, Any], router_rec: dict[str, Any] | None) -> str:
+        """Where this machine's own address is seen from (sources.THIS_MACHINE): the router's
+        gateway, else network 1's gateway (a provider network's router: this machine's next
+        hop), else an address of network 1."""
+        gateways = (router_rec or {}).get("gateway_ips") or []
+        if gateways:
+            return str(gateways[0])
+        net1 = res.get("net1") or {}
+        if net1.get("gateway_ip"):
+            return str(net1["gateway_ip"])
+        import ipaddress
+
+        return str(next(ipaddress.ip_network(net1.get("cidr") or self.settings.cidrs[0]).hosts()))
 
     def _boot_args(self, state: dict[str, Any], placement: Placement, role: str,
                    server_id: str | None) -> tuple[str | None, dict[str, Any] | None]:
@@ -314,7 +456,7 @@ class Topology:
         port = self._maker.server_port(server.id, server.name)
         fixed_ip = port.fixed_ips[0]["ip_address"]
         floating = None
-        if self.settings.use_floating_ip_for_ssh:
+        if NetworkPlan.from_json(state["plan"]).ssh == "floating":
             floating = self._maker.floating_ip(role, res["external_network"]["id"], port.id).floating_ip_address
             self._allow_floating_ip(state, floating)
         if placement.mode == SCHEDULER and ROLES[role].side == "B" and server_host_id:
@@ -325,7 +467,7 @@ class Topology:
             role=role, name=server.name, server_id=server.id, fixed_ip=fixed_ip, floating_ip=floating,
             ssh_ip=floating or fixed_ip, host=server.compute_host, az=server.availability_zone,
             network=res[ROLES[role].network]["name"], login_user=res["image"]["login_user"],
-            key_path=str(self.key_path), host_id=server.host_id,
+            key_path=res["keypair"]["key_path"], host_id=server.host_id,
         ).to_json()
 
     def _allow_floating_ip(self, state: dict[str, Any], address: str) -> None:
@@ -333,7 +475,7 @@ class Topology:
         SNATs a VM with a floating IP to it): open the test ports to it."""
         group = state["resources"]["security_group"]
         prefix = sources.resolve([address], None)[0]
-        if prefix not in group["flow_sources"]:
+        if not group.get("reused") and prefix not in group["flow_sources"]:  # never edit the user's
             self._maker.allow_flows_from(group["id"], [prefix], self.settings)
             group["flow_sources"].append(prefix)
 
@@ -342,12 +484,20 @@ class Topology:
             return
         start = time.monotonic()
 
+        fixed = NetworkPlan.from_json(state["plan"]).ssh == "fixed"
+
         def wait(item: tuple[str, dict[str, Any]]) -> tuple[str, CloudError | None]:
             role, ep = item
             try:
-                wait_for_port(ep["ssh_ip"], 22, self.settings.ssh_timeout_s, expect=b"SSH-")
+                self.reach(VmEndpoint.from_json(ep), self.settings.ssh_timeout_s)
                 return role, None
             except CloudError as exc:
+                if fixed:  # no floating IP: this machine itself must reach the VMs' network
+                    gone = self.unavailable(NEED_FLOATING_IP)
+                    why = f" ({gone.reason})" if gone else ""
+                    exc = CloudError(f"{exc}; SSH goes to the fixed IP without a floating IP{why}: "
+                                     "this machine must reach the VMs' network (a provider network), "
+                                     "else give --vmtp-ssh-jump user@host")
                 return role, exc
 
         with ThreadPoolExecutor(max_workers=len(pending)) as pool:

@@ -1,4 +1,5 @@
-"""What a fresh cloud contains: flavors, the `vmtp-local` image, network `public`."""
+"""What a fresh cloud contains: flavors, the `vmtp-local` image, network `public` (unless the
+cloud has no external network)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,8 @@ def populate(c: Cloud) -> None:
             "tags": [], "os_distro": _os_distro(), "os_admin_user": "root",
             "description": "The host's own userland, run in a network namespace per server."}
         neutron.default_group(c)
+        if not c.state.external_network:
+            return
         gw_ip, prefixlen = c.dataplane.external_gateway()
         cidr = ipaddress.ip_network(f"{gw_ip}/{prefixlen}", strict=False)
         net = neutron.create_network(c, {"name": PUBLIC_NETWORK, "router:external": True,

@@ -11,8 +11,18 @@ from .layout import DEFAULT_PREFIX, DEFAULT_STATE_DIR, STATE_DIR_ENV
 
 
 def _cmd_start(args: argparse.Namespace) -> int:
+    zones = []
+    for item in args.zone:
+        host, sep, zone = item.partition("=")
+        if not sep or not host or not zone:
+            raise control.CloudError(f"--zone {item!r}: expected HOST=ZONE, e.g. compute2=az2")
+        zones.append((host, zone))
+    networking = control.Networking(
+        physical_networks=tuple(n for n in args.physical_networks.split(",") if n),
+        zones=tuple(zones), external_network=not args.no_external_network)
     handle = control.start(args.state_dir, args.port, args.compute_hosts, args.prefix,
-                           mgmt_cidr=args.mgmt_cidr, external_cidr=args.external_cidr)
+                           mgmt_cidr=args.mgmt_cidr, external_cidr=args.external_cidr,
+                           networking=networking)
     if handle.already_running:
         print(f"local cloud already running (pid {handle.pid}, {handle.auth_url})")
     else:
@@ -59,6 +69,15 @@ def main(argv: list[str] | None = None) -> int:
                        help="compute hosts' management /24 (default 198.51.100.0/24)")
     start.add_argument("--external-cidr", default=None,
                        help="external network /24 (default 203.0.113.0/24)")
+    start.add_argument("--physical-networks", default="physnet1", metavar="LIST",
+                       help="physical networks of provider networks, comma-separated "
+                            "(default physnet1; '' for none)")
+    start.add_argument("--zone", action="append", default=[], metavar="HOST=ZONE",
+                       help="a compute host's availability zone, e.g. compute2=az2 "
+                            "(repeatable; the others are in nova)")
+    start.add_argument("--no-external-network", action="store_true",
+                       help="no external network: no floating IPs nor router gateways, and "
+                            "the external range is not used")
     start.set_defaults(func=_cmd_start)
     sub.add_parser("stop", parents=[common], help="stop and remove everything").set_defaults(
         func=_cmd_stop)

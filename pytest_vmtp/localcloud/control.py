@@ -10,6 +10,7 @@ the admin password lives.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -44,7 +45,7 @@ from .layout import (
 
 __all__ = ["CLOUD_NAME", "CLOUDS_FILE", "DEFAULT_PREFIX", "DEFAULT_STATE_DIR", "HOSTS_KEY",
            "HOSTS_KNOWN_HOSTS",
-           "STATE_DIR_ENV", "CloudError", "CloudHandle", "clean", "default_state_dir",
+           "STATE_DIR_ENV", "CloudError", "CloudHandle", "Networking", "clean", "default_state_dir",
            "is_running", "running", "start", "stop"]
 
 _children: dict[int, subprocess.Popen[bytes]] = {}
@@ -132,16 +133,53 @@ def _last_error(log: Path) -> str:
     return lines[-1] if lines else "no output"
 
 
+@dataclass(frozen=True)
+class Networking:
+    """What the cloud's networks look like beyond its two ranges (vmtp-localcloud start's
+    --physical-networks, --zone and --no-external-network)."""
+
+    physical_networks: tuple[str, ...] = ("physnet1",)  # for provider networks (flat, VLAN)
+    zones: tuple[tuple[str, str], ...] = ()  # (compute host, availability zone); others: nova
+    external_network: bool = True  # False: no `public`, no floating IPs, no router gateways
+
+    def check(self, compute_hosts: int) -> None:
+        """CloudError naming the first bad value."""
+        names = self.physical_networks
+        for name in names:
+            if not _PHYSNET.fullmatch(name) or name == "public":
+                raise CloudError(f"--physical-networks: {name!r} is not a physical network name "
+                                 "(letters, digits, . _ -; 'public' is the external network's)")
+        if len(set(names)) != len(names) or len(names) > 9:
+            raise CloudError("--physical-networks: at most 9, each named once")
+        hosts = {f"compute{i}" for i in range(1, compute_hosts + 1)}
+        for host, zone in self.zones:
+            if host not in hosts:
+                raise CloudError(f"--zone {host}={zone}: no compute host {host} "
+                                 f"(hosts: compute1..compute{compute_hosts})")
+            if not _ZONE.fullmatch(zone):
+                raise CloudError(f"--zone {host}={zone}: a zone name has no ':' nor blanks")
+
+    def arguments(self) -> list[str]:
+        args = ["--physical-networks", ",".join(self.physical_networks)]
+        for host, zone in self.zones:
+            args += ["--zone", f"{host}={zone}"]
+        return args + ([] if self.external_network else ["--no-external-network"])
+
+
+_PHYSNET = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_ZONE = re.compile(r"[^:\s]{1,255}")
+
+
 def _server_command(state_dir: Path, port: int, compute_hosts: int, prefix: str,
                     dataplane: str | None, mgmt_cidr: str | None,
-                    external_cidr: str | None) -> list[str]:
+                    external_cidr: str | None, networking: Networking) -> list[str]:
     cmd = [sys.executable, "-m", SERVER_MODULE, "--state-dir", str(state_dir),
            "--prefix", prefix, "--compute-hosts", str(compute_hosts), "--port", str(port)]
     for option, value in (("--dataplane", dataplane), ("--mgmt-cidr", mgmt_cidr),
                           ("--external-cidr", external_cidr)):
         if value:
             cmd += [option, value]
-    return cmd
+    return cmd + networking.arguments()
 
 
 def _old_password(state_dir: Path) -> str | None:
@@ -168,14 +206,16 @@ def _port_free(port: int) -> bool:
 
 def start(state_dir: Path | str | None = None, port: int = 0, compute_hosts: int = 2,
           prefix: str = DEFAULT_PREFIX, timeout: float = 60.0, dataplane: str | None = None,
-          mgmt_cidr: str | None = None, external_cidr: str | None = None) -> CloudHandle:
+          mgmt_cidr: str | None = None, external_cidr: str | None = None,
+          networking: Networking | None = None) -> CloudHandle:
     """Start the local cloud as a detached child (or return the running one); CloudError.
 
     After a crash (a snapshot left in state_dir) the new server recovers it: same resources,
     same admin password and, when free and port is 0, the same port (recovery.py).
 
     mgmt_cidr / external_cidr: the data path's two root-namespace /24s (defaults
-    198.51.100.0/24 and 203.0.113.0/24); give others to run two clouds side by side."""
+    198.51.100.0/24 and 203.0.113.0/24); give others to run two clouds side by side.
+    networking: physical networks, zones, no external network (the same again to recover)."""
     state_dir = _dir(state_dir)
     if os.geteuid() != 0:
         raise CloudError("the local cloud needs root (it builds network namespaces)")
@@ -183,6 +223,8 @@ def start(state_dir: Path | str | None = None, port: int = 0, compute_hosts: int
         raise CloudError(f"invalid port {port}")
     if not 1 <= compute_hosts <= 200:
         raise CloudError(f"--compute-hosts must be between 1 and 200, not {compute_hosts}")
+    networking = networking or Networking()
+    networking.check(compute_hosts)
     existing = running(state_dir)
     if existing is not None:
         return existing
@@ -204,7 +246,7 @@ def start(state_dir: Path | str | None = None, port: int = 0, compute_hosts: int
     password = old_password or secrets.token_urlsafe(18)
     log_path = state_dir / LOG_FILE
     cmd = _server_command(state_dir, port, compute_hosts, prefix, dataplane, mgmt_cidr,
-                          external_cidr)
+                          external_cidr, networking)
     if recover:
         cmd.append("--recover")
     with open(log_path, "ab") as log:

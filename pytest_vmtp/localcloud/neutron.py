@@ -9,9 +9,10 @@ from __future__ import annotations
 import ipaddress
 from typing import TYPE_CHECKING, Any
 
-from . import ipam, security
+from . import ipam, quotas, security, segments
 from .common import new_id, new_mac, now
 from .dataplane.model import PortSpec
+from .dataplane.nl import DataplaneError
 from .errors import neutron
 
 if TYPE_CHECKING:
@@ -55,38 +56,51 @@ def get(c: Cloud, table: str, item_id: str) -> dict[str, Any]:
 
 
 def quota_check(c: Cloud, table: str, quota_name: str) -> None:
+    """409 OverQuota when the project has `limit` of these already (-1: unlimited)."""
     limit = getattr(c.state.quotas, quota_name)
-    if limit >= 0 and len(c.state.table(table)) >= limit:
+    if limit >= 0 and quotas.used_by(c, table, c.state.identity.project_id) >= limit:
         raise neutron(409, "OverQuota", f"Quota exceeded for resources: ['{quota_name}'].")
 
 
 # --- networks -------------------------------------------------------------------------------
 
 def create_network(c: Cloud, body: dict[str, Any]) -> dict[str, Any]:
+    """A tenant (VXLAN) network, or with `provider:*` a provider network (segments.py)."""
     quota_check(c, "networks", "network")
     external = bool(body.get("router:external", False))
+    segment = segments.requested(c, body, external)
     net = standard(c, body)
-    vni = c.state.allocate_vni()
-    mtu = int(body.get("mtu") or (EXTERNAL_MTU if external else TENANT_MTU))
+    vni = segment.segmentation_id if segment.network_type == "vxlan" else 0
+    mtu = int(body.get("mtu") or (TENANT_MTU if segment.network_type == "vxlan" else EXTERNAL_MTU))
     net.update({
         "name": str(body.get("name") or ""), "admin_state_up": bool(body.get("admin_state_up", True)),
         "status": "ACTIVE", "subnets": [], "shared": bool(body.get("shared", False)),
         "router:external": external, "mtu": mtu,
         "port_security_enabled": bool(body.get("port_security_enabled", True)),
-        "provider:network_type": "flat" if external else "vxlan",
-        "provider:physical_network": "public" if external else None,
-        "provider:segmentation_id": None if external else vni,
+        **segment.attributes(),
         "availability_zone_hints": [], "availability_zones": ["nova"],
         "ipv4_address_scope": None, "ipv6_address_scope": None, "is_default": False,
         "l2_adjacency": True, "_vni": vni,
     })
-    c.dataplane.ensure_network(net["id"], vni, mtu, external=external)
+    try:
+        c.dataplane.ensure_network(net["id"], vni or 0, mtu, external=external,
+                                   provider=segment.provider())
+    except Exception:
+        c.dataplane.delete_network(net["id"])  # what was plugged on some hosts goes
+        raise
     c.state.table("networks")[net["id"]] = net
     return net
 
 
+def provider_gateway(c: Cloud, subnet: dict[str, Any]) -> bool:
+    """Does this machine hold the subnet's gateway (a provider network's, see physnets.py)?"""
+    net = c.state.table("networks").get(subnet["network_id"])
+    return bool(net and subnet["gateway_ip"] and segments.of_network(net).provider())
+
+
 def update_network(c: Cloud,  # noqa: ARG001 - every update handler takes the cloud
                     net: dict[str, Any], body: dict[str, Any]) -> None:
+    segments.check_update(net, body)
     for key in ("name", "description", "admin_state_up", "shared", "port_security_enabled"):
         if key in body:
             net[key] = body[key]
@@ -145,6 +159,12 @@ def create_subnet(c: Cloud, body: dict[str, Any]) -> dict[str, Any]:
         "ipv6_address_mode": None, "subnetpool_id": None, "segment_id": None,
         "service_types": [], "dns_publish_fixed_ip": False,
     })
+    if gateway and provider_gateway(c, subnet):
+        try:  # this machine is the provider subnet's physical router
+            c.dataplane.add_provider_gateway(net["id"], gateway, cidr.prefixlen)
+        except DataplaneError as exc:
+            raise segments.invalid(f"gateway_ip {gateway}: {exc}; give another cidr, or "
+                                   "gateway_ip null for a subnet this machine does not reach") from None
     subnets[subnet["id"]] = subnet
     net["subnets"].append(subnet["id"])
     touch(net)
@@ -167,6 +187,9 @@ def delete_subnet(c: Cloud, subnet_id: str) -> None:
                       f"Unable to complete operation on subnet {subnet_id}: One or more ports have "
                       "an IP allocation from this subnet.")
     net = c.state.table("networks").get(subnet["network_id"])
+    if provider_gateway(c, subnet):
+        c.dataplane.remove_provider_gateway(subnet["network_id"], subnet["gateway_ip"],
+                                            ipam.prefixlen(subnet))
     if net and subnet_id in net["subnets"]:
         net["subnets"].remove(subnet_id)
     del c.state.table("subnets")[subnet_id]
@@ -437,6 +460,11 @@ def add_interface(c: Cloud, router: dict[str, Any], body: dict[str, Any]) -> dic
         if not subnet["gateway_ip"]:
             raise neutron(400, "BadRequest", "Bad router request: Subnet for router interface "
                           "must have a gateway IP.")
+        if provider_gateway(c, subnet):
+            raise neutron(400, "BadRequest", f"Bad router request: the gateway "
+                          f"{subnet['gateway_ip']} of provider subnet {subnet['id']} is this "
+                          "machine's (the physical router): attach the router with a port of "
+                          "its own (port_id).")
         port = None
         created = True
     else:

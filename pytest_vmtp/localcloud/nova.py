@@ -120,6 +120,7 @@ class BootRequest:
     security_group_names: list[str]
     security_group_ids: list[str]
     forced_host: str | None
+    zone: str | None  # the availability zone asked for (without a host: any host in it)
     group: Resource | None
     networks: list[dict[str, Any]]  # {"uuid": net, "fixed_ip": ip} or {"port": port}
     metadata: dict[str, str]
@@ -133,6 +134,7 @@ def create_server(c: Cloud, body: dict[str, Any], hints: dict[str, Any]) -> Reso
     No valid host is not an error of the call: the server exists, in ERROR, as in Nova."""
     request = validate(c, body, hints)
     check_quota(c, request.flavor)
+    check_request_quotas(c, request)
     server_id = new_id()
     host, no_host = schedule(c, request)
     ports, created = build_ports(c, server_id, host, request)
@@ -159,7 +161,7 @@ def validate(c: Cloud, body: dict[str, Any], hints: dict[str, Any]) -> BootReque
     if key_name and key_name not in c.state.table("keypairs"):
         raise nova(400, "Invalid key_name provided.")
     group_names, group_ids = _security_groups(c, body.get("security_groups"))
-    forced = scheduler.parse_zone(body.get("availability_zone"), c.state.hosts)
+    forced, zone = scheduler.parse_zone(body.get("availability_zone"), c.state.zones)
     group = None
     if hints.get("group"):
         group = c.state.table("server_groups").get(hints["group"])
@@ -169,7 +171,7 @@ def validate(c: Cloud, body: dict[str, Any], hints: dict[str, Any]) -> BootReque
     return BootRequest(
         name=name, flavor=flavor, image_id=image_id, key_name=key_name or None,
         security_group_names=group_names, security_group_ids=group_ids, forced_host=forced,
-        group=group, networks=networks,
+        zone=zone, group=group, networks=networks,
         metadata={str(k): str(v) for k, v in (body.get("metadata") or {}).items()},
         description=body.get("description"), tags=[str(t) for t in body.get("tags") or []])
 
@@ -231,11 +233,22 @@ def check_quota(c: Cloud, flavor: Resource) -> None:
                             f"used {used[name]} of {limit} {name}")
 
 
+def check_request_quotas(c: Cloud, request: BootRequest) -> None:
+    """Nova's per-request limits: metadata items, members of the requested server group."""
+    limit = c.state.quotas.metadata_items
+    if limit >= 0 and len(request.metadata) > limit:
+        raise nova(403, f"Maximum number of metadata items exceeds {limit}")
+    limit = c.state.quotas.server_group_members
+    if request.group is not None and limit >= 0 and len(request.group["members"]) >= limit:
+        raise nova(403, "Quota exceeded, too many servers in group")
+
+
 def schedule(c: Cloud, request: BootRequest) -> tuple[str | None, str | None]:
     """(host, None), or (None, why no host fits)."""
     try:
         return scheduler.pick(c.state.hosts, list(c.state.table("servers").values()),
-                              request.forced_host, request.group), None
+                              request.forced_host, request.group, request.zone,
+                              c.state.zones), None
     except scheduler.NoValidHost as exc:
         return None, str(exc)
 
@@ -286,7 +299,8 @@ def _record(c: Cloud, server_id: str, request: BootRequest, host: str | None,
         "hostId": hashlib.sha224((project + host).encode()).hexdigest() if host else "",
         "created": stamp, "updated": stamp, "key_name": request.key_name,
         "accessIPv4": "", "accessIPv6": "", "progress": 0, "config_drive": "",
-        "OS-DCF:diskConfig": "MANUAL", "OS-EXT-AZ:availability_zone": scheduler.ZONE,
+        "OS-DCF:diskConfig": "MANUAL", "OS-EXT-AZ:availability_zone":
+            c.state.zones.get(host or "", request.zone or scheduler.ZONE),
         "OS-EXT-SRV-ATTR:host": host, "OS-EXT-SRV-ATTR:hypervisor_hostname": host,
         "OS-EXT-SRV-ATTR:instance_name": f"instance-{len(servers) + 1:08x}",
         "OS-EXT-STS:task_state": "scheduling", "OS-EXT-STS:vm_state": "building",

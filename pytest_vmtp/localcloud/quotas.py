@@ -56,10 +56,17 @@ def compute_usage(c: Cloud) -> dict[str, int]:
                 "server_group_members": 0, "metadata_items": 0}
 
 
-def network_usage(c: Cloud) -> dict[str, int]:
-    """What Neutron's quotas count now, by quota name."""
+def used_by(c: Cloud, table: str, project_id: str) -> int:
+    """How many of a Neutron table's resources the project owns (as Neutron counts quotas)."""
     with c.state.lock:
-        return {name: len(c.state.table(table)) for name, table in NETWORK.items()}
+        return sum(1 for item in c.state.table(table).values()
+                   if item.get("project_id", project_id) == project_id)
+
+
+def network_usage(c: Cloud, project_id: str | None = None) -> dict[str, int]:
+    """What Neutron's quotas count now for the project, by quota name."""
+    project = project_id or c.state.identity.project_id
+    return {name: used_by(c, table, project) for name, table in NETWORK.items()}
 
 
 def update(c: Cloud, body: Mapping[str, Any], names: Iterable[str],

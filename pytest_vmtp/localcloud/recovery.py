@@ -7,7 +7,8 @@ then starts a server with --recover, which
      by scanning, as `clean` does) but keeps the shared SSH host key, so hosts and VMs keep
      the key clients already trust;
   2. takes the snapshot's resources, ids, addresses, MACs and floating IPs unchanged;
-  3. rebuilds them: networks, routers (gateway, interfaces, floating IPs), then every ACTIVE
+  3. rebuilds them: networks (provider ones on their segments, with this machine's gateway
+     addresses), routers (gateway, interfaces, floating IPs), then every ACTIVE
      server, as a hypervisor does with resume_guests_state_on_host_boot (what ran inside a VM
      does not survive); servers still in BUILD boot again, deletions in flight finish.
 So nothing in the kernel is unknown to the API and nothing the API shows is missing from
@@ -21,7 +22,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import builder, neutron
+from . import builder, neutron, segments
 from .common import now
 from .state import Resource
 
@@ -49,7 +50,12 @@ def rebuild(c: Cloud) -> None:
     tables = c.state.tables
     for net in tables["networks"].values():
         c.dataplane.ensure_network(net["id"], int(net["_vni"]), int(net["mtu"]),
-                                   external=bool(net["router:external"]))
+                                   external=bool(net["router:external"]),
+                                   provider=segments.of_network(net).provider())
+    for subnet in tables["subnets"].values():
+        if neutron.provider_gateway(c, subnet):
+            c.dataplane.add_provider_gateway(subnet["network_id"], subnet["gateway_ip"],
+                                             ipaddress.ip_network(subnet["cidr"]).prefixlen)
     for router in tables["routers"].values():
         _router(c, router)
     for server in list(tables["servers"].values()):

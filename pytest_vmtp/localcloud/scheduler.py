@@ -1,4 +1,5 @@
-"""Host selection: forced `zone:host`/`zone::node`, server-group policies, least loaded."""
+"""Host selection: forced `zone:host`/`zone::node`, a zone alone, server-group policies,
+least loaded. Each compute host is in one availability zone (CloudState.zones)."""
 
 from __future__ import annotations
 
@@ -13,28 +14,32 @@ class NoValidHost(Exception):
     """No host satisfies the request; the server goes to ERROR (as in Nova)."""
 
 
-def parse_zone(value: object, hosts: list[str]) -> str | None:
-    """The forced host named by availability_zone, None for any; 400 for unknown zones."""
+def parse_zone(value: object, zones: dict[str, str]) -> tuple[str | None, str | None]:
+    """(the forced host, the zone) named by availability_zone ("zone", "zone:host",
+    "zone::node", ":host"), None for any; 400 for unknown zones and hosts.
+    zones: each compute host's zone."""
     if not value:
-        return None
+        return None, None
     zone, _, rest = str(value).partition(":")
-    if zone not in ("", ZONE):
+    if zone and zone not in zones.values():
         raise nova(400, "The requested availability zone is not available")
     host, _, node = rest.partition(":")
     forced = host or node
-    if forced and forced not in hosts:
+    if forced and forced not in zones:
         raise nova(400, f"Compute host {forced} could not be found.")
-    return forced or None
+    return forced or None, zone or None
 
 
 def pick(hosts: list[str], servers: list[dict[str, Any]], forced: str | None,
-         group: dict[str, Any] | None) -> str:
-    """Choose a compute host; raises NoValidHost."""
+         group: dict[str, Any] | None, zone: str | None = None,
+         zones: dict[str, str] | None = None) -> str:
+    """Choose a compute host (in zone, when given); raises NoValidHost."""
     load = {h: 0 for h in hosts}
     for s in servers:
         if s.get("OS-EXT-SRV-ATTR:host") in load:
             load[s["OS-EXT-SRV-ATTR:host"]] += 1
-    candidates = [forced] if forced else list(hosts)
+    candidates = [forced] if forced else [h for h in hosts
+                                          if zone is None or (zones or {}).get(h, ZONE) == zone]
     if group is not None:
         used = {s["OS-EXT-SRV-ATTR:host"] for s in servers if s["id"] in group["members"]}
         policy = group["policy"]

@@ -90,6 +90,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--mgmt-cidr", default=None)
     parser.add_argument("--external-cidr", default=None)
+    parser.add_argument("--physical-networks", default="physnet1",
+                        help="comma-separated physical networks of provider networks ('' none)")
+    parser.add_argument("--zone", action="append", default=[], metavar="HOST=ZONE",
+                        help="a compute host's availability zone (others: nova)")
+    parser.add_argument("--no-external-network", action="store_true",
+                        help="no external network (no floating IPs, no router gateways)")
     parser.add_argument("--dataplane", default=os.environ.get(DATAPLANE_ENV, DEFAULT_DATAPLANE))
     parser.add_argument("--recover", action="store_true",
                         help="rebuild the snapshot of a crashed server (recovery.py)")
@@ -113,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     dp_dir.mkdir(parents=True, exist_ok=True)
     ranges = {k: v for k, v in (("mgmt_cidr", args.mgmt_cidr),
                                 ("external_cidr", args.external_cidr)) if v}
+    physical_networks = tuple(n for n in args.physical_networks.split(",") if n)
+    zones = dict(z.partition("=")[::2] for z in args.zone)
     snapshot = process.read_snapshot(state_dir) if args.recover else None
     try:
         dataplane_class = load_dataplane_class(args.dataplane)
@@ -120,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
             recovery.clean_keeping_host_key(dataplane_class, args.prefix, dp_dir,
                                             workdir_path(dp_dir, args.prefix))
         dataplane = dataplane_class(
-            prefix=args.prefix, compute_hosts=args.compute_hosts, state_dir=dp_dir, **ranges)
+            prefix=args.prefix, compute_hosts=args.compute_hosts, state_dir=dp_dir, **ranges,
+            physical_networks=physical_networks, external=not args.no_external_network)
     except (ValueError, TypeError) as exc:
         print(f"error: {exc}", flush=True)
         return 2
@@ -131,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         dataplane.start(host_authorized_keys=operator_key(state_dir))
         write_hosts_known_hosts(state_dir, dataplane)
-        state = CloudState(state_dir, args.prefix, list(dataplane.hosts()))
+        state = CloudState(state_dir, args.prefix, list(dataplane.hosts()),
+                           dataplane.physical_networks(), not args.no_external_network, zones)
         if snapshot:
             state.restore(snapshot)
         cloud = Cloud(state=state, dataplane=dataplane,

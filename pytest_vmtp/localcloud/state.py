@@ -23,6 +23,7 @@ TABLES = ("networks", "subnets", "ports", "routers", "floatingips", "security_gr
           "security_group_rules", "servers", "keypairs", "server_groups", "flavors", "images")
 
 Resource = dict[str, Any]  # a resource as its API shows it (JSON values), plus "_" bookkeeping
+DEFAULT_ZONE = "nova"  # Nova's default availability zone
 
 @dataclass
 class Identity:
@@ -60,10 +61,15 @@ class Quotas:
 class CloudState:
     """All tables behind one re-entrant lock; `save()` writes the snapshot atomically."""
 
-    def __init__(self, state_dir: Path, prefix: str, hosts: list[str]) -> None:
+    def __init__(self, state_dir: Path, prefix: str, hosts: list[str],
+                 physical_networks: list[str] | None = None, external_network: bool = True,
+                 zones: dict[str, str] | None = None) -> None:
         self.state_dir = state_dir
         self.prefix = prefix
         self.hosts = hosts
+        self.physical_networks = list(physical_networks or [])  # provider networks' (segments.py)
+        self.external_network = external_network  # False: started with --no-external-network
+        self.zones = {host: (zones or {}).get(host, DEFAULT_ZONE) for host in hosts}
         self.lock = threading.RLock()
         self.identity = Identity()
         self.quotas = Quotas()
@@ -98,7 +104,9 @@ class CloudState:
     def save(self) -> None:
         """Write state.json (ids and what was built) so the CLI can work from disk."""
         with self.lock:
-            doc = {"prefix": self.prefix, "hosts": self.hosts, "identity": asdict(self.identity),
+            doc = {"prefix": self.prefix, "hosts": self.hosts, "zones": self.zones,
+                   "physical_networks": self.physical_networks,
+                   "external_network": self.external_network, "identity": asdict(self.identity),
                    "quotas": asdict(self.quotas), "next_vni": self.next_vni,
                    "tables": self.tables}
             text = json.dumps(doc, indent=1, sort_keys=True, default=str)

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from .. import nova, quotas, scheduler
+from .. import nova, quotas
 from ..common import now
 from ..context import Cloud
 from ..errors import nova as error
@@ -367,28 +367,35 @@ def get_hypervisor(hyp_id: str) -> Response:
 @bp.get(V + "/os-services")
 def list_services() -> Response:
     stamp = now()
-    items = [{"id": i + 1, "binary": "nova-compute", "host": h, "zone": scheduler.ZONE,
+    c = cloud()
+    items = [{"id": i + 1, "binary": "nova-compute", "host": h, "zone": c.state.zones[h],
               "status": "enabled", "state": "up", "updated_at": stamp, "disabled_reason": None,
-              "forced_down": False} for i, h in enumerate(cloud().state.hosts)]
+              "forced_down": False} for i, h in enumerate(c.state.hosts)]
     for key in ("host", "binary"):
         if request.args.get(key):
             items = [s for s in items if s[key] == request.args[key]]
     return reply({"services": items})
 
 
+def _zones() -> list[str]:
+    """The compute hosts' availability zones, in the hosts' order."""
+    return list(dict.fromkeys(cloud().state.zones.values()))
+
+
 @bp.get(V + "/os-availability-zone")
 def list_zones() -> Response:
-    return reply({"availabilityZoneInfo": [{"zoneName": scheduler.ZONE,
-                                            "zoneState": {"available": True}, "hosts": None}]})
+    return reply({"availabilityZoneInfo": [{"zoneName": zone, "zoneState": {"available": True},
+                                            "hosts": None} for zone in _zones()]})
 
 
 @bp.get(V + "/os-availability-zone/detail")
 def list_zones_detail() -> Response:
     stamp = now()
-    hosts = {h: {"nova-compute": {"available": True, "active": True, "updated_at": stamp}}
-             for h in cloud().state.hosts}
-    return reply({"availabilityZoneInfo": [{"zoneName": scheduler.ZONE,
-                                            "zoneState": {"available": True}, "hosts": hosts}]})
+    zones = cloud().state.zones
+    return reply({"availabilityZoneInfo": [
+        {"zoneName": zone, "zoneState": {"available": True},
+         "hosts": {h: {"nova-compute": {"available": True, "active": True, "updated_at": stamp}}
+                   for h, z in zones.items() if z == zone}} for zone in _zones()]})
 
 
 # --- limits and quotas ----------------------------------------------------------------------

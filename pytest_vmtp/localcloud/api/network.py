@@ -242,10 +242,10 @@ def get_quota(project_id: str) -> Response:
 
 @bp.get("/v2.0/quotas/<project_id>/details")
 @bp.get("/v2.0/quotas/<project_id>/details.json")
-def get_quota_details(project_id: str) -> Response:  # noqa: ARG001 - one quota set for all projects
+def get_quota_details(project_id: str) -> Response:
     c = cloud()
     limit = quotas.limits(c)
-    used = quotas.network_usage(c)
+    used = quotas.network_usage(c, project_id)
     return reply({"quota": {name: {"limit": limit[name], "used": used[name], "reserved": 0}
                             for name in quotas.NETWORK}})
 

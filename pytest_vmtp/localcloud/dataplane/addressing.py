@@ -43,26 +43,29 @@ class Addressing:
         offset = 10 if host == NETWORK_NODE else 10 + int(host.removeprefix("compute"))
         return str(self.mgmt[offset])
 
-    def check_free(self) -> None:
-        """Refuse to start when either range is already routed or addressed on this machine."""
-        mine = [self.mgmt, self.external]
-        with IPRoute() as ipr:
-            for route in ipr.get_routes(family=socket.AF_INET, table=254):
-                dst, plen = route.get("RTA_DST"), route["dst_len"]
-                if dst is None or plen == 0:
-                    continue
-                _refuse_overlap(ipaddress.IPv4Network(f"{dst}/{plen}", strict=False), mine,
-                                f"route to {dst}/{plen}")
-            for addr in ipr.get_addr(family=socket.AF_INET):
-                ip = addr.get("IFA_ADDRESS")
-                net = ipaddress.IPv4Network(f"{ip}/{addr['prefixlen']}", strict=False)
-                _refuse_overlap(net, mine, f"address {ip}/{addr['prefixlen']}")
+    def check_free(self, external: bool = True) -> None:
+        """Refuse to start when either range (the management one only, for a cloud without
+        an external network) is already routed or addressed on this machine."""
+        mine = [self.mgmt, self.external] if external else [self.mgmt]
+        for own in mine:
+            used = in_use(own)
+            if used:
+                raise DataplaneError(
+                    f"{own} is already in use on this machine ({used}); another local cloud "
+                    "may own it: stop it (or run its clean-up) or give this one other ranges")
 
 
-def _refuse_overlap(net: ipaddress.IPv4Network, mine: list[ipaddress.IPv4Network],
-                    what: str) -> None:
-    for own in mine:
-        if net.overlaps(own):
-            raise DataplaneError(
-                f"{own} is already in use on this machine ({what}); another local cloud may "
-                "own it: stop it (or run its clean-up) or give this one other ranges")
+def in_use(net: ipaddress.IPv4Network) -> str | None:
+    """What on this machine (root namespace) already covers part of net: a route or an
+    address, in words; None when the range is free."""
+    with IPRoute() as ipr:
+        for route in ipr.get_routes(family=socket.AF_INET, table=254):
+            dst, plen = route.get("RTA_DST"), route["dst_len"]
+            if dst is not None and plen != 0 and \
+                    ipaddress.IPv4Network(f"{dst}/{plen}", strict=False).overlaps(net):
+                return f"route to {dst}/{plen}"
+        for addr in ipr.get_addr(family=socket.AF_INET):
+            ip = addr.get("IFA_ADDRESS")
+            if ipaddress.IPv4Network(f"{ip}/{addr['prefixlen']}", strict=False).overlaps(net):
+                return f"address {ip}/{addr['prefixlen']}"
+    return None

@@ -24,16 +24,21 @@ class Host:
     ns: Ns = field(repr=False)
 
 
-def forward_rules(names: Names) -> list[list[str]]:
+def forward_rules(names: Names, physnets: int = 0) -> list[list[str]]:
     """Root-ns FORWARD accepts for our bridges: with br_netfilter loaded, bridged frames cross
     the root's iptables, and a DROP policy (Docker sets one) would cut the underlay; the
-    crossed pairs let VMs (SNATed by their router) reach the hosts, as on a DevStack box."""
+    crossed pairs let VMs (SNATed by their router) reach the hosts, as on a DevStack box.
+    Physical networks' switches forward within themselves only."""
     tag = ["-m", "comment", "--comment", f"{names.prefix}-dataplane"]
     bridges = (names.mgmt_bridge, names.ex_bridge)
     accept = [["FORWARD", "-i", a, "-o", b, *tag, "-j", "ACCEPT"]
               for a in bridges for b in bridges]
-    # Nothing from the cloud is forwarded anywhere else (e.g. out of the machine's uplink).
+    switches = [names.phys_bridge(i) for i in range(1, physnets + 1)]
+    accept += [["FORWARD", "-i", p, "-o", p, *tag, "-j", "ACCEPT"] for p in switches]
+    # Nothing from the cloud is forwarded anywhere else (e.g. out of the machine's uplink),
+    # nor routed by this machine between provider segments (its <prefix>-p<i>.<vid> ends).
     drop = [["FORWARD", "-i", a, *tag, "-j", "DROP"] for a in bridges]
+    drop += [["FORWARD", "-i", f"{p}+", *tag, "-j", "DROP"] for p in switches]
     return accept + drop
 
 
@@ -44,29 +49,38 @@ class Underlay:
         self.names, self.addressing, self.record, self.root = names, addressing, record, root
         self.hosts: dict[str, Host] = {}
 
-    def build(self, compute_hosts: int) -> None:
+    def build(self, compute_hosts: int, physnets: int = 0, external: bool = True) -> None:
+        """external=False: no external network (and no address in its range); physnets: how
+        many physical networks' switches (the hosts' legs on them are physnets.py's)."""
         self._bridge(self.names.mgmt_bridge, self.addressing.root_mgmt_ip,
                      self.addressing.mgmt.prefixlen)
-        self._bridge(self.names.ex_bridge, self.addressing.root_external_ip,
-                     self.addressing.external.prefixlen)
-        for bridge in (self.names.mgmt_bridge, self.names.ex_bridge):
+        bridges = [self.names.mgmt_bridge]
+        if external:
+            self._bridge(self.names.ex_bridge, self.addressing.root_external_ip,
+                         self.addressing.external.prefixlen)
+            bridges.append(self.names.ex_bridge)
+        for index in range(1, physnets + 1):
+            # Snooping off, as on the hosts' bridges (networks.py): no IGMP querier here.
+            self._bridge(self.names.phys_bridge(index), None, 0, br_mcast_snooping=0)
+        for bridge in bridges:
             # Forwarding on these two devices only (IPv4 checks the inbound device's flag), so
             # "VM to host" traffic crosses from the external to the management network
             # without turning on ip_forward for the whole machine.
             sysctl(None, f"net.ipv4.conf.{bridge}.forwarding", "1")
-        for rule in reversed(forward_rules(self.names)):  # each -I goes on top: keep order
+        for rule in reversed(forward_rules(self.names, physnets)):  # each -I goes on top: keep order
             self.record.add("root_rules", rule)
             # iptables: pyroute2 has no API for xtables rules.
             run_in(None, ["iptables", "-w", "-I", *rule])
         for name in [NETWORK_NODE] + [f"compute{i}" for i in range(1, compute_hosts + 1)]:
             self.hosts[name] = self._host(name)
 
-    def _bridge(self, ifname: str, ip: str, prefixlen: int) -> None:
+    def _bridge(self, ifname: str, ip: str | None, prefixlen: int, **options: int) -> None:
         self.record.add("root_links", ifname)
         with self.root.session() as root:
             if root.index(ifname) is None:
-                root.ipr.link("add", ifname=ifname, kind="bridge")
-            root.add_addr(ifname, ip, prefixlen)
+                root.ipr.link("add", ifname=ifname, kind="bridge", **options)
+            if ip is not None:
+                root.add_addr(ifname, ip, prefixlen)
             root.up(ifname)
 
     def _host(self, name: str) -> Host:

@@ -10,12 +10,12 @@ from typing import TypeVar
 from pytest_vmtp.procgroup import cmdline, kill_groups
 from pytest_vmtp.sshd import SshdHandle, start_sshd
 
-from . import cleanup, impair
+from . import cleanup, impair, physnets
 from .addressing import NETWORK_NODE, Addressing
 from .hosts import Host, Underlay
-from .model import End, Leg, LegState, PortSpec, SecurityRule, ServerSpec
+from .model import End, Leg, LegState, PortSpec, ProviderSegment, SecurityRule, ServerSpec
 from .names import MGMT_LEG, Names, check_prefix
-from .networks import Network, plug_network, unplug_network
+from .networks import Network, add_bridge, plug_network, unplug_network
 from .nl import DataplaneError, Ns, kill_named, ns_pids, remove_ns
 from .record import Record, record_path
 from .routers import Gateway, Routers
@@ -30,14 +30,23 @@ class LinuxDataplane:
     prefix: 1-5 characters; every namespace and root-ns link starts with "<prefix>-".
     state_dir: where the crash record (<prefix>-dataplane.json) and sshd directories live.
     mgmt_cidr / external_cidr: the two root-ns ranges; one cloud owns a pair at a time.
+    physical_networks: names of the physical networks provider networks use (physnets.py;
+    the server passes vmtp-localcloud's --physical-networks, physnet1 by default).
+    external: False = no external network (its range and bridge are not used).
     """
 
     def __init__(self, prefix: str = "vlc", compute_hosts: int = 2,
                  state_dir: Path | str = Path("/tmp/vmtp-localcloud"), *,
                  mgmt_cidr: str = "198.51.100.0/24",
-                 external_cidr: str = "203.0.113.0/24") -> None:
+                 external_cidr: str = "203.0.113.0/24",
+                 physical_networks: tuple[str, ...] = (),
+                 external: bool = True) -> None:
         if not 1 <= compute_hosts <= 200:
             raise ValueError("compute_hosts must be between 1 and 200")
+        if len(physical_networks) > 9 or len(set(physical_networks)) != len(physical_networks):
+            raise ValueError("physical_networks: at most 9, each named once")
+        self.physnets = list(physical_networks)
+        self.external = external
         self.prefix = check_prefix(prefix)
         self.names = Names(prefix)
         self.compute_hosts = compute_hosts
@@ -61,7 +70,7 @@ class LinuxDataplane:
         with self._lock:
             if self._started:
                 return
-            self.addressing.check_free()
+            self.addressing.check_free(external=self.external)
             self.state_dir.mkdir(parents=True, exist_ok=True)
             path = record_path(self.state_dir, self.prefix)
             if path.exists() or cleanup.leftovers(self.prefix)["namespaces"]:
@@ -76,7 +85,10 @@ class LinuxDataplane:
             try:
                 host_key = self._host_key()
                 self._underlay = Underlay(self.names, self.addressing, self._record, self._root)
-                self._underlay.build(self.compute_hosts)
+                self._underlay.build(self.compute_hosts, len(self.physnets), self.external)
+                for index in range(1, len(self.physnets) + 1):
+                    for node in self._underlay.hosts.values():
+                        physnets.plug_host(self._root, self.names, self._record, index, node)
                 self._servers = Servers(self.names, self._record, self._root, self.workdir,
                                         host_key)
                 self._routers = Routers(self.names, self._record, self._root)
@@ -152,6 +164,9 @@ class LinuxDataplane:
     def external_gateway(self) -> tuple[str, int]:
         return self.addressing.root_external_ip, self.addressing.external.prefixlen
 
+    def physical_networks(self) -> list[str]:
+        return list(self.physnets)
+
     def host_netns(self, host: str) -> str:
         """Namespace name of a compute host (or "network"), for tests and native runs."""
         return self.names.host_ns(host)
@@ -160,8 +175,12 @@ class LinuxDataplane:
         return self.names.server_ns(server_id)
 
     # -- networks -----------------------------------------------------------------------------
-    def ensure_network(self, network_id: str, vni: int, mtu: int, external: bool = False) -> None:
-        net = Network(network_id, vni, mtu, external)
+    def ensure_network(self, network_id: str, vni: int, mtu: int, external: bool = False,
+                       provider: ProviderSegment | None = None) -> None:
+        if external and not self.external:
+            raise DataplaneError("this data path has no external network")
+        index = physnets.check_segment(self.physnets, provider) if provider else 0
+        net = Network(network_id, vni, mtu, external, provider)
         with self._lock:
             self._require_started()
             self._networks[network_id] = net
@@ -169,15 +188,44 @@ class LinuxDataplane:
             return  # the root namespace's <prefix>-ex bridge is that network
         hosts = list(self._ready(self._underlay).hosts.values())
         for host in hosts:
-            plug_network(host, net, [h.ip for h in hosts if h is not host])
+            if provider is None:
+                plug_network(host, net, [h.ip for h in hosts if h is not host])
+            else:
+                add_bridge(host, net)
+                physnets.plug_segment(host, index, provider, net.bridge)
 
     def delete_network(self, network_id: str) -> None:
         with self._lock:
             net = self._networks.pop(network_id, None)
         if net is None or net.external or self._underlay is None:
             return
+        if net.provider is not None:
+            index = physnets.check_segment(self.physnets, net.provider)
+            for host in self._underlay.hosts.values():
+                physnets.unplug_segment(host, index, net.provider)
+            physnets.drop_gateway_port(self._require_root(), self.names, self._require_record(),
+                                       index, net.provider)
         for host in self._underlay.hosts.values():
             unplug_network(host, net)
+
+    def add_provider_gateway(self, network_id: str, ip: str, prefixlen: int) -> None:
+        net, index = self._provider(network_id)
+        assert net.provider is not None
+        physnets.add_gateway(self._require_root(), self.names, self._require_record(), index,
+                             net.provider, ip, prefixlen)
+
+    def remove_provider_gateway(self, network_id: str, ip: str, prefixlen: int) -> None:
+        net, index = self._provider(network_id)
+        assert net.provider is not None
+        physnets.remove_gateway(self._require_root(), self.names, index, net.provider, ip,
+                                prefixlen)
+
+    def _provider(self, network_id: str) -> tuple[Network, int]:
+        with self._lock:
+            net = self._networks.get(network_id)
+        if net is None or net.provider is None:
+            raise DataplaneError(f"network {network_id} is not a provider network of this data path")
+        return net, physnets.check_segment(self.physnets, net.provider)
 
     # -- servers ------------------------------------------------------------------------------
     def boot_server(self, spec: ServerSpec) -> None:
@@ -194,10 +242,26 @@ class LinuxDataplane:
         except BaseException:
             servers.delete(spec.server_id)
             raise
+        self._forget_neighbours(spec.ports, networks)
 
     def delete_server(self, server_id: str) -> None:
         if self._servers is not None:
+            server = self._servers.servers.get(server_id)
             self._servers.delete(server_id)
+            if server is not None:
+                with self._lock:
+                    networks = dict(self._networks)
+                self._forget_neighbours(server.spec.ports, networks)
+
+    def _forget_neighbours(self, ports: tuple[PortSpec, ...], networks: dict[str, Network]) -> None:
+        """This machine forgets the MACs it knew for these ports' addresses on provider
+        networks (the address may have had another port before)."""
+        for port in ports:
+            net = networks.get(port.network_id)
+            if net is not None and net.provider is not None:
+                physnets.forget_neighbour(self._require_root(), self.names,
+                                          physnets.check_segment(self.physnets, net.provider),
+                                          net.provider, port.ip)
 
     def update_security(self, server_id: str, rules: tuple[SecurityRule, ...]) -> None:
         self._ready(self._servers).update_security(server_id, rules)
@@ -231,6 +295,7 @@ class LinuxDataplane:
                                  "or external")
         self._ready(self._routers).add_interface(router_id, port, net,
                                                  self._ready(self._underlay).hosts[NETWORK_NODE])
+        self._forget_neighbours((port,), {net.network_id: net})
 
     def remove_router_interface(self, router_id: str, port_id: str) -> None:
         self._ready(self._routers).remove_interface(
@@ -325,6 +390,9 @@ class LinuxDataplane:
 
     def _require_record(self) -> Record:
         return self._ready(self._record)
+
+    def _require_root(self) -> Ns:
+        return self._ready(self._root)
 
     def _ready(self, part: _Part | None) -> _Part:
         """A part made by start(), once started."""

@@ -25,6 +25,14 @@ class PortSpec:
 
 
 @dataclass(frozen=True)
+class ProviderSegment:
+    """Where a provider network lives: a physical network, tagged (VLAN) or not (flat)."""
+
+    physical_network: str  # one of Dataplane.physical_networks()
+    vid: int | None = None  # the VLAN id; None: flat
+
+
+@dataclass(frozen=True)
 class SecurityRule:
     """A Neutron security group rule, flattened (remote groups resolved to prefixes)."""
 
@@ -114,10 +122,22 @@ class Dataplane(Protocol):
     def external_gateway(self) -> tuple[str, int]:
         """(ip, prefixlen) of the root namespace's address on the external bridge."""
 
-    def ensure_network(self, network_id: str, vni: int, mtu: int, external: bool = False) -> None:
-        """A bridge per host joined by VXLAN (VNI vni); external=True maps to br-ex instead."""
+    def physical_networks(self) -> list[str]:
+        """The physical networks provider networks can use, e.g. ["physnet1"]."""
+
+    def ensure_network(self, network_id: str, vni: int, mtu: int, external: bool = False,
+                       provider: ProviderSegment | None = None) -> None:
+        """A bridge per host joined by VXLAN (VNI vni); external=True maps to br-ex instead;
+        provider: joined by the physical network's segment instead (vni unused)."""
 
     def delete_network(self, network_id: str) -> None: ...
+
+    def add_provider_gateway(self, network_id: str, ip: str, prefixlen: int) -> None:
+        """This machine takes ip/prefixlen on the provider network (the physical router of its
+        subnet), so it reaches the network's VMs directly. DataplaneError when the range is
+        already in use here."""
+
+    def remove_provider_gateway(self, network_id: str, ip: str, prefixlen: int) -> None: ...
 
     def boot_server(self, spec: ServerSpec) -> None:
         """Namespace + veth(s) on the host's bridge(s), addresses, routes, filters, sshd.
@@ -187,7 +207,8 @@ class DataplaneClass(Protocol):
     """A data path implementation as the server makes one and `clean` removes one's leftovers."""
 
     def __call__(self, *, prefix: str, compute_hosts: int, state_dir: Path,
-                 mgmt_cidr: str = ..., external_cidr: str = ...) -> Dataplane: ...
+                 mgmt_cidr: str = ..., external_cidr: str = ...,
+                 physical_networks: tuple[str, ...] = ..., external: bool = ...) -> Dataplane: ...
 
     def clean(self, prefix: str, state_dir: Path | str) -> None:
         """Remove every kernel object and process of this prefix, even after a kill -9."""

@@ -42,8 +42,7 @@ class Names:
 
     def host_mgmt_leg(self, host: str) -> str:
         """Root-side veth of a host's management leg: vlc-mc1, vlc-mnet."""
-        tag = "net" if host == "network" else "c" + host.removeprefix("compute")
-        return _fit(f"{self.prefix}-m{tag}")
+        return _fit(f"{self.prefix}-m{_host_tag(host)}")
 
     def gateway_leg(self, router_id: str) -> str:
         """Root-side veth of a router's qg- leg, on the external bridge."""
@@ -52,6 +51,22 @@ class Names:
     def external_tap(self, port_id: str) -> str:
         """Root-side veth of a VM port plugged straight into the external network."""
         return _fit(f"{self.prefix}-t{short(port_id, 8)}")
+
+    def phys_bridge(self, index: int) -> str:
+        """Physical network <index>'s switch: vlc-p1."""
+        return _fit(f"{self.prefix}-p{index}")
+
+    def phys_leg(self, index: int, host: str) -> str:
+        """Root-side veth of a host's leg on physical network <index>: vlc-p1c1, vlc-p1net."""
+        return _fit(f"{self.prefix}-p{index}{_host_tag(host)}")
+
+    def phys_tag_port(self, index: int, vid: int | None) -> str:
+        """This machine's port of a segment (VLAN vid, None: flat) on the switch: vlc-p1t101."""
+        return _fit(f"{self.prefix}-p{index}t{vid or 0}")
+
+    def phys_gateway(self, index: int, vid: int | None) -> str:
+        """Where this machine holds a provider subnet's gateway: vlc-p1.101 (vlc-p1.0: flat)."""
+        return _fit(f"{self.prefix}-p{index}.{vid or 0}")
 
     # -- namespaces -----------------------------------------------------------------------------
     def host_ns(self, host: str) -> str:
@@ -85,12 +100,37 @@ class Names:
         return "qg-" + router_id[:11]
 
     @staticmethod
+    def phys_wire(index: int) -> str:
+        """A host namespace's end of its leg on physical network <index>."""
+        return f"phys{index}"
+
+    @staticmethod
+    def trunk(index: int) -> str:
+        """A host namespace's bridge of physical network <index> (its leg and segment ports)."""
+        return f"trunk{index}"
+
+    @staticmethod
+    def segment_port(index: int, vid: int | None) -> str:
+        """The trunk's tag port of a segment (VLAN vid, None: flat) in a host namespace."""
+        return f"s{index}t{vid or 0}"
+
+    @staticmethod
+    def segment_leg(index: int, vid: int | None) -> str:
+        """The segment's end on its network's bridge, in a host namespace."""
+        return f"s{index}v{vid or 0}"
+
+    @staticmethod
     def sg_chain(port_id: str, direction: str) -> str:
         """iptables chain of a port's filter, "sg-i<10>" (ingress) / "sg-o<10>" (egress)."""
         return f"sg-{'i' if direction == 'ingress' else 'o'}{short(port_id, 10)}"
 
 
 MGMT_LEG = "mgmt0"  # a host namespace's end of its management veth
+
+
+def _host_tag(host: str) -> str:
+    """"net" for the network node, "c<N>" for compute<N>."""
+    return "net" if host == "network" else "c" + host.removeprefix("compute")
 
 
 def _fit(name: str) -> str:

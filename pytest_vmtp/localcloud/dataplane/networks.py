@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pyroute2.netlink.exceptions import NetlinkError
 
 from .hosts import Host
+from .model import ProviderSegment
 from .names import MGMT_LEG, Names
 
 VXLAN_PORT = 4789
@@ -26,6 +27,7 @@ class Network:
     vni: int
     mtu: int
     external: bool = False
+    provider: ProviderSegment | None = None  # a provider network: no VXLAN (physnets.py)
 
     @property
     def bridge(self) -> str:
@@ -36,14 +38,21 @@ class Network:
         return Names.vxlan(self.vni)
 
 
-def plug_network(host: Host, net: Network, peers: list[str]) -> None:
-    """Bridge + VXLAN device of `net` in one host namespace (idempotent)."""
+def add_bridge(host: Host, net: Network) -> None:
+    """The network's bridge in one host namespace (idempotent)."""
     with host.ns.session() as ns:
         if ns.index(net.bridge) is None:
             # Snooping off, as on Neutron's bridges: with no IGMP querier on the segment a
             # snooping bridge may stop flooding a group to VXLAN peers (VMTP's multicast rows).
             ns.ipr.link("add", ifname=net.bridge, kind="bridge", mtu=net.mtu,
                         br_mcast_snooping=0)
+        ns.up(net.bridge)
+
+
+def plug_network(host: Host, net: Network, peers: list[str]) -> None:
+    """Bridge + VXLAN device of `net` in one host namespace (idempotent)."""
+    add_bridge(host, net)
+    with host.ns.session() as ns:
         bridge = ns.must_index(net.bridge)
         if ns.index(net.vxlan) is None:
             ns.ipr.link("add", ifname=net.vxlan, kind="vxlan", vxlan_id=net.vni,
