@@ -370,6 +370,6 @@ def _gate(merged: dict[str, Any], defaults: dict[str, Any], config_file: str | N
     text = Path(config_file).read_text() if config_file else None
     try:
         return rules.build(merged["gate"], merged["sla"], config_file or "defaults.yaml", text,
-                           defaults["gate"]["thresholds"])
+                           defaults["gate"]["thresholds"], defaults["gate"].get("noise_floor"))
     except RuleError as exc:
         raise ConfigError(str(exc)) from None

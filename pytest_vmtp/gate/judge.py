@@ -125,7 +125,9 @@ def _outside_noise(now: Figure, base: Figure) -> bool:
     return True
 
 
-def compare(now: Figure, base: Figure, threshold: Threshold) -> Check:
+def compare(now: Figure, base: Figure, threshold: Threshold, floor: float = 0.0) -> Check:
+    """floor: an absolute change this small is noise whatever its percentage (a ping of 50 us
+    that becomes 80 us is +60 %, and a scheduler's hiccup)."""
     better = BETTER[now.metric]
     if threshold.relative:
         change = (now.value - base.value) / base.value if base.value else 0.0
@@ -136,7 +138,9 @@ def compare(now: Figure, base: Figure, threshold: Threshold) -> Check:
     check = Check(f"{now.what} {now.metric}", now.metric, "baseline", True, now.value, threshold.text(now.metric),
                   base.value, change, threshold.relative)
     if past and worse:
-        if _outside_noise(now, base):
+        if abs(now.value - base.value) <= floor:
+            check.note = f"inside the noise floor ({human(now.metric, floor)})"
+        elif _outside_noise(now, base):
             check.passed = False
         else:
             check.note = "inside the run-to-run spread"
@@ -170,7 +174,7 @@ def judge(scenario: str, markers: Iterable[str], figures: list[Figure],
                 continue
             had_baseline = True
             if threshold is not None:
-                checks.append(compare(f, base, threshold))
+                checks.append(compare(f, base, threshold, rules.noise_floor.get(f.metric, 0.0)))
     checks.extend(_sla_checks(figures, rules.slas_for(scenario, marks)))
     if any(not c.passed and c.kind == "sla" for c in checks):
         status = SLA_FAILED

@@ -91,6 +91,7 @@ class GateRules:
     thresholds: dict[str, Threshold | None]
     rules: tuple[RowRule, ...] = ()
     slas: tuple[Sla, ...] = ()
+    noise_floor: dict[str, float] = field(default_factory=dict)  # metric: smallest change that counts
 
     def thresholds_for(self, scenario: str, markers: Iterable[str]) -> dict[str, Threshold | None]:
         """Per metric, the threshold for this row (None: not gated)."""
@@ -191,7 +192,7 @@ def parse_check(text: str, where: str) -> tuple[str, str, float]:
 
 
 def build(gate: Any, sla: Any, source_name: str = "defaults.yaml", text: str | None = None,
-          defaults: dict[str, Any] | None = None) -> GateRules:
+          defaults: dict[str, Any] | None = None, floor_defaults: dict[str, Any] | None = None) -> GateRules:
     """GateRules from the merged `gate:` and `sla:` values. defaults: the defaults.yaml
     thresholds, under which the file's thresholds are merged. text: the config file's YAML,
     for line numbers in messages."""
@@ -199,9 +200,13 @@ def build(gate: Any, sla: Any, source_name: str = "defaults.yaml", text: str | N
     gate = gate or {}
     if not isinstance(gate, dict):
         raise RuleError(f"{src.at('gate')}: gate: expected a mapping with thresholds and rules")
-    unknown = sorted(set(gate) - {"thresholds", "rules"})
+    unknown = sorted(set(gate) - {"thresholds", "rules", "noise_floor"})
     if unknown:
-        raise RuleError(f"{src.at('gate', unknown[0])}: gate: unknown key {unknown[0]!r}: use thresholds, rules")
+        raise RuleError(f"{src.at('gate', unknown[0])}: gate: unknown key {unknown[0]!r}: "
+                        "use thresholds, rules, noise_floor")
+    floors = dict(floor_defaults or {})
+    floors.update(gate.get("noise_floor") or {})
+    noise_floor = {str(m): _floor(str(m), v, src.at("gate", "noise_floor", m)) for m, v in floors.items()}
     merged = dict(defaults or {})
     merged.update(gate.get("thresholds") or {})
     thresholds = {m: parse_threshold(str(m), v, src.at("gate", "thresholds", m)) for m, v in merged.items()}
@@ -226,4 +231,13 @@ def build(gate: Any, sla: Any, source_name: str = "defaults.yaml", text: str | N
                             "check: and rows: or marker:")
         metric, op, bound = parse_check(entry["check"], where)
         slas.append(Sla(metric, op, bound, entry["check"].strip(), _selector(entry, where), where))
-    return GateRules(thresholds, tuple(rules), tuple(slas))
+    return GateRules(thresholds, tuple(rules), tuple(slas), noise_floor)
+
+
+def _floor(metric: str, value: Any, where: str) -> float:
+    if metric not in BETTER:
+        raise RuleError(f"{where}: noise_floor: unknown metric {metric!r}: use one of {', '.join(sorted(BETTER))}")
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise RuleError(f"{where}: noise_floor: {metric}: expected a number >= 0 in the metric's unit, "
+                        f"not {value!r}")
+    return float(value)

@@ -76,6 +76,18 @@ def test_ping_average_judged_against_its_own_noise():
     assert v.status == judge.REGRESSED and "icmp 64 rtt_avg_ms 0.2 ms -> 0.28 ms (+40.0 %" in v.reason()
 
 
+def test_a_change_inside_the_noise_floor_is_not_a_regression():
+    # The gate e2e test saw 0.049 -> 0.083 ms (+69 %, outside 2 standard errors of 5 pings) on an
+    # unchanged netns path: tens of microseconds are the scheduler, not the cloud.
+    floored = rules.build({}, [], defaults={"rtt_avg_ms": "+25%"}, floor_defaults={"rtt_avg_ms": 0.1})
+    v = verdict(icmp_flow("7.3", 0.083, 0.021), icmp_flow("7.3", 0.049, 0.003), floored, ("icmp",))
+    assert v.status == judge.OK and v.checks[0].note == "inside the noise floor (0.1 ms)"
+    assert verdict(icmp_flow("7.3", 0.083, 0.021), icmp_flow("7.3", 0.049, 0.003), NO_SLA,
+                   ("icmp",)).status == judge.REGRESSED  # without the floor it was one
+    v = verdict(icmp_flow("7.3", 0.30, 0.01), icmp_flow("7.3", 0.15, 0.01), floored, ("icmp",))
+    assert v.status == judge.REGRESSED  # +0.15 ms is past the floor
+
+
 def test_sla_fails_without_a_baseline():
     v = verdict(tcp_flow("1.1", 900_000, 950_000, 1_000_000), None, RULES)
     assert v.status == judge.SLA_FAILED

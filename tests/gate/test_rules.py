@@ -58,6 +58,8 @@ sla:
     ('gate:\n  rules:\n    - {rows: "2.*", speed: -5%}\n', "my.yaml:3: unknown metric 'speed'"),
     ('gate:\n  rules:\n    - "2.* -5%"\n', "my.yaml:3: a gate rule is a mapping"),
     ('gate:\n  limits: {}\n', "my.yaml:2: gate: unknown key 'limits'"),
+    ('gate:\n  noise_floor:\n    rtt_avg_ms: -1\n', "my.yaml:3: noise_floor: rtt_avg_ms: expected a number >= 0"),
+    ('gate:\n  noise_floor:\n    latency: 1\n', "my.yaml:3: noise_floor: unknown metric 'latency'"),
 ])
 def test_bad_rules_name_file_and_line(text, message):
     with pytest.raises(rules.RuleError) as err:

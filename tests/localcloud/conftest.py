@@ -27,8 +27,17 @@ def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudHandl
     if os.geteuid() != 0:
         pytest.skip("needs root (network namespaces)")
     state_dir = tmp_path_factory.mktemp("localcloud")
-    handle = control.start(state_dir, prefix=SESSION_PREFIX, mgmt_cidr=SESSION_MGMT,
-                         external_cidr=SESSION_EXT)
+    try:
+        handle = control.start(state_dir, prefix=SESSION_PREFIX, mgmt_cidr=SESSION_MGMT,
+                               external_cidr=SESSION_EXT)
+    except control.CloudError as exc:
+        if "already in use" not in str(exc):
+            raise
+        # An earlier session of these tests was killed and left its cloud (our prefix, our
+        # ranges): remove it as its documented clean-up would, then start again.
+        control.clean(state_dir, SESSION_PREFIX)
+        handle = control.start(state_dir, prefix=SESSION_PREFIX, mgmt_cidr=SESSION_MGMT,
+                               external_cidr=SESSION_EXT)
     try:
         yield handle
     finally:
