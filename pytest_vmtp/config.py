@@ -12,12 +12,12 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from pytest_vmtp import defaults
 from pytest_vmtp.catalogue import Protocol, parse_protocols
 from pytest_vmtp.gate.rules import GateRules, RuleError
 from pytest_vmtp.history.errors import HistoryError
@@ -74,8 +74,7 @@ class VmtpConfig:
 
 
 def load_defaults() -> dict[str, Any]:
-    text = resources.files("pytest_vmtp").joinpath("defaults.yaml").read_text()
-    return yaml.safe_load(text)
+    return defaults.table()
 
 
 # What an empty default means, where "none" would not say it.
@@ -229,6 +228,7 @@ def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConf
         udp_loss_target=(lo, hi),
         udp_probe_s=_positive("udp_probe_s", merged["udp_probe_s"]),
         udp_search_max_probes=_positive("udp_search_max_probes", merged["udp_search_max_probes"]),
+        udp_search_start_kbps=_positive("udp_search_start_kbps", merged["udp_search_start_kbps"]),
         nuttcp_data_port=_checked("nuttcp_data_port", validate.port, merged["nuttcp_data_port"]),
         nuttcp_control_port=_checked("nuttcp_control_port", validate.port, merged["nuttcp_control_port"]),
         iperf_port=_checked("iperf_port", validate.port, merged["iperf_port"]),

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from pytest_vmtp.defaults import value
+
 # The tool ports the security group opens to the flows' sources (nuttcp's: 5001 data, 5002
 # control); the plugin sets the selected tool's (run_cloud.tool_ports). SSH and ICMP are apart.
 DEFAULT_TCP_PORTS: tuple[tuple[int, int], ...] = ((5001, 5002),)
@@ -15,8 +17,10 @@ THIS_MACHINE = "this-machine"
 
 @dataclass
 class CloudSettings:
-    image: str | None = None  # Glance image name or id; None: the caller must fill it from config
-    flavor: str | None = None  # Nova flavor name or id
+    """Defaults of the keys defaults.yaml has come from it (pytest_vmtp.defaults)."""
+
+    image: str = value("image")  # Glance image name or id
+    flavor: str = value("flavor")  # Nova flavor name or id
     external_network: str | None = None  # None: the first router:external network, if any
     # Existing resources to use instead of making them (names or ids); the run never deletes
     # them. networks: network 1 (the server's) and optionally network 2.
@@ -25,26 +29,26 @@ class CloudSettings:
     security_group: str | None = None
     key_pair: str | None = None  # a Nova key pair, with private_key: its private half here
     private_key: str | None = None
-    cidrs: tuple[str, str] = ("192.168.1.0/24", "192.168.2.0/24")
+    cidrs: tuple[str, str] = value("cidrs")
     login_user: str | None = None  # None: the image's os_admin_user property, else "ubuntu"
     hypervisors: list[str] = field(default_factory=list)  # up to two "[az:]host": server's, client's
     availability_zone: str | None = None
-    boot_timeout_s: float = 300
-    ssh_timeout_s: float = 120
+    boot_timeout_s: float = value("boot_timeout_s")
+    ssh_timeout_s: float = value("ssh_timeout_s")
     tcp_ports: tuple[tuple[int, int], ...] = DEFAULT_TCP_PORTS
     udp_ports: tuple[tuple[int, int], ...] = DEFAULT_UDP_PORTS
     # Ingress to the tool ports and ICMP comes only from the run's subnets, the router's
     # external address, the VMs' floating IPs (VM-to-floating-IP traffic is SNATed to one of
     # them) and these prefixes (the external host; THIS_MACHINE allowed).
-    flow_sources: tuple[str, ...] = ()
+    flow_sources: tuple[str, ...] = value("flow_sources")
     # Who may reach SSH (22): the controller, whose address as the VMs see it is unknown in
     # general (NAT); the VMs accept only the run's own key.
     ssh_sources: tuple[str, ...] = ("0.0.0.0/0",)
-    use_floating_ips: bool = True  # False: --vmtp-no-floating-ip (the NAT rows skip)
+    use_floating_ips: bool = value("floating_ips")  # False: --vmtp-no-floating-ip (the NAT rows skip)
     use_floating_ip_for_ssh: bool = True  # SSH to the floating IP when the VMs get one
     ssh_jump: str | None = None  # SSH to the fixed IPs through this host (a host spec)
     dns_nameservers: list[str] = field(default_factory=list)
-    keep: bool = False
+    keep: bool = value("keep")
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> CloudSettings:

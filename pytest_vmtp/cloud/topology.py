@@ -196,21 +196,6 @@ class Topology:
         """The shared record of what was built (for metadata and debugging)."""
         return self._state.read()
 
-    def teardown(self) -> list[str]:
-        """Delete everything of this run (the controller calls this once); honours keep."""
-        from pytest_vmtp.cloud.cleanup import cleanup
-
-        if self.settings.keep:
-            self.progress(f"keeping the cloud resources of run {self.run_id}: "
-                          f"vmtp-cleanup --run-id {self.run_id} removes them")
-            return []
-        start = time.monotonic()
-        deleted = cleanup(self.conn, self.run_id, progress=self.progress)
-        with self._state.locked() as state:
-            state["timings"]["teardown_s"] = _secs(start)
-            state["torn_down"] = True
-        return deleted
-
     # ---------------------------------------------------------------- building
     def _placement(self, state: dict[str, Any]) -> Placement:
         if "placement" not in state:
