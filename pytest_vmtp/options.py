@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_vmtp.measure.settings import TOOLS
+from pytest_vmtp.catalogue import TOOLS
 
 
 class DefaultHelp(str):

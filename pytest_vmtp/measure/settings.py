@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pytest_vmtp.catalogue import TOOLS
 from pytest_vmtp.defaults import value
 
-TOOLS = ("nuttcp", "iperf3", "iperf")  # the throughput tools, VMTP's two and iperf3
+__all__ = ["TOOLS", "MeasureSettings"]
 
 
 @dataclass(frozen=True)
