@@ -1,6 +1,7 @@
 """Shared fixtures of pytest-vmtp's own tests."""
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -18,17 +19,19 @@ def _private_run_history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
     mp.undo()
 
 
-# Parallel runs (bin/run-tests: pytest-xdist, --dist loadgroup): the tests of one group run in
-# one worker, one after the other. A folder whose modules share a session, package or fixed-
-# range fixture (a local cloud, the PostgreSQL server, the netns lab, the browser) is one group;
-# elsewhere each module is its own, as each starts its clouds with its own prefix and ranges.
+# Parallel runs (bin/run-tests: pytest-xdist): the tests of one group run in one worker, one
+# after the other. A folder whose modules share a session, package or fixed-range fixture (a
+# local cloud, the PostgreSQL server, the netns lab, the browser) is one group; elsewhere each
+# module is its own, as each starts its clouds with its own prefix and ranges.
 _FOLDER_GROUPS = {"cloud", "localcloud", "measure", "history", "report", "gate"}
 # Modules that share a folder group's machine-wide resources from another folder: the plugin's
 # own local cloud takes the default ranges, as the localcloud data-path tests do.
 _MODULE_GROUPS = {"tests/e2e/test_local_cloud_lifecycle.py": "localcloud"}
 
 
-def _group_of(relpath: str) -> str:
+def group_of(nodeid: str) -> str:
+    """The group of a test, from its node id (``tests/cloud/test_x.py::test_y[p]``)."""
+    relpath = nodeid.split("::", 1)[0]
     if relpath in _MODULE_GROUPS:
         return _MODULE_GROUPS[relpath]
     parts = relpath.split("/")
@@ -37,8 +40,14 @@ def _group_of(relpath: str) -> str:
     return relpath
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    root = config.rootpath
-    for item in items:
-        rel = item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else item.path.name
-        item.add_marker(pytest.mark.xdist_group(_group_of(rel)))
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Schedule whole groups on workers (xdist's own --dist loadgroup reads ``xdist_group``
+    marks by renaming node ids, which pytest 9 no longer honours: the groups were split and
+    two workers built the same fixed-range cloud at once)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return group_of(nodeid)
+
+    return GroupScheduling(config, log)

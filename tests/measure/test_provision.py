@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from support.netns_hosts import netns_hosts
 
+from pytest_vmtp.measure import provision
 from pytest_vmtp.measure.errors import ToolMissing
 from pytest_vmtp.measure.hostspec import parse_host_spec
 from pytest_vmtp.measure.provision import provision_tools
@@ -76,13 +77,16 @@ def test_missing_tool_without_a_local_copy_says_what_to_install(host_without_nut
         provision_tools(host_without_nuttcp, MeasureSettings(), ("udp",))
 
 
-def test_upload_is_staged_in_a_private_directory_not_a_predictable_path(host_without_nuttcp, tmp_path):
+def test_upload_is_staged_in_a_private_directory_not_a_predictable_path(host_without_nuttcp, tmp_path,
+                                                                       monkeypatch):
     """Someone on the host planted a symlink where a predictable staging path would be: the
     upload must neither write through it nor install what it points to."""
     victim = tmp_path / "victim"
     victim.write_text("precious\n")
     planted = Path("/tmp/vmtp-nuttcp")
-    before = set(Path("/tmp").glob("vmtp-upload.*"))
+    made: list[str] = []  # this upload's staging directories (other tests share /tmp)
+    real_private_dir = provision._private_dir
+    monkeypatch.setattr(provision, "_private_dir", lambda runner: made.append(real_private_dir(runner)) or made[-1])
     planted.unlink(missing_ok=True)
     planted.symlink_to(victim)
     try:
@@ -91,4 +95,5 @@ def test_upload_is_staged_in_a_private_directory_not_a_predictable_path(host_wit
         planted.unlink(missing_ok=True)
     assert victim.read_text() == "precious\n"
     assert host_without_nuttcp.run("nuttcp -V", timeout=10).stdout.startswith("nuttcp-")
-    assert set(Path("/tmp").glob("vmtp-upload.*")) == before  # the staging directory is gone
+    assert len(made) == 1 and made[0].startswith("/tmp/vmtp-upload.")
+    assert not Path(made[0]).exists()  # the staging directory is gone
