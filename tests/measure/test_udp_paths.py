@@ -77,7 +77,11 @@ def test_each_tool_sends_the_rate_asked(lab, ctl, h1, udp, tool: str, reverse: b
     expected = 50_000_000 * 2 / (1024 * 8)
     assert expected * 0.985 <= arrived <= expected * 1.008, (arrived, expected)
     assert r.bandwidth_limit_kbps == 50_000 and r.search_rate_kbps is None and r.rate_search is None
-    assert 48_500 <= r.throughput_kbps <= 50_400
+    # The tool's figure is what its receiver read: the rate sent less what the receiving socket
+    # dropped (a loaded 2-core machine can starve the receiver of CPU for a moment).
+    assert r.loss_rate is not None and r.loss_rate < 10, r
+    assert abs(r.throughput_kbps - 50_000 * (1 - r.loss_rate / 100)) <= 1_250, r
+    assert r.throughput_kbps <= 50_400
 
 
 @pytest.mark.parametrize("tool, reverse, capped", [
