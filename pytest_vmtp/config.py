@@ -23,6 +23,7 @@ from pytest_vmtp.gate.rules import GateRules, RuleError
 from pytest_vmtp.history.errors import HistoryError
 from pytest_vmtp.history.mongo import MongoTarget
 from pytest_vmtp.measure import validate
+from pytest_vmtp.measure.gmond import HostCpu, parse_target
 from pytest_vmtp.measure.settings import TOOLS, MeasureSettings
 
 LOCAL_CLOUD = "local"
@@ -63,6 +64,7 @@ class VmtpConfig:
     baseline: str | None = None  # --vmtp-baseline SOURCE
     raw: dict[str, Any] = field(default_factory=dict)  # merged YAML view, for the JSON "args"
     host_key_policy: str = "strict"  # for hosts and external_host: strict | accept-new
+    host_cpu: HostCpu = field(default_factory=HostCpu)  # gmonds given (the local cloud adds its own)
 
     @property
     def multicast(self) -> bool:
@@ -276,6 +278,7 @@ def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConf
         baseline=str(merged["baseline"]) if merged["baseline"] else None,
         raw=merged,
         host_key_policy=host_key_policy,
+        host_cpu=_host_cpu(merged),
     )
 
 
@@ -338,6 +341,26 @@ def _history(merged: dict[str, Any]) -> HistorySettings | None:
         raise ConfigError(f"--vmtp-{exc}") from None
     timeout = _positive("history_connect_timeout_s", merged["history_connect_timeout_s"], float)
     return HistorySettings(location=value, tags=names, connect_timeout_s=timeout)
+
+
+def _host_cpu(merged: dict[str, Any]) -> HostCpu:
+    """--vmtp-gmond HOST[:PORT] (repeatable) and how to sample them."""
+    specs = merged["gmond"] or []
+    if isinstance(specs, str):
+        specs = [specs]
+    if not isinstance(specs, (list, tuple)):
+        raise ConfigError(f"gmond {specs!r}: give a list of HOST[:PORT], e.g. [10.0.0.5, 10.0.0.6:8650]")
+    port = _checked("gmond_port", validate.port, merged["gmond_port"])
+    targets = []
+    for spec in specs:
+        try:
+            targets.append(parse_target(str(spec), port))
+        except ValueError as exc:
+            raise ConfigError(f"--vmtp-gmond {spec!r}: {exc}") from None
+    return HostCpu(targets=tuple(dict.fromkeys(targets)),
+                   interval_s=_positive("gmond_interval_s", merged["gmond_interval_s"], float),
+                   max_samples=_positive("gmond_max_samples", merged["gmond_max_samples"]),
+                   timeout_s=_positive("gmond_timeout_s", merged["gmond_timeout_s"], float))
 
 
 def _mongod(merged: dict[str, Any]) -> MongoTarget | None:

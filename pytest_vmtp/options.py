@@ -83,6 +83,9 @@ OPTIONS: tuple[Option, ...] = (
            "user@host[:port][,key=PATH][,known_hosts=PATH][,hostkey=accept-new]", "ssh_jump", "SPEC"),
     Option("--vmtp-dns-nameservers", "DNS servers of the subnets the run makes, comma-separated",
            "dns_nameservers", "LIST"),
+    Option("--vmtp-gmond", "read host CPU load from this Ganglia gmond during each throughput test "
+           "(repeatable; default port 8649; on the local cloud its hosts' gmonds are found by themselves)",
+           "gmond", "HOST[:PORT]", {"action": "append"}),
     Option("--vmtp-keep", "keep the cloud resources after the run", "keep", None,
            {"action": "store_true", "default": None}),
     Option("--vmtp-json", "write VMTP-compatible JSON results to PATH", "json", "PATH"),

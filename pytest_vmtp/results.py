@@ -37,7 +37,11 @@ class ThroughputResult:
     retrans: int | None = None
     bandwidth_limit_kbps: int | None = None  # the user's cap (--vmtp-bandwidth) only
     direction: str | None = None  # None (forward) or "reverse"
-    cpu_load: dict[str, float] | None = None  # {"tx": %, "rx": %} from the tool itself
+    # Host CPU from Ganglia, as VMTP: {host IP: [load, ...]}, a load being the CPUs busy,
+    # (cpu_user + cpu_system) * cpu_num / 100, sampled at the start and then every
+    # gmond_interval_s (measure/gmond.py); absent without a gmond.
+    cpu_load: dict[str, list[float]] | None = None
+    tool_cpu_pct: dict[str, float] | None = None  # {"tx": %, "rx": %}: the tool's own sender/receiver
     jitter: float | None = None  # ms
     run: int | None = None  # TCP: 1, 2, 3... of the runs of this size
     search_rate_kbps: int | None = None  # UDP without a cap: the send rate the search chose
@@ -117,10 +121,16 @@ class FlowResult:
     results: list[Measurement] = field(default_factory=list)
     duration_s: float | None = None
     gate: dict[str, Any] | None = None  # the gate's verdict (gate/judge.py Verdict.to_json)
+    warnings: list[str] = field(default_factory=list)  # what went wrong beside the row (a gmond)
+
+    def warn(self, lines: list[str]) -> None:
+        self.warnings.extend(line for line in lines if line not in self.warnings)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            k: v for k, v in asdict(self).items() if k != "results"
+            k: v for k, v in asdict(self).items() if k not in ("results", "warnings")
         }
         out["results"] = [r.to_json() for r in self.results]
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
         return out

@@ -16,6 +16,7 @@ from filelock import FileLock
 from pytest_vmtp.catalogue import Scenario
 from pytest_vmtp.measure import flows as measure
 from pytest_vmtp.measure.errors import MeasureError
+from pytest_vmtp.measure.gmond import CpuMonitor, HostCpu
 from pytest_vmtp.measure.runner import Runner
 from pytest_vmtp.measure.settings import MeasureSettings
 from pytest_vmtp.results import ErrorResult, FlowResult, IcmpResult
@@ -43,10 +44,13 @@ _TOOL_OF = {"icmp": "ping"}
 
 
 def run_scenario(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSettings,
-                 flow: FlowResult, lock_dir: Path | None = None) -> None:
-    """Measure scenario.protocol from ends.client to ends.dest_ip; raise MeasureError on error."""
+                 flow: FlowResult, lock_dir: Path | None = None, host_cpu: HostCpu | None = None) -> None:
+    """Measure scenario.protocol from ends.client to ends.dest_ip; raise MeasureError on error.
+    host_cpu: the gmonds whose hosts' CPU load goes with each throughput result; what went
+    wrong reading them is the flow's warnings, never an error."""
     flow.desc, flow.ip_from, flow.ip_to = ends.desc, ends.ip_from, ends.ip_to
     flow.az_from, flow.az_to = ends.az_from, ends.az_to
+    monitor = CpuMonitor(host_cpu) if host_cpu is not None and host_cpu.targets else None
     started = time.monotonic()
     with ExitStack() as stack:
         if lock_dir is not None:
@@ -54,7 +58,7 @@ def run_scenario(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSetti
             for name in sorted(set(ends.locks)):  # one order everywhere: no deadlock
                 stack.enter_context(FileLock(str(lock_dir / f"{name}.lock")))
         try:
-            _measure(scenario, ends, settings, flow)
+            _measure(scenario, ends, settings, flow, monitor)
         except MeasureError as exc:
             flow.results.append(ErrorResult(
                 protocol=scenario.protocol.upper() if scenario.protocol != "multicast" else "Multicast",
@@ -62,9 +66,12 @@ def run_scenario(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSetti
             raise
         finally:
             flow.duration_s = round(time.monotonic() - started, 3)
+            if monitor is not None:
+                flow.warn(monitor.warnings)
 
 
-def _measure(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSettings, flow: FlowResult) -> None:
+def _measure(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSettings, flow: FlowResult,
+             host_cpu: CpuMonitor | None) -> None:
     proto = scenario.protocol
     measure.check_tools(ends.client, settings, (proto,))
     if proto != "icmp":
@@ -76,12 +83,13 @@ def _measure(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSettings,
         _check_ping(icmp, ends)
     elif proto == "tcp":
         flow.results.extend(measure.measure_tcp(ends.client, ends.server, ends.dest_ip, settings,
-                                                reverse=ends.reverse))
+                                                reverse=ends.reverse, host_cpu=host_cpu))
     elif proto == "udp":
         flow.results.extend(measure.measure_udp(ends.client, ends.server, ends.dest_ip, settings,
-                                                reverse=ends.reverse))
+                                                reverse=ends.reverse, host_cpu=host_cpu))
     elif proto == "multicast":
-        flow.results.extend(measure.measure_multicast(ends.client, ends.server, settings, dest_ip=ends.dest_ip))
+        flow.results.extend(measure.measure_multicast(ends.client, ends.server, settings, dest_ip=ends.dest_ip,
+                                                      host_cpu=host_cpu))
     else:  # pragma: no cover - the catalogue has no other protocol
         raise MeasureError(f"unknown protocol {proto}")
 

@@ -33,6 +33,7 @@ from .layout import (
     DEFAULT_DATAPLANE,
     DEFAULT_PREFIX,
     DEFAULT_STATE_DIR,
+    HOSTS_GMOND,
     HOSTS_KEY,
     HOSTS_KNOWN_HOSTS,
     LOG_FILE,
@@ -43,7 +44,7 @@ from .layout import (
     load_dataplane_class,
 )
 
-__all__ = ["CLOUD_NAME", "CLOUDS_FILE", "DEFAULT_PREFIX", "DEFAULT_STATE_DIR", "HOSTS_KEY",
+__all__ = ["CLOUD_NAME", "CLOUDS_FILE", "DEFAULT_PREFIX", "DEFAULT_STATE_DIR", "HOSTS_GMOND", "HOSTS_KEY",
            "HOSTS_KNOWN_HOSTS",
            "STATE_DIR_ENV", "CloudError", "CloudHandle", "Networking", "clean", "default_state_dir",
            "is_running", "running", "start", "stop"]
@@ -313,6 +314,6 @@ def clean(state_dir: Path | str | None = None, prefix: str | None = None) -> Non
     _children.pop(pid, None)
     dataplane = load_dataplane_class(info.get("dataplane") or DEFAULT_DATAPLANE)
     dataplane.clean(prefix, state_dir / DATAPLANE_DIR)
-    for name in (SERVER_FILE, SNAPSHOT, CLOUDS_FILE, SNAPSHOT + ".tmp", SERVER_FILE + ".tmp"):
+    for name in (SERVER_FILE, SNAPSHOT, CLOUDS_FILE, HOSTS_GMOND, SNAPSHOT + ".tmp", SERVER_FILE + ".tmp"):
         (state_dir / name).unlink(missing_ok=True)
     shutil.rmtree(state_dir / DATAPLANE_DIR, ignore_errors=True)

@@ -26,6 +26,7 @@ CLOUD_NAME = "local"  # its entry in clouds.yaml
 LOG_FILE = "server.log"
 HOSTS_KEY = "hosts_id_ed25519"  # the operator's SSH key to the compute hosts (+ ".pub")
 HOSTS_KNOWN_HOSTS = "hosts_known_hosts"  # the compute hosts' SSH host keys, for the plugin
+HOSTS_GMOND = "hosts_gmond.json"  # {"port": N}: the compute hosts' gmond port (absent: none runs)
 DATAPLANE_DIR = "dataplane"  # the data path's crash record and sshd directories
 
 DEFAULT_DATAPLANE = "pytest_vmtp.localcloud.dataplane.linux:LinuxDataplane"

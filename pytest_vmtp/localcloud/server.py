@@ -31,6 +31,7 @@ from .layout import (
     DATAPLANE_ENV,
     DEFAULT_DATAPLANE,
     DEFAULT_PREFIX,
+    HOSTS_GMOND,
     HOSTS_KEY,
     HOSTS_KNOWN_HOSTS,
     SERVER_FILE,
@@ -80,6 +81,19 @@ def write_hosts_known_hosts(state_dir: Path, dataplane: Dataplane) -> None:
     tmp = state_dir / (HOSTS_KNOWN_HOSTS + ".tmp")
     tmp.write_text(lines)
     os.replace(tmp, state_dir / HOSTS_KNOWN_HOSTS)
+
+
+def write_hosts_gmond(state_dir: Path, dataplane: Dataplane) -> None:
+    """Publish the port of the compute hosts' gmond (reached at Nova's hypervisor host_ip), as
+    an operator knows where their cloud's Ganglia answers; no file when the hosts run none."""
+    port = dataplane.host_gmond_port()
+    path = state_dir / HOSTS_GMOND
+    if port is None:
+        path.unlink(missing_ok=True)
+        return
+    tmp = state_dir / (HOSTS_GMOND + ".tmp")
+    tmp.write_text(json.dumps({"port": port}))
+    os.replace(tmp, path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         dataplane.start(host_authorized_keys=operator_key(state_dir))
         write_hosts_known_hosts(state_dir, dataplane)
+        write_hosts_gmond(state_dir, dataplane)
         state = CloudState(state_dir, args.prefix, list(dataplane.hosts()),
                            dataplane.physical_networks(), not args.no_external_network, zones)
         if snapshot:

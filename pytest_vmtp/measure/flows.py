@@ -15,6 +15,7 @@ from statistics import mean
 from ..results import IcmpResult, RateSearch, ThroughputResult
 from . import validate
 from .errors import MeasureError
+from .gmond import CpuMonitor, sampling
 from .parse_os_release import parse_os_release
 from .parse_ping import parse_ping
 from .probe import RunOutcome, RunSpec
@@ -106,7 +107,7 @@ class _Session:
             time.sleep(0.05)
 
 
-def _cpu(outcomes: list[RunOutcome]) -> dict[str, float] | None:
+def _tool_cpu(outcomes: list[RunOutcome]) -> dict[str, float] | None:
     tx = [o.cpu_tx for o in outcomes if o.cpu_tx is not None]
     rx = [o.cpu_rx for o in outcomes if o.cpu_rx is not None]
     if not tx and not rx:
@@ -120,8 +121,9 @@ def _cpu(outcomes: list[RunOutcome]) -> dict[str, float] | None:
 
 
 def measure_tcp(client: Runner, server: Runner, dest_ip: str, settings: MeasureSettings,
-                reverse: bool = False) -> list[ThroughputResult]:
-    """settings.tcp_runs results per TCP message size, one per run (as VMTP), numbered by `run`."""
+                reverse: bool = False, host_cpu: CpuMonitor | None = None) -> list[ThroughputResult]:
+    """settings.tcp_runs results per TCP message size, one per run (as VMTP), numbered by `run`;
+    each run with the hosts' CPU load sampled while it ran (host_cpu)."""
     tool = tool_for(client, settings)
     results = []
     with _Session(client, server, tool, "TCP") as session:
@@ -129,12 +131,14 @@ def measure_tcp(client: Runner, server: Runner, dest_ip: str, settings: MeasureS
             spec = RunSpec("TCP", dest_ip, settings.duration_s, size, settings.bandwidth_kbps,
                            reverse, settings.tcp_buffer)
             for run in range(1, max(1, settings.tcp_runs) + 1):
-                out = session.run(spec)
+                with sampling(host_cpu) as samples:
+                    out = session.run(spec)
                 results.append(ThroughputResult(
                     protocol="TCP", tool=tool.version, throughput_kbps=out.throughput_kbps,
                     pkt_size=size, rtt_ms=out.rtt_ms, retrans=out.retrans,
                     bandwidth_limit_kbps=settings.bandwidth_kbps,
-                    direction="reverse" if reverse else None, cpu_load=_cpu([out]), run=run,
+                    direction="reverse" if reverse else None, cpu_load=samples.cpu_load(),
+                    tool_cpu_pct=_tool_cpu([out]), run=run,
                 ))
     return results
 
@@ -152,8 +156,9 @@ def _checked(out: RunOutcome, protocol: str, size: int, rate_kbps: int | None, t
 
 
 def _udp_like(session: _Session, protocol: str, dest_ip: str, settings: MeasureSettings,
-              size: int, reverse: bool, group: str | None) -> ThroughputResult:
-    """Measure at the capped rate, or search the rate (short probes) and then measure once."""
+              size: int, reverse: bool, group: str | None, host_cpu: CpuMonitor | None) -> ThroughputResult:
+    """Measure at the capped rate, or search the rate (short probes) and then measure once;
+    host CPU is sampled during that full-length run only (VMTP: probes are not sampled)."""
     version = session.tool.version
 
     def run(rate: int | None, duration: float) -> RunOutcome:
@@ -171,14 +176,16 @@ def _udp_like(session: _Session, protocol: str, dest_ip: str, settings: MeasureS
         search = search_udp_rate(probe, settings.udp_loss_target, settings.udp_search_max_probes,
                                  settings.udp_search_start_kbps)
         rate = search.rate_kbps
-    out = run(rate, settings.duration_s)
+    with sampling(host_cpu) as samples:
+        out = run(rate, settings.duration_s)
     assert out.loss_rate is not None  # _checked
     low, high = settings.udp_loss_target
     return ThroughputResult(
         protocol=protocol, tool=version, throughput_kbps=out.throughput_kbps,
         pkt_size=size, loss_rate=round(out.loss_rate, 4),
         bandwidth_limit_kbps=settings.bandwidth_kbps, direction="reverse" if reverse else None,
-        cpu_load=_cpu([out]), jitter=round(out.jitter_ms, 4) if out.jitter_ms is not None else None,
+        cpu_load=samples.cpu_load(), tool_cpu_pct=_tool_cpu([out]),
+        jitter=round(out.jitter_ms, 4) if out.jitter_ms is not None else None,
         search_rate_kbps=search.rate_kbps if search else None,
         loss_in_target=(low <= out.loss_rate <= high) if search else None,
         rate_search=RateSearch(
@@ -190,17 +197,17 @@ def _udp_like(session: _Session, protocol: str, dest_ip: str, settings: MeasureS
 
 
 def measure_udp(client: Runner, server: Runner, dest_ip: str, settings: MeasureSettings,
-                reverse: bool = False) -> list[ThroughputResult]:
+                reverse: bool = False, host_cpu: CpuMonitor | None = None) -> list[ThroughputResult]:
     """One result per UDP packet size; loss_rate in percent; without a cap, the rate searched."""
     tool = tool_for(client, settings)
     with _Session(client, server, tool, "UDP") as session:
-        return [_udp_like(session, "UDP", dest_ip, settings, size, reverse, None)
+        return [_udp_like(session, "UDP", dest_ip, settings, size, reverse, None, host_cpu)
                 for size in settings.udp_pkt_sizes]
 
 
 def measure_multicast(client: Runner, server: Runner, settings: MeasureSettings,
                       dest_ip: str | None = None, group: str | None = None,
-                      ) -> list[ThroughputResult]:
+                      host_cpu: CpuMonitor | None = None) -> list[ThroughputResult]:
     """nuttcp multicast (VMTP's -m32 -o -j -g<group>): throughput, loss and jitter per size.
 
     dest_ip is the server's control address (nuttcp's control connection is unicast);
@@ -211,7 +218,7 @@ def measure_multicast(client: Runner, server: Runner, settings: MeasureSettings,
     tool = tool_for(client, replace(settings, tool="nuttcp"))  # the only multicast tool
     with _Session(client, server, tool, "Multicast") as session:
         return [_udp_like(session, "Multicast", dest_ip, settings, size, False,
-                          group or settings.multicast_group)
+                          group or settings.multicast_group, host_cpu)
                 for size in settings.udp_pkt_sizes]
 
 

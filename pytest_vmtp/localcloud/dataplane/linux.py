@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import threading
 from pathlib import Path
 from typing import TypeVar
 
+from pytest_vmtp import gmond_daemon
+from pytest_vmtp.gmond_daemon import GmondHandle, start_gmond
 from pytest_vmtp.procgroup import cmdline, kill_groups
 from pytest_vmtp.sshd import SshdHandle, start_sshd
 
@@ -62,6 +65,7 @@ class LinuxDataplane:
         self._routers: Routers | None = None
         self._networks: dict[str, Network] = {}
         self._host_sshd: dict[str, SshdHandle] = {}
+        self._host_gmond: dict[str, GmondHandle] = {}
         self.impairer = impair.Impairer()
 
     # -- life cycle ---------------------------------------------------------------------------
@@ -95,6 +99,11 @@ class LinuxDataplane:
                 if host_authorized_keys:
                     for host in self.hosts():
                         self._start_host_sshd(self._host(host), host_authorized_keys, host_key)
+                if gmond_daemon.available():
+                    for host in self.hosts():
+                        self._start_host_gmond(self._host(host))
+                else:
+                    logging.warning("no gmond (install ganglia-monitor): the compute hosts report no CPU load")
             except BaseException:
                 self.stop()
                 raise
@@ -113,20 +122,33 @@ class LinuxDataplane:
         self._host_sshd[host.name] = handle
         self._require_record().add("pids", handle.pid)
 
+    def _start_host_gmond(self, host: Host) -> None:
+        """Ganglia's gmond on the host's management address, as on a monitored compute node
+        (gmond_daemon.py); its pid is in the record before anything can leave it behind."""
+        handle = start_gmond(self.workdir / host.netns, host.ip, netns=host.netns, location=host.name)
+        self._host_gmond[host.name] = handle
+        self._require_record().add("pids", handle.pid)
+
+    def host_gmond_port(self) -> int | None:
+        """The TCP port the compute hosts' gmond answers on at their management address; None
+        when they run none (ganglia-monitor not installed)."""
+        return gmond_daemon.PORT if self._host_gmond else None
+
     def stop(self) -> None:
         """Remove every kernel object and process this dataplane made (idempotent)."""
         with self._lock:
             if not self._started:
                 return
-            handles = list(self._host_sshd.values())
+            pids = [h.pid for h in self._host_sshd.values()] + [g.pid for g in self._host_gmond.values()]
             if self._servers is not None:
-                handles += [s.sshd for s in self._servers.servers.values() if s.sshd]
+                pids += [s.sshd.pid for s in self._servers.servers.values() if s.sshd]
                 self._servers.servers.clear()
             self._host_sshd.clear()
+            self._host_gmond.clear()
             self.impairer.stop()
-            kill_groups([h.pid for h in handles], wait=5.0)  # sshd needs no graceful stop
-            for handle in handles:
-                self._require_record().discard("pids", handle.pid)
+            kill_groups(pids, wait=5.0)  # neither sshd nor gmond needs a graceful stop
+            for pid in pids:
+                self._require_record().discard("pids", pid)
             if self._routers is not None:
                 self._routers.routers.clear()
             if self._underlay is not None:

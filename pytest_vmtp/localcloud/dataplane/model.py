@@ -113,6 +113,10 @@ class Dataplane(Protocol):
     def hosts(self) -> list[str]:
         """Compute host names, e.g. ["compute1", "compute2"]."""
 
+    def host_gmond_port(self) -> int | None:
+        """The TCP port of the Ganglia gmond each compute host runs on its management address
+        (its CPU load, as a monitored cloud's hosts report it); None when they run none."""
+
     def host_address(self, host: str) -> str:
         """The compute host's management IP (Nova's hypervisor host_ip), reachable from root."""
 
