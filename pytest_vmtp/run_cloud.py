@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from openstack.connection import Connection
 
     from pytest_vmtp.cloud.topology import Topology, VmEndpoint
+    from pytest_vmtp.measure.gmond import GmondTarget
     from pytest_vmtp.measure.hostspec import SshTarget
     from pytest_vmtp.measure.ssh_runner import SshRunner
 
@@ -140,6 +141,7 @@ class RunCloud:
         self._meta: dict = {}
         self._meta_key: tuple[str, ...] | None = None
         self._jump_checked: str | None = None  # None: not tried; "": reached; else why not
+        self._gmonds: list[GmondTarget] | None = None
 
     # -- connection -----------------------------------------------------------------------
     def connection(self) -> Connection:
@@ -251,6 +253,37 @@ class RunCloud:
         key, known = local_state_dir() / HOSTS_KEY, local_state_dir() / HOSTS_KNOWN_HOSTS
         hyps = sorted(conn.compute.hypervisors(details=True), key=lambda h: h.name)
         return [f"root@{h.host_ip},key={key},known_hosts={known}" for h in hyps[:2] if h.host_ip]
+
+    def gmond_targets(self) -> list[GmondTarget]:
+        """Local cloud only, once the run uses it: its compute hosts' gmonds, found as an
+        operator would: Nova's hypervisor list (host_ip) and the gmond port the cloud
+        publishes in its state dir (none published: no gmond runs there)."""
+        if not self.cfg.is_local_cloud or self._conn is None:
+            return []
+        with self._lock:
+            if self._gmonds is None:
+                self._gmonds = self._find_gmonds()
+            return list(self._gmonds)
+
+    def _find_gmonds(self) -> list[GmondTarget]:
+        import json
+
+        from pytest_vmtp.localcloud.control import HOSTS_GMOND
+        from pytest_vmtp.measure.gmond import GmondTarget
+
+        try:
+            port = int(json.loads((local_state_dir() / HOSTS_GMOND).read_text())["port"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return []
+        from openstack.exceptions import SDKException
+
+        assert self._conn is not None
+        try:
+            hyps = sorted(self._conn.compute.hypervisors(details=True), key=lambda h: h.name)
+        except SDKException as exc:  # host CPU is extra: the rows measure without it
+            self.progress(f"WARNING host CPU: cannot list the local cloud's hypervisors: {exc}")
+            return []
+        return [GmondTarget(h.host_ip, port) for h in hyps if h.host_ip]
 
     def runner(self, vm: VmEndpoint) -> SshRunner:
         """One SSH connection per VM per process (see _vm_target)."""

@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
             dataplane.stop()
         except Exception:
             logging.exception("data path teardown failed")
-        for name in (SERVER_FILE, SNAPSHOT):
+        for name in (SERVER_FILE, SNAPSHOT, HOSTS_GMOND):
             try:
                 (state_dir / name).unlink()
             except FileNotFoundError:

@@ -112,7 +112,7 @@ class ResultCollector:
         terminalreporter.write_line(render(self.summary_rows()))
         if self.json_path:
             terminalreporter.write_line(f"vmtp: results written to {self.json_path}")
-        for note in self.notes:
+        for note in [*self.warning_notes(), *self.notes]:
             terminalreporter.write_line(note, yellow=" WARNING " in note, red=" ERROR " in note)
 
     def pytest_sessionfinish(self, exitstatus: int | pytest.ExitCode) -> None:
@@ -163,6 +163,15 @@ class ResultCollector:
             return f"vmtp: ERROR the run is not in MongoDB: {_first_line(exc)}"
 
     # -- views --------------------------------------------------------------------------
+    def warning_notes(self) -> list[str]:
+        """The rows' warnings (a gmond that could not be read), each once, with its rows."""
+        rows: dict[str, list[str]] = {}
+        for sc, out in self._rows():
+            for line in (out.flow or {}).get("warnings") or []:
+                rows.setdefault(str(line), []).append(sc.id)
+        return [f"vmtp: WARNING {line} (row{'s' if len(ids) > 1 else ''} {', '.join(ids)})"
+                for line, ids in rows.items()]
+
     def _rows(self) -> list[tuple[Scenario, Outcome]]:
         rows = []
         for sc in catalogue(self.multicast):

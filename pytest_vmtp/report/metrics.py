@@ -32,15 +32,37 @@ def _value(v: Any) -> str:
     return str(v).lower() if isinstance(v, bool) else str(v)
 
 
+def host_cpu(item: dict[str, Any]) -> dict[str, list[float]]:
+    """An item's host CPU samples, {host IP: [busy CPUs, ...]}; {} without (or in an older
+    document, where cpu_load held the tool's own tx/rx percentages)."""
+    loads = item.get("cpu_load")
+    if not isinstance(loads, dict):
+        return {}
+    return {str(ip): [float(v) for v in values] for ip, values in loads.items()
+            if isinstance(values, list) and values and all(isinstance(v, (int, float)) for v in values)}
+
+
+def _cpu_properties(prefix: str, item: dict[str, Any]) -> list[tuple[str, str]]:
+    """'tcp.65536.run1.cpu_load.10.0.0.5' = '0.42 1.1 0.97' (the samples, as VMTP's list) and
+    the tool's own 'tcp.65536.run1.tool_cpu_tx' = '78' (percent)."""
+    props = [(f"{prefix}.cpu_load.{ip}", " ".join(_value(v) for v in values))
+             for ip, values in host_cpu(item).items()]
+    tool = item.get("tool_cpu_pct") or {}
+    props += [(f"{prefix}.tool_cpu_{side}", _value(tool[side])) for side in ("tx", "rx") if side in tool]
+    return props
+
+
 def properties(flow: dict[str, Any]) -> list[tuple[str, str]]:
     """Name/value pairs such as ('udp.1024.loss_rate', '0.4'), for record_property/JUnit.
 
     TCP runs each get theirs ('tcp.65536.run2.retrans'); 'tcp.65536.throughput_kbps' and
-    'tcp.65536.rtt_ms' are the means over the runs, as in the summary table."""
+    'tcp.65536.rtt_ms' are the means over the runs, as in the summary table; the hosts' CPU
+    load its peak over the runs ('tcp.65536.cpu_load_max.10.0.0.5')."""
     props = [("vmtp.scenario", flow["scenario"]), ("vmtp.status", flow["status"])]
     for key in ("desc", "ip_from", "ip_to"):
         if flow.get(key):
             props.append((f"vmtp.{key}", str(flow[key])))
+    props += [("vmtp.warning", str(line)) for line in flow.get("warnings") or []]
     tcp_runs: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for item in flow.get("results", []):
         proto = str(item.get("protocol", "")).lower()
@@ -58,11 +80,13 @@ def properties(flow: dict[str, Any]) -> list[tuple[str, str]]:
             for f in _RUN_FIELDS:
                 if item.get(f) is not None:
                     props.append((f"{_base(item)}.run{item['run']}.{f}", str(item[f])))
+            props += _cpu_properties(f"{_base(item)}.run{item['run']}", item)
         else:
             base = _base(item)
             for f in _TP_FIELDS:
                 if item.get(f) is not None:
                     props.append((f"{base}.{f}", _value(item[f])))
+            props += _cpu_properties(base, item)
             search = item.get("rate_search")
             if search:
                 props.append((f"{base}.search_outcome", search["outcome"]))
@@ -84,6 +108,11 @@ def _tcp_summary(base: str, runs: list[dict[str, Any]]) -> list[tuple[str, str]]
         out.append((f"{base}.retrans_total", str(sum(retrans))))
     if runs[0].get("bandwidth_limit_kbps") is not None:
         out.append((f"{base}.bandwidth_limit_kbps", str(runs[0]["bandwidth_limit_kbps"])))
+    peaks: dict[str, float] = {}
+    for run in runs:
+        for ip, values in host_cpu(run).items():
+            peaks[ip] = max(peaks.get(ip, 0.0), *values)
+    out += [(f"{base}.cpu_load_max.{ip}", _value(peak)) for ip, peak in peaks.items()]
     return out
 
 
@@ -93,7 +122,7 @@ def html_table(flow: dict[str, Any]) -> str:
     for item in flow.get("results", []):
         proto = html.escape(str(item.get("protocol", "")))
         if "error" in item:
-            rows.append(f"<tr><td>{proto}</td><td colspan='7'>error: {html.escape(item['error'])}</td></tr>")
+            rows.append(f"<tr><td>{proto}</td><td colspan='8'>error: {html.escape(item['error'])}</td></tr>")
         elif item.get("protocol") == "ICMP":
             every = f" every {_v(item.get('ping_interval_s'))} s" if item.get("ping_interval_s") else ""
             for s in item["results"]:
@@ -101,7 +130,7 @@ def html_table(flow: dict[str, Any]) -> str:
                     f"<tr><td>ICMP</td><td>{s['packet_size']}</td><td></td><td></td><td>"
                     f"{_pct(s)}</td><td>{_v(s.get('rtt_avg_ms'))} (min {_v(s.get('rtt_min_ms'))}, "
                     f"max {_v(s.get('rtt_max_ms'))}, sd {_v(s.get('rtt_stddev'))})</td><td></td>"
-                    f"<td>ping{every}</td></tr>"
+                    f"<td>ping{every}</td><td></td></tr>"
                 )
         else:
             dirn = " (reverse)" if item.get("direction") == "reverse" else ""
@@ -117,16 +146,37 @@ def html_table(flow: dict[str, Any]) -> str:
                 f"<td>{_v(asked)}{how}</td>"
                 f"<td>{_v(item.get('throughput_kbps'))}</td><td>{loss}</td>"
                 f"<td>{_v(item.get('rtt_ms'))}</td><td>{_v(item.get('retrans'))}</td>"
-                f"<td>{html.escape(str(item.get('tool', '')))}</td></tr>"
+                f"<td>{html.escape(str(item.get('tool', '')))}{_tool_cpu_cell(item)}</td>"
+                f"<td>{_host_cpu_cell(item)}</td></tr>"
             )
     if not rows:
         return ""
     head = ("<tr><th>Protocol</th><th>Size (B)</th><th>Rate asked (kbit/s)</th>"
             "<th>Throughput (kbit/s)</th><th>Loss (%)</th>"
-            "<th>RTT (ms)</th><th>Retrans</th><th>Tool</th></tr>")
+            "<th>RTT (ms)</th><th>Retrans</th><th>Tool (its CPU %, tx/rx)</th>"
+            "<th>Host CPU (busy CPUs, from gmond)</th></tr>")
     desc = html.escape(f"{flow.get('desc', '')}: {flow.get('ip_from') or ''} -> {flow.get('ip_to') or ''}")
+    warnings = "".join(f"<p class='vmtp-warning'>WARNING {html.escape(str(w))}</p>"
+                       for w in flow.get("warnings") or [])
     return (f"<div class='vmtp-metrics'><p>{desc}</p><table border='1' cellpadding='3'>"
-            f"{head}{''.join(rows)}</table></div>")
+            f"{head}{''.join(rows)}</table>{warnings}</div>")
+
+
+def _tool_cpu_cell(item: dict[str, Any]) -> str:
+    tool = item.get("tool_cpu_pct") or {}
+    if "tx" not in tool and "rx" not in tool:
+        return ""
+    return f" ({_v(tool.get('tx', '-'))}/{_v(tool.get('rx', '-'))})"
+
+
+def _host_cpu_cell(item: dict[str, Any]) -> str:
+    """Per host: its samples' range and count, e.g. '10.0.0.5: 0.42-1.1 (3)'."""
+    parts = []
+    for ip, values in host_cpu(item).items():
+        low, high = min(values), max(values)
+        span = _v(low) if low == high else f"{_v(low)}-{_v(high)}"
+        parts.append(f"{html.escape(ip)}: {span} ({len(values)})")
+    return "<br>".join(parts)
 
 
 def _v(value: Any) -> str:
