@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from pytest_vmtp.defaults import value
 
+from .hostspec import is_host
 from .parse_gmond import GmondXmlError, cpu_loads
 
 MAX_XML_BYTES = 64 << 20  # a gmetad of a large grid writes megabytes; a stream never ends
@@ -51,8 +52,8 @@ def parse_target(text: str, default_port: int) -> GmondTarget:
             ipaddress.IPv6Address(spec)
         except ValueError:
             raise ValueError("write an IPv6 address with a port as [ADDRESS]:PORT") from None
-    if not host or any(c.isspace() or c in "/@," for c in host):
-        raise ValueError("give a host name or address, e.g. 10.0.0.5 or 10.0.0.5:8649")
+    if not is_host(host):
+        raise ValueError(f"host {host!r} is neither an IP address nor a DNS name (e.g. 10.0.0.5 or 10.0.0.5:8649)")
     if not port.isdigit() or not 1 <= int(port) <= 65535:
         raise ValueError(f"port {port!r} is not a number from 1 to 65535")
     return GmondTarget(host, int(port))
