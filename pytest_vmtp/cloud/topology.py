@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from threading import RLock
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openstack.connection import Connection
 
@@ -43,6 +43,9 @@ from pytest_vmtp.cloud.resources import Maker
 from pytest_vmtp.cloud.settings import CloudSettings
 from pytest_vmtp.cloud.shared import SharedState
 from pytest_vmtp.cloud.waits import wait_for_port, wait_for_servers
+
+if TYPE_CHECKING:
+    from openstack.compute.v2.server import Server
 
 Progress = Callable[[str], None]
 NETWORKS: tuple[Network, Network] = ("net1", "net2")
@@ -419,15 +422,15 @@ class Topology:
         if booted_server is not None and not isinstance(booted_server, CloudError):
             server_host_id = booted_server.host_id
         for role, sid in booted.items():
-            server = results[sid]
-            if isinstance(server, CloudError):
-                state["errors"][role] = str(server)
+            active = results[sid]
+            if isinstance(active, CloudError):
+                state["errors"][role] = str(active)
                 continue
             try:
-                pending[role] = self._endpoint(state, placement, role, server, server_host_id)
+                pending[role] = self._endpoint(state, placement, role, active, server_host_id)
             except CloudError as exc:
                 msg = str(exc)
-                state["errors"][role] = msg if server.name in msg else f"{server.name}: {msg}"
+                state["errors"][role] = msg if active.name in msg else f"{active.name}: {msg}"
         _add_time(state, "floating_ips_s", _secs(start))
         self._state.write(state)
         start = time.monotonic()
@@ -435,7 +438,7 @@ class Topology:
         _add_time(state, "ssh_wait_s", _secs(start))
         _add_time(state, "setup_s", _secs(start_all))
 
-    def _endpoint(self, state: dict[str, Any], placement: Placement, role: Role, server: Any,
+    def _endpoint(self, state: dict[str, Any], placement: Placement, role: Role, server: Server,
                   server_host_id: str | None) -> dict[str, Any]:
         res = state["resources"]
         port = self._maker.server_port(server.id, server.name)
