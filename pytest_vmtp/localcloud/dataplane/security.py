@@ -44,10 +44,10 @@ def _match(rule: SecurityRule, ethertype: str = "IPv4") -> str | None:
         return " ".join(parts)
     if proto in ("icmp", "1", "ipv6-icmp", "icmpv6", "58"):
         six = ethertype == "IPv6"
-        parts.append("-p ipv6-icmp -m icmp6" if six else "-p icmp")
+        parts.append("-p ipv6-icmp" if six else "-p icmp")
         if rule.port_range_min is not None:  # Neutron: min = ICMP type, max = code
             code = f"/{rule.port_range_max}" if rule.port_range_max is not None else ""
-            parts.append(f"--icmpv6-type {rule.port_range_min}{code}" if six
+            parts.append(f"-m icmp6 --icmpv6-type {rule.port_range_min}{code}" if six
                          else f"--icmp-type {rule.port_range_min}{code}")
         return " ".join(parts)
     parts.append(f"-p {proto}")
