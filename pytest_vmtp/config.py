@@ -151,7 +151,7 @@ def _sizes(name: str, value: Any, largest: int = 65507) -> tuple[int, ...]:
     return sizes
 
 
-def _positive(name: str, value: Any, kind=int) -> Any:
+def _positive(name: str, value: Any, kind: type[int] | type[float] = int) -> Any:
     try:
         v = kind(value)
     except (TypeError, ValueError):

@@ -24,7 +24,7 @@ from typing import Any
 
 from openstack.connection import Connection
 
-from pytest_vmtp.catalogue import ROLES, Network
+from pytest_vmtp.catalogue import ROLES, Network, Role
 from pytest_vmtp.catalogue import SERVER_ROLE as SERVER
 from pytest_vmtp.cloud import lookup, naming, sources
 from pytest_vmtp.cloud.errors import CloudError
@@ -50,7 +50,7 @@ NETWORKS: tuple[Network, Network] = ("net1", "net2")
 
 @dataclass(frozen=True)
 class VmEndpoint:
-    role: str
+    role: Role
     name: str
     server_id: str
     fixed_ip: str
@@ -119,10 +119,10 @@ class Topology:
         """Phase durations in seconds (set-up by whichever process built, teardown)."""
         return dict(self._state.read()["timings"])
 
-    def vm(self, role: str) -> VmEndpoint:
+    def vm(self, role: Role) -> VmEndpoint:
         return self.vms([role])[role]
 
-    def vms(self, roles: Iterable[str], *, strict: bool = True) -> dict[str, VmEndpoint]:
+    def vms(self, roles: Iterable[Role], *, strict: bool = True) -> dict[Role, VmEndpoint]:
         """Build the roles not built yet (booting them together). strict: raise CloudError
         naming every requested VM that could not be built (the others stay usable via vm());
         strict=False: return the VMs that were built and leave the errors to vm(role), so one
@@ -151,7 +151,7 @@ class Topology:
             raise CloudError("; ".join(failed))
         return {r: VmEndpoint.from_json(state["vms"][r]) for r in roles if r in state["vms"]}
 
-    def floating_ip_of(self, role: str) -> str:
+    def floating_ip_of(self, role: Role) -> str:
         """The role's floating IP, made on demand when SSH does not use floating IPs
         (CloudError with the reason when the run has none)."""
         gone = self.unavailable(NEED_FLOATING_IP)
@@ -183,7 +183,7 @@ class Topology:
         """Why the rows needing `need` (modes.NEEDS) cannot run here, or None."""
         return self.network_plan().unavailable(need)
 
-    def role_available(self, role: str) -> bool:
+    def role_available(self, role: Role) -> bool:
         return not (self.unavailable(NEED_SSH) or (ROLES[role].network == "net2" and self.unavailable(NEED_NET2)))
 
     def inter_node_reason(self) -> str | None:
@@ -382,7 +382,7 @@ class Topology:
 
         return str(next(ipaddress.ip_network(net1.get("cidr") or self.settings.cidrs[0]).hosts()))
 
-    def _boot_args(self, state: dict[str, Any], placement: Placement, role: str,
+    def _boot_args(self, state: dict[str, Any], placement: Placement, role: Role,
                    server_id: str | None) -> tuple[str | None, dict[str, Any] | None]:
         """(availability_zone, scheduler_hints) for the role's side, or CloudError if unplaceable.
 
@@ -402,14 +402,14 @@ class Topology:
             hints["different_host"] = [server_id]
         return choice.availability_zone(), hints
 
-    def _build(self, state: dict[str, Any], roles: list[str]) -> None:
+    def _build(self, state: dict[str, Any], roles: list[Role]) -> None:
         start_all = time.monotonic()
         networks = {ROLES[r].network for r in roles}
         self._base(state, networks)
         placement = self._placement(state)
         res = state["resources"]
         ordered = sorted(roles, key=lambda r: r != SERVER)  # the server first: hints may name it
-        booted: dict[str, str] = {}  # role -> server id
+        booted: dict[Role, str] = {}  # role -> server id
 
         start = time.monotonic()
         for role in ordered:
@@ -458,7 +458,7 @@ class Topology:
         _add_time(state, "ssh_wait_s", _secs(start))
         _add_time(state, "setup_s", _secs(start_all))
 
-    def _endpoint(self, state: dict[str, Any], placement: Placement, role: str, server: Any,
+    def _endpoint(self, state: dict[str, Any], placement: Placement, role: Role, server: Any,
                   server_host_id: str | None) -> dict[str, Any]:
         res = state["resources"]
         port = self._maker.server_port(server.id, server.name)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import builder, neutron, segments
 from .common import now
@@ -29,11 +29,12 @@ from .state import Resource
 
 if TYPE_CHECKING:
     from .context import Cloud
+    from .dataplane.model import DataplaneClass
 
 HOST_KEY = "ssh_host_ed25519_key"
 
 
-def clean_keeping_host_key(dataplane_class: Any, prefix: str, dp_dir: Path, workdir: Path
+def clean_keeping_host_key(dataplane_class: DataplaneClass, prefix: str, dp_dir: Path, workdir: Path
                            ) -> None:
     """Remove the crashed data path's objects; put its host key pair back afterwards."""
     kept = {name: (workdir / name).read_bytes() for name in (HOST_KEY, HOST_KEY + ".pub")
@@ -104,7 +105,7 @@ def _resume(c: Cloud, server: Resource) -> None:
     spec = builder.spec_of(c, server, start_sshd=True)
     try:
         c.dataplane.boot_server(spec)
-    except Exception as exc:  # noqa: BLE001 - this server fails, the others come back
+    except Exception as exc:
         logging.exception("recovering server %s failed", server["id"])
         builder.fail_server(c, server, 500, f"Recovery of instance {server['id']} failed: "
                             f"{exc}")

@@ -24,7 +24,7 @@ MAX_PKT_SIZE = 1 << 24
 MAX_RATE_KBPS = 1 << 40
 
 
-class InvalidValue(MeasureError, ValueError):
+class InvalidValue(MeasureError, ValueError):  # noqa: N818 - a ValueError by its bases
     """A value unfit for a command line; str() is one line naming it and what is expected."""
 
     def __init__(self, what: str, value: Any, reason: str) -> None:
