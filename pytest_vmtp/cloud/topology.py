@@ -331,7 +331,11 @@ class Topology:
             # VM-to-floating-IP traffic leaves the router SNATed to its gateway address (or to
             # the client's floating IP: those are added as they are made, see _endpoint).
             gateways = (router_rec or {}).get("gateway_ips", [])
-            flows = sources.resolve([*self._cidrs(res, network_plan), *gateways, *s.flow_sources], toward)
+            if s.ipv6_mode:  # every flow is IPv6 then (the IPv4-only rows skip): IPv6 sources only
+                flows = [f for f in sources.resolve([*self._cidrs(res, network_plan), *s.flow_sources], toward)
+                         if ":" in f]
+            else:
+                flows = sources.resolve([*self._cidrs(res, network_plan), *gateways, *s.flow_sources], toward)
             ssh = sources.resolve(list(s.ssh_sources), toward)
             sg = m.security_group(s, flows, ssh)
             return {"id": sg.id, "name": sg.name, "flow_sources": flows, "ssh_sources": ssh}
@@ -490,6 +494,8 @@ class Topology:
         SNATs a VM with a floating IP to it): open the test ports to it."""
         group = state["resources"]["security_group"]
         prefix = sources.resolve([address], None)[0]
+        if self.settings.ipv6_mode:
+            return  # no flow goes to or from a floating IP then
         if not group.get("reused") and prefix not in group["flow_sources"]:  # never edit the user's
             self._maker.allow_flows_from(group["id"], [prefix], self.settings)
             group["flow_sources"].append(prefix)

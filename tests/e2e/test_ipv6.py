@@ -96,3 +96,34 @@ def test_ipv6_rows_pass_over_ipv6(mode: str, cloud, env, tmp_path) -> None:
     mode_meta = doc["metadata"]["network_mode"]
     assert mode_meta["ipv6"]["net1"] == {"cidr": IPV6_CIDRS[0], "mode": mode}
     assert daemons() == []  # the run's VMs, routers and networks are gone, and their daemons
+
+
+def test_the_security_group_opens_the_flows_to_the_ipv6_subnets_only(cloud, tmp_path) -> None:
+    """In IPv6 mode every flow is IPv6: ICMPv6 and the tool ports open to the run's IPv6
+    subnets (ethertype IPv6, ipv6-icmp), nothing of IPv4 but SSH from this machine."""
+    from pytest_vmtp.cloud import CloudSettings, Topology, cleanup, connect, new_run_id
+
+    old = os.environ.get("OS_CLIENT_CONFIG_FILE")
+    os.environ["OS_CLIENT_CONFIG_FILE"] = str(cloud.clouds_yaml)
+    conn = connect("local")
+    rid = new_run_id()
+    try:
+        settings = CloudSettings(image="vmtp-local", flavor="m1.tiny", ipv6_mode="slaac", ipv6_cidrs=IPV6_CIDRS,
+                                 flow_sources=("this-machine",), ssh_sources=("this-machine",))
+        topo = Topology(conn, settings, rid, tmp_path / "topology")
+        vm = topo.vm("server")
+        assert ipaddress.ip_address(vm.flow_ip) in ipaddress.ip_network(IPV6_CIDRS[0]) and vm.fixed_ip6 == vm.flow_ip
+        group = conn.network.find_security_group(f"vmtp-{rid}-secgroup", ignore_missing=False)
+        ingress = sorted((r.ether_type, r.protocol, r.port_range_min, r.remote_ip_prefix)
+                         for r in conn.network.security_group_rules(security_group_id=group.id)
+                         if r.direction == "ingress")
+        six = [r for r in ingress if r[0] == "IPv6"]
+        assert {r[3] for r in six} == set(IPV6_CIDRS) and {r[1] for r in six} == {"ipv6-icmp", "tcp", "udp"}
+        assert [(r[1], r[2]) for r in ingress if r[0] == "IPv4"] == [("tcp", 22)]
+    finally:
+        cleanup(conn, rid)
+        conn.close()
+        if old is None:
+            os.environ.pop("OS_CLIENT_CONFIG_FILE", None)
+        else:
+            os.environ["OS_CLIENT_CONFIG_FILE"] = old
