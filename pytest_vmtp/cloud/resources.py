@@ -107,22 +107,41 @@ class Maker:
             self.tag(router)
         return router
 
-    def network(self, key: str, cidr: str, settings: CloudSettings, router_id: str | None) -> tuple[Network, Subnet]:
+    def network(self, key: str, cidr: str, settings: CloudSettings, router_id: str | None,
+                cidr6: str | None = None) -> tuple[Network, Subnet, Subnet | None]:
         """Network + subnet (DHCP on, the settings' DNS servers) attached to the router (a
-        router of the run's, or one it reuses: cleanup removes the interface, not the router)."""
+        router of the run's, or one it reuses: cleanup removes the interface, not the router);
+        with cidr6, an IPv6 subnet beside it of settings.ipv6_mode (both of Neutron's mode
+        attributes, as VMTP set them), on the router too (it routes and advertises it)."""
         net_name, subnet_name = self.name(key), self.name(f"{key}-subnet")
         with cloud_errors(f"creating network {net_name} ({cidr})"):
             network = self.conn.network.create_network(name=net_name)
             self.tag(network)
-            kwargs: dict[str, Any] = {}
-            if settings.dns_nameservers:
-                kwargs["dns_nameservers"] = list(settings.dns_nameservers)
-            subnet = self.conn.network.create_subnet(network_id=network.id, name=subnet_name, ip_version=4,
-                                                     cidr=cidr, enable_dhcp=True, **kwargs)
-            self.tag(subnet)
+            subnet = self._subnet(network.id, subnet_name, cidr, settings, {"ip_version": 4})
             if router_id:
                 self.conn.network.add_interface_to_router(router_id, subnet.id)  # positional: renamed in SDK 4
-        return network, subnet
+        subnet6 = None
+        if cidr6:
+            with cloud_errors(f"creating the IPv6 subnet {cidr6} ({settings.ipv6_mode}) of network {net_name}"):
+                subnet6 = self._subnet(network.id, self.name(f"{key}-subnet6"), cidr6, settings,
+                                       {"ip_version": 6, "ipv6_ra_mode": settings.ipv6_mode,
+                                        "ipv6_address_mode": settings.ipv6_mode})
+                if router_id:
+                    self.conn.network.add_interface_to_router(router_id, subnet6.id)
+        return network, subnet, subnet6
+
+    def _subnet(self, network_id: str, name: str, cidr: str, settings: CloudSettings,
+                kwargs: dict[str, Any]) -> Subnet:
+        """A subnet with DHCP on and the settings' DNS servers of its family (Neutron refuses
+        the other family's)."""
+        version = kwargs["ip_version"]
+        dns = [d for d in settings.dns_nameservers if ipaddress.ip_address(d).version == version]
+        if dns:
+            kwargs = {**kwargs, "dns_nameservers": dns}
+        subnet = self.conn.network.create_subnet(network_id=network_id, name=name, cidr=cidr,
+                                                 enable_dhcp=True, **kwargs)
+        self.tag(subnet)
+        return subnet
 
     def server_group(self, key: str, policy: str) -> ServerGroup:
         name = self.name(key)
