@@ -6,6 +6,7 @@ the measuring (through measure/) and the bookkeeping VMTP's reports need.
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ def run_scenario(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSetti
     host_cpu: the gmonds whose hosts' CPU load goes with each throughput result; what went
     wrong reading them is the flow's warnings, never an error."""
     flow.desc, flow.ip_from, flow.ip_to = ends.desc, ends.ip_from, ends.ip_to
+    flow.ip_version = _family(ends.dest_ip)
     flow.az_from, flow.az_to = ends.az_from, ends.az_to
     monitor = CpuMonitor(host_cpu) if host_cpu is not None and host_cpu.targets else None
     started = time.monotonic()
@@ -68,6 +70,14 @@ def run_scenario(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSetti
             flow.duration_s = round(time.monotonic() - started, 3)
             if monitor is not None:
                 flow.warn(monitor.warnings)
+
+
+def _family(address: str) -> int | None:
+    """4 or 6: the address family the flow measured (its destination's)."""
+    try:
+        return ipaddress.ip_address(address.partition("%")[0]).version
+    except ValueError:
+        return None
 
 
 def _measure(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSettings, flow: FlowResult,

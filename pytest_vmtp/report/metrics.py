@@ -59,7 +59,7 @@ def properties(flow: dict[str, Any]) -> list[tuple[str, str]]:
     'tcp.65536.rtt_ms' are the means over the runs, as in the summary table; the hosts' CPU
     load its peak over the runs ('tcp.65536.cpu_load_max.10.0.0.5')."""
     props = [("vmtp.scenario", flow["scenario"]), ("vmtp.status", flow["status"])]
-    for key in ("desc", "ip_from", "ip_to"):
+    for key in ("desc", "ip_from", "ip_to", "ip_version"):
         if flow.get(key):
             props.append((f"vmtp.{key}", str(flow[key])))
     props += [("vmtp.warning", str(line)) for line in flow.get("warnings") or []]

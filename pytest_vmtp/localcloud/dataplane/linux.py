@@ -15,8 +15,18 @@ from pytest_vmtp.sshd import SshdHandle, start_sshd
 
 from . import cleanup, impair, physnets
 from .addressing import NETWORK_NODE, Addressing
+from .dhcp import DhcpServers
 from .hosts import Host, Underlay
-from .model import End, Leg, LegState, PortSpec, ProviderSegment, SecurityRule, ServerSpec
+from .model import (
+    DhcpSpec,
+    End,
+    Leg,
+    LegState,
+    PortSpec,
+    ProviderSegment,
+    SecurityRule,
+    ServerSpec,
+)
 from .names import MGMT_LEG, Names, check_prefix
 from .networks import Network, add_bridge, plug_network, unplug_network
 from .nl import DataplaneError, Ns, kill_named, ns_pids, remove_ns
@@ -63,6 +73,7 @@ class LinuxDataplane:
         self._underlay: Underlay | None = None
         self._servers: Servers | None = None
         self._routers: Routers | None = None
+        self._dhcp: DhcpServers | None = None
         self._networks: dict[str, Network] = {}
         self._host_sshd: dict[str, SshdHandle] = {}
         self._host_gmond: dict[str, GmondHandle] = {}
@@ -95,7 +106,8 @@ class LinuxDataplane:
                         physnets.plug_host(self._root, self.names, self._record, index, node)
                 self._servers = Servers(self.names, self._record, self._root, self.workdir,
                                         host_key)
-                self._routers = Routers(self.names, self._record, self._root)
+                self._routers = Routers(self.names, self._record, self._root, self.workdir)
+                self._dhcp = DhcpServers(self.names, self._record, self.workdir)
                 if host_authorized_keys:
                     for host in self.hosts():
                         self._start_host_sshd(self._host(host), host_authorized_keys, host_key)
@@ -124,7 +136,8 @@ class LinuxDataplane:
 
     def _start_host_gmond(self, host: Host) -> None:
         """Ganglia's gmond on the host's management address, as on a monitored compute node
-        (gmond_daemon.py); its pid is in the record before anything can leave it behind."""
+        (gmond_daemon.py); its pid goes into the crash record once it listens (killed before
+        that, it is still found by `clean`, which kills every process of the host's namespace)."""
         handle = start_gmond(self.workdir / host.netns, host.ip, netns=host.netns, location=host.name)
         self._host_gmond[host.name] = handle
         self._require_record().add("pids", handle.pid)
@@ -151,6 +164,8 @@ class LinuxDataplane:
                 self._require_record().discard("pids", pid)
             if self._routers is not None:
                 self._routers.routers.clear()
+            if self._dhcp is not None:
+                self._dhcp.clear()
             if self._underlay is not None:
                 self._underlay.teardown()
             self._networks.clear()
@@ -229,6 +244,15 @@ class LinuxDataplane:
                                        index, net.provider)
         for host in self._underlay.hosts.values():
             unplug_network(host, net)
+
+    def update_dhcp(self, network_id: str, spec: DhcpSpec | None) -> None:
+        with self._lock:
+            net = self._networks.get(network_id)
+        if spec is not None and (net is None or net.external):
+            raise DataplaneError(f"DHCP server of network {network_id}: not ensured or external")
+        if self._dhcp is None or self._underlay is None:
+            return
+        self._dhcp.update(network_id, spec, net, self._underlay.hosts[NETWORK_NODE])
 
     def add_provider_gateway(self, network_id: str, ip: str, prefixlen: int) -> None:
         net, index = self._provider(network_id)
