@@ -29,7 +29,6 @@ import pytest
 import requests
 
 from pytest_vmtp.localcloud import control
-from pytest_vmtp.localcloud.dataplane.cleanup import leftovers
 from pytest_vmtp.report import vmtp_json
 from tests.history.pg_server import pg_server
 from tests.localcloud.lc_support import connect
@@ -61,11 +60,14 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[control.CloudHan
     try:
         yield handle
     finally:
-        try:
-            control.stop(handle)
-        finally:
-            control.clean(state, PREFIX)
-        assert leftovers(PREFIX) == {"namespaces": [], "root_links": [], "root_rules": []}
+        control.stop(handle)  # the cloud removes its namespaces, links, rules and daemons
+        # (checked with ip(8): pyroute2 in this process trips over an event loop that an
+        # earlier module of the same xdist worker, Playwright's, left set)
+        for listing in (["ip", "netns", "list"], ["ip", "-br", "link"]):
+            left = subprocess.run(listing, capture_output=True, text=True, check=True).stdout
+            assert f"{PREFIX}-" not in left, left
+        assert f"{PREFIX}-dataplane" not in subprocess.run(["iptables", "-w", "-S"], capture_output=True,
+                                                           text=True, check=True).stdout
 
 
 def shape(cloud: control.CloudHandle, rate: str) -> None:

@@ -16,7 +16,7 @@ from pytest_vmtp.localcloud.dataplane.names import Names
 from pytest_vmtp.localcloud.dataplane.nl import ns_pids
 from pytest_vmtp.measure.gmond import GmondTarget, read_xml
 from pytest_vmtp.measure.parse_gmond import parse_hosts
-from pytest_vmtp.procgroup import cmdline
+from pytest_vmtp.procgroup import alive, cmdline
 from tests.localcloud.lc_support import connect, processes_mentioning
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces)")
@@ -55,7 +55,7 @@ def test_compute_hosts_run_gmond_found_through_nova_and_gone_after_stop_and_clea
     try:
         os.kill(handle.pid, signal.SIGKILL)
         process.wait_gone(handle.pid, 10)
-        assert all(Path(f"/proc/{pid}").exists() for pid in left) and len(left) == 2
+        assert all(alive(pid) for pid in left) and len(left) == 2
     finally:
         control.clean(state, PREFIX)
     assert processes_mentioning(str(state)) == []

@@ -18,6 +18,7 @@ from pytest_vmtp.localcloud import control, process
 from pytest_vmtp.localcloud.dataplane.cleanup import leftovers, root_links
 from pytest_vmtp.localcloud.dataplane.names import Names
 from pytest_vmtp.localcloud.dataplane.nl import list_ns, ns_pids
+from pytest_vmtp.procgroup import alive
 from tests.localcloud.lc_support import connect, processes_mentioning, ssh
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces)")
@@ -123,7 +124,7 @@ def test_sigkill_then_start_recovers_everything(tmp_path: Path) -> None:
         for host in ("compute1", "compute2"):  # each compute host's gmond: the crashed one's gone, a new one
             ns = NAMES.host_ns(host)
             assert len(after["gmond"][ns]) == 1 and after["gmond"][ns] != before["gmond"][ns]
-            assert not any(Path(f"/proc/{pid}").exists() for pid in before["gmond"][ns])
+            assert not any(alive(pid) for pid in before["gmond"][ns])  # (a zombie init has yet to reap is gone)
         record = after["record"]
         assert sorted(record["namespaces"]) == expected
         assert sorted(record["root_links"]) == after["links"]
