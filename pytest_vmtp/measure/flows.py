@@ -150,9 +150,8 @@ def _checked(out: RunOutcome, protocol: str, size: int, rate_kbps: int | None, t
         if protocol == "Multicast":
             raise MeasureError(
                 f"Multicast {size} B {at}: no datagram sent to group {out.multicast_group or group} "
-                f"reached the receiver ({tool}); check that the path forwards multicast (a router does "
-                "only where the cloud relays it: Neutron's routers do not) and that the security group "
-                "lets UDP through")
+                f"reached the receiver ({tool}): a router forwards multicast only where the cloud "
+                "relays it (Neutron's do not); else check that the security group lets UDP through")
         raise MeasureError(f"{protocol} {size} B {at}: no datagram reached the receiver ({tool}); "
                            "check the path and that the security group lets UDP through")
     if out.loss_rate is None:
