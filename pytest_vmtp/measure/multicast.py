@@ -81,8 +81,9 @@ def choose_tool(client: Runner, server: Runner, settings: MeasureSettings) -> Mu
         return MulticastTool(nuttcp, old_note if oldest else None)
     if wanted == "iperf" and iperf is not None:
         return MulticastTool(iperf)
-    group = ipaddress.ip_address(validate.multicast_group(settings.multicast_group))
-    if nuttcp is not None and not oldest and group in NUTTCP_GROUPS and settings.tool != "iperf":
+    group = ipaddress.ip_address(validate.multicast_group(settings.multicast_group).partition("%")[0])
+    nuttcp_takes_it = group.version == 6 or group in NUTTCP_GROUPS
+    if nuttcp is not None and not oldest and nuttcp_takes_it and settings.tool != "iperf":
         return MulticastTool(nuttcp)  # VMTP's own measurement
     if iperf is not None:
         if settings.tool == "iperf":

@@ -121,9 +121,10 @@ class Nuttcp:
 
 
 def nuttcp_group(group: str | None, version: str) -> str:
-    """The group for nuttcp's -g: nuttcp sends any-source multicast to 231.x.y.z only."""
+    """The group for nuttcp's -g: nuttcp sends IPv4 any-source multicast to 231.x.y.z only."""
     group = validate.multicast_group(group)
-    if ipaddress.ip_address(group) not in NUTTCP_GROUPS:
+    address = ipaddress.ip_address(group.partition("%")[0])
+    if address.version == 4 and address not in NUTTCP_GROUPS:
         raise MeasureError(f"multicast group {group}: {version} sends only to 231.x.y.z groups: "
                            "pick one (multicast_group), or multicast_tool: iperf")
     return group

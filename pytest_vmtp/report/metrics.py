@@ -7,8 +7,9 @@ from collections import defaultdict
 from statistics import mean
 from typing import Any
 
-_TP_FIELDS = ("throughput_kbps", "loss_rate", "rtt_ms", "retrans", "jitter",
-              "bandwidth_limit_kbps", "search_rate_kbps", "loss_in_target")
+_TP_FIELDS = ("throughput_kbps", "loss_rate", "rtt_ms", "retrans", "jitter", "jitter_kind",
+              "bandwidth_limit_kbps", "search_rate_kbps", "loss_in_target", "multicast_group",
+              "multicast_group_asked", "note")
 _RUN_FIELDS = ("throughput_kbps", "rtt_ms", "retrans")  # per TCP run
 _ICMP_FIELDS = ("rtt_avg_ms", "rtt_min_ms", "rtt_max_ms", "rtt_stddev", "tx_packets", "rx_packets")
 

@@ -17,7 +17,8 @@ from pytest_vmtp.measure.errors import MeasureError
 from pytest_vmtp.measure.local_runner import LocalRunner
 from pytest_vmtp.measure.multicast import multicast_route
 
-# This module's own names and range (the helper's prefix vm1, 198.18.182.0/24).
+# This module's own names ("vm1r": not "vm1-", the local cloud prefix of tests/e2e/
+# test_multicast_external.py, whose clean-up sweeps "vm1-*") and range (198.18.182.0/24).
 A_IP, B_IP = "198.18.182.1", "198.18.182.2"
 
 
@@ -28,13 +29,13 @@ def _ip(*args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def pair() -> Iterator[tuple[str, str]]:
     tag = uuid.uuid4().hex[:4]
-    a, b = f"vm1-mr{tag}a", f"vm1-mr{tag}b"
+    a, b = f"vm1r-{tag}a", f"vm1r-{tag}b"
     try:
         for ns in (a, b):
             _ip("netns", "add", ns)
             _ip("-n", ns, "link", "set", "lo", "up")
-        _ip("link", "add", f"vm1-{tag}a", "netns", a, "type", "veth", "peer", "name", f"vm1-{tag}b", "netns", b)
-        for ns, end, addr in ((a, f"vm1-{tag}a", A_IP), (b, f"vm1-{tag}b", B_IP)):
+        _ip("link", "add", f"vm1r{tag}a", "netns", a, "type", "veth", "peer", "name", f"vm1r{tag}b", "netns", b)
+        for ns, end, addr in ((a, f"vm1r{tag}a", A_IP), (b, f"vm1r{tag}b", B_IP)):
             _ip("-n", ns, "addr", "add", f"{addr}/24", "dev", end)
             _ip("-n", ns, "link", "set", end, "up")
         yield a, b
@@ -51,7 +52,7 @@ def test_route_added_towards_the_peer_and_removed(pair) -> None:
     a, _ = pair
     assert subprocess.run(["ip", "-n", a, "route", "get", "231.1.1.1"], capture_output=True).returncode != 0
     with LocalRunner(a) as runner, multicast_route(runner, B_IP, "231.1.1.1") as dev:
-        assert dev is not None and dev.startswith("vm1-")
+        assert dev is not None and dev.startswith("vm1r")
         assert routes(a) == f"224.0.0.0/4 dev {dev} scope link"
     assert routes(a) == ""
 
@@ -93,7 +94,7 @@ def test_a_killed_run_leaves_no_route(pair) -> None:
     proc = subprocess.Popen([sys.executable, "-c", HOLD, a, B_IP], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
-        assert routes(a).startswith("224.0.0.0/4 dev vm1-")
+        assert routes(a).startswith("224.0.0.0/4 dev vm1r")
     finally:
         proc.kill()
         proc.wait()

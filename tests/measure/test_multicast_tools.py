@@ -168,7 +168,8 @@ def test_which_tool_measures_multicast(tmp_path, client_tools, server_tools, set
 
 def test_no_multicast_tool_is_one_line(tmp_path) -> None:
     client, server = _host(tmp_path, "client", {"iperf3": None}), _host(tmp_path, "server", {"nuttcp": None})
-    with pytest.raises(ToolMissing, match=r"^multicast needs nuttcp or iperf \(2\) on both hosts; neither is on host .*client"):
+    none = r"^multicast needs nuttcp or iperf \(2\) on both hosts; neither is on host .*client"
+    with pytest.raises(ToolMissing, match=none):
         choose_tool(client, server, MeasureSettings())
     with pytest.raises(ToolMissing, match=r"^multicast_tool iperf: iperf not found on host .*server: install it"):
         choose_tool(server, server, MeasureSettings(multicast_tool="iperf"))
