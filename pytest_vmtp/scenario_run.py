@@ -6,6 +6,7 @@ the measuring (through measure/) and the bookkeeping VMTP's reports need.
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ def run_scenario(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSetti
     from ends.client to ends.dest_ip; raise MeasureError on the first error, recorded as the
     failing protocol's error item."""
     flow.desc, flow.ip_from, flow.ip_to = ends.desc, ends.ip_from, ends.ip_to
+    flow.ip_version = _family(ends.dest_ip)
     flow.az_from, flow.az_to = ends.az_from, ends.az_to
     wanted = selected_measures(scenario, protocols) if protocols is not None else scenario.measures
     # VMTP pinged first, then measured throughput (instance.py run_client).
@@ -71,6 +73,14 @@ def run_scenario(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSetti
                     raise
         finally:
             flow.duration_s = round(time.monotonic() - started, 3)
+
+
+def _family(address: str) -> int | None:
+    """4 or 6: the address family the flow measured (its destination's)."""
+    try:
+        return ipaddress.ip_address(address.partition("%")[0]).version
+    except ValueError:
+        return None
 
 
 def _measure(proto: Protocol, ends: FlowEndpoints, settings: MeasureSettings, flow: FlowResult) -> None:

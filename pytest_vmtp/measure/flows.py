@@ -59,12 +59,14 @@ def _wait_listening(server: Runner, bg: Background, port: int, proto: str, label
 class _Session:
     """A started server plus the client-side tool, for one batch of runs."""
 
-    def __init__(self, client: Runner, server: Runner, tool: ThroughputTool, protocol: str):
+    def __init__(self, client: Runner, server: Runner, tool: ThroughputTool, protocol: str,
+                 dest_ip: str):
         self.client, self.server, self.tool, self.protocol = client, server, tool, protocol
+        self.ipv6 = validate.is_ipv6(validate.ip_address(dest_ip, "destination address"))
         self.bg: Background | None = None
 
     def _start_server(self) -> None:
-        self.bg = self.server.start(self.tool.server_command(self.protocol))
+        self.bg = self.server.start(self.tool.server_command(self.protocol, self.ipv6))
         try:
             port, proto = self.tool.listen_port(self.protocol)
             _wait_listening(self.server, self.bg, port, proto, self.tool.binary)
@@ -127,7 +129,7 @@ def measure_tcp(client: Runner, server: Runner, dest_ip: str, settings: MeasureS
     """settings.tcp_runs results per TCP message size, one per run (as VMTP), numbered by `run`."""
     tool = tool_for(client, settings)
     results = []
-    with _Session(client, server, tool, "TCP") as session:
+    with _Session(client, server, tool, "TCP", dest_ip) as session:
         for size in settings.tcp_pkt_sizes:
             spec = RunSpec("TCP", dest_ip, settings.duration_s, size, settings.bandwidth_kbps,
                            reverse, settings.tcp_buffer)
@@ -209,7 +211,7 @@ def measure_udp(client: Runner, server: Runner, dest_ip: str, settings: MeasureS
                 reverse: bool = False) -> list[ThroughputResult]:
     """One result per UDP packet size; loss_rate in percent; without a cap, the rate searched."""
     tool = tool_for(client, settings)
-    with _Session(client, server, tool, "UDP") as session:
+    with _Session(client, server, tool, "UDP", dest_ip) as session:
         return [_udp_like(session, "UDP", dest_ip, settings, size, reverse)
                 for size in settings.udp_pkt_sizes]
 
@@ -232,7 +234,7 @@ def measure_multicast(client: Runner, server: Runner, settings: MeasureSettings,
         # The server joins the group when it starts (iperf 2) or when a test starts (nuttcp).
         stack.enter_context(multicast_route(client, dest_ip, settings.multicast_group))
         stack.enter_context(multicast_route(server, peer_ip, settings.multicast_group))
-        session = stack.enter_context(_Session(client, server, chosen.tool, "Multicast"))
+        session = stack.enter_context(_Session(client, server, chosen.tool, "Multicast", dest_ip))
         return [_udp_like(session, "Multicast", dest_ip, settings, size, False, chosen)
                 for size in settings.udp_pkt_sizes]
 
@@ -245,7 +247,8 @@ def measure_icmp(client: Runner, dest_ip: str, settings: MeasureSettings) -> Icm
     interval = validate.seconds(settings.ping_interval_s, "ping interval")
     for size in settings.icmp_pkt_sizes:
         size = validate.whole_number(size, "ICMP packet size", validate.MAX_PKT_SIZE)
-        command = f"ping -c {count} -i {interval:g} -s {size} -q {shlex.quote(dest_ip)}"
+        six = "-6 " if validate.is_ipv6(dest_ip) else ""  # iputils and busybox alike (VMTP: ping6)
+        command = f"ping {six}-c {count} -i {interval:g} -s {size} -q {shlex.quote(dest_ip)}"
         # busybox ping waits up to 10 s for a first reply once all pings are sent
         timeout = count * (interval + 1) + 15
         res = client.run(command, timeout=timeout)

@@ -33,6 +33,7 @@ from .tool_nuttcp import GROUP_SINCE, NUTTCP_GROUPS, Nuttcp, supports
 from .tools import tool_version
 
 ROUTE = "224.0.0.0/4"
+ROUTE6 = "ff00::/8"  # IPv6 groups (Linux usually has it on every interface already)
 ROUTE_WAIT_S = 10.0
 _DEV = re.compile(r"\bdev\s+(\S+)")
 
@@ -41,16 +42,15 @@ _DEV = re.compile(r"\bdev\s+(\S+)")
 # is gone (the runner's process or ssh session died without a word: kill -9).
 _KEEPER = """\
 r="{route} dev {dev}"
-if ip route add $r 2>/dev/null; then s=""
-elif sudo -n ip route add $r 2>/dev/null; then s="sudo -n"
-else echo "vmtp-route failed: $(ip route add $r 2>&1)"; exit 1; fi
-trap '$s ip route del $r 2>/dev/null; exit 0' TERM INT HUP
+if ip {family}route add $r 2>/dev/null; then s=""
+elif sudo -n ip {family}route add $r 2>/dev/null; then s="sudo -n"
+else echo "vmtp-route failed: $(ip {family}route add $r 2>&1)"; exit 1; fi
+trap '$s ip {family}route del $r 2>/dev/null; exit 0' TERM INT HUP
 echo "vmtp-route added"
 p=$PPID
 while kill -0 $p 2>/dev/null; do sleep 1; done
-$s ip route del $r 2>/dev/null
+$s ip {family}route del $r 2>/dev/null
 """
-
 
 @dataclass(frozen=True)
 class MulticastTool:
@@ -118,13 +118,16 @@ def multicast_route(runner: Runner, peer: str | None, group: str) -> Iterator[st
     """A route for `group` on runner's host while the block runs: nothing when one exists
     (yields None), else 224.0.0.0/4 on the interface towards peer (yields it), removed after."""
     group = validate.multicast_group(group)
-    if runner.run(f"ip route get {group}", timeout=15).ok:
+    six = validate.is_ipv6(group)
+    family, route = ("-6 ", ROUTE6) if six else ("", ROUTE)
+    if runner.run(f"ip {family}route get {group.partition('%')[0]}", timeout=15).ok:
         yield None
         return
     dev = _device_towards(runner, peer)
     if not re.fullmatch(r"[A-Za-z0-9_.@-]{1,15}", dev):
         raise MeasureError(f"host {runner.label}: unexpected interface name {dev!r}")
-    keeper = runner.start("sh -c " + shlex.quote(_KEEPER.format(route=ROUTE, dev=dev.split("@")[0])))
+    keeper = runner.start("sh -c " + shlex.quote(_KEEPER.format(route=route, dev=dev.split("@")[0],
+                                                                 family=family)))
     try:
         deadline = time.monotonic() + ROUTE_WAIT_S
         while "vmtp-route" not in (log := keeper.log()):
@@ -134,7 +137,7 @@ def multicast_route(runner: Runner, peer: str | None, group: str) -> Iterator[st
             time.sleep(0.05)
         if "vmtp-route added" not in log:
             why = log.replace("vmtp-route failed:", "").strip() or "no answer"
-            raise MeasureError(f"host {runner.label}: cannot add the multicast route {ROUTE} dev {dev} "
+            raise MeasureError(f"host {runner.label}: cannot add the multicast route {route} dev {dev} "
                                f"({' '.join(why.split())[:200]}): add one there, or log in as root")
         yield dev
     finally:

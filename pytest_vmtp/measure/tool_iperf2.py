@@ -35,13 +35,14 @@ class Iperf2:
         self.settings = settings
         self.version = version
 
-    def server_command(self, protocol: str) -> str:
+    def server_command(self, protocol: str, ipv6: bool = False) -> str:
+        # -V: an IPv6 server, as VMTP's ipv6_mode ran it (without it iperf 2 listens on IPv4).
         if protocol == "Multicast":
             group = validate.multicast_group(self.settings.multicast_group)
-            return (f"iperf -s -u -B {shlex.quote(group)} -p {self._port()} "
+            return (f"iperf -s -u -B {shlex.quote(group)}{' -V' if ipv6 else ''} -p {self._port()} "
                     f"-i {REPORT_INTERVAL_S:g} -y C")
         udp = " -u" if protocol == "UDP" else ""
-        return f"iperf -s{udp} -p {self._port()} -y C"
+        return f"iperf -s{udp}{' -V' if ipv6 else ''} -p {self._port()} -y C"
 
     def _port(self) -> int:
         return validate.port(self.settings.iperf_port, "iperf_port")
@@ -53,10 +54,11 @@ class Iperf2:
         spec = validate.run_spec(spec)
         if spec.protocol == "Multicast":
             group = validate.multicast_group(spec.multicast_group or self.settings.multicast_group)
-            return " ".join([f"iperf -c {shlex.quote(group)} -p {self._port()}",
-                             f"-t {spec.duration_s:g} -y C -T {MULTICAST_TTL}",
+            return " ".join([f"iperf -c {shlex.quote(group)}{' -V' if validate.is_ipv6(group) else ''}",
+                             f"-p {self._port()} -t {spec.duration_s:g} -y C -T {MULTICAST_TTL}",
                              *shared_client_options(spec, 1_000_000)])
-        args = [f"iperf -c {shlex.quote(spec.dest_ip)} -p {self._port()}",
+        six = " -V" if validate.is_ipv6(spec.dest_ip) else ""
+        args = [f"iperf -c {shlex.quote(spec.dest_ip)}{six} -p {self._port()}",
                 f"-t {spec.duration_s:g} -y C", *shared_client_options(spec, 1_000_000)]
         return " ".join(args)
 

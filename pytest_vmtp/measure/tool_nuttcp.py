@@ -55,10 +55,11 @@ class Nuttcp:
         numbers = version_numbers(self.version)
         return numbers is None or numbers >= (6, 2, 9)
 
-    def server_command(self, protocol: str) -> str:
+    def server_command(self, protocol: str, ipv6: bool = False) -> str:
         # --nofork keeps the server in the foreground, so stopping the started process stops it.
+        # -6: an IPv6 server (it then takes IPv6 clients only), as VMTP's ipv6_mode ran it.
         control, data = self._ports()
-        return f"nuttcp -S -P{control} -p{data} --nofork"
+        return f"nuttcp -S{' -6' if ipv6 else ''} -P{control} -p{data} --nofork"
 
     def _ports(self) -> tuple[int, int]:
         s = self.settings
@@ -74,6 +75,8 @@ class Nuttcp:
         control, data = self._ports()
         args = ["nuttcp"] + (["-v"] if spec.protocol == "Multicast" else [])  # -v: the receiver names its group
         args += [f"-T{spec.duration_s:g} -p{data} -P{control}", "-fparse"]
+        if validate.is_ipv6(spec.dest_ip):
+            args.append("-6")
         if spec.protocol in ("UDP", "Multicast"):
             args.append("-u")
         if spec.protocol == "Multicast":
