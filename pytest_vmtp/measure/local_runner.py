@@ -97,9 +97,7 @@ class LocalRunner:
         return CommandResult(command, proc.returncode, out, err)
 
     def start(self, command: str) -> LocalBackground:
-        # exec, as SshRunner does: the command is the process (not a shell waiting for it), so
-        # that what it starts sees this process as its parent.
-        bg = LocalBackground(self._argv(f"exec {command}"), self.label, self.env)
+        bg = LocalBackground(self._argv(command), self.label, self.env)
         self._backgrounds.append(bg)
         return bg
 

@@ -38,8 +38,10 @@ ROUTE_WAIT_S = 10.0
 _DEV = re.compile(r"\bdev\s+(\S+)")
 
 # Runs as the route's keeper in the background: adds the route (with sudo when the login user
-# is not root), says whether it could, and deletes it when stopped (TERM), or when its parent
-# is gone (the runner's process or ssh session died without a word: kill -9).
+# is not root), says whether it could, and deletes it when stopped (TERM), or when whoever
+# started its session is gone (this process, for a local runner; the ssh session's launcher):
+# a run killed with kill -9 leaves no route. Its session's leader is found in /proc (a shell
+# started by the runner may wait for it, outliving that starter).
 _KEEPER = """\
 r="{route} dev {dev}"
 if ip {family}route add $r 2>/dev/null; then s=""
@@ -48,6 +50,9 @@ else echo "vmtp-route failed: $(ip {family}route add $r 2>&1)"; exit 1; fi
 trap '$s ip {family}route del $r 2>/dev/null; exit 0' TERM INT HUP
 echo "vmtp-route added"
 p=$PPID
+if l=$(cat /proc/$$/stat 2>/dev/null); then
+  set -- ${{l##*) }}; l=$(cat /proc/$4/stat 2>/dev/null) && set -- ${{l##*) }} && p=$2
+fi
 while kill -0 $p 2>/dev/null; do sleep 1; done
 $s ip {family}route del $r 2>/dev/null
 """
