@@ -210,9 +210,12 @@ def _old_passwords(state_dir: Path) -> dict[str, str]:
 
 
 def _port_free(port: int) -> bool:
+    """Could the server listen there? As it binds (SO_REUSEADDR, as werkzeug's server does):
+    the crashed server's connections in TIME_WAIT do not hold the port."""
     if not port:
         return False
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:

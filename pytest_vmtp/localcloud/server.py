@@ -51,7 +51,9 @@ def write_server_file(state_dir: Path, **fields: str | int | None) -> None:
 
 
 def port_free(port: int) -> bool:
+    """Could werkzeug's server (SO_REUSEADDR) listen there?"""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
