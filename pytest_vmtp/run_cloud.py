@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock
 
@@ -75,7 +75,7 @@ def security_sources(cfg: VmtpConfig) -> dict[str, tuple[str, ...]]:
         flows.append(THIS_MACHINE)
     elif external:
         flows += _addresses(external)
-    ssh = cfg.raw.get("ssh_from", "auto")
+    ssh = cfg.raw["ssh_from"]
     if ssh == "auto":  # through a jump host, SSH comes from its address: unknown here
         ssh = [THIS_MACHINE] if cfg.is_local_cloud and not cfg.cloud.get("ssh_jump") else ["0.0.0.0/0"]
     return {"flow_sources": tuple(flows), "ssh_sources": tuple(ssh)}
@@ -84,7 +84,7 @@ def security_sources(cfg: VmtpConfig) -> dict[str, tuple[str, ...]]:
 def cloud_settings(cfg: VmtpConfig) -> dict[str, object]:
     """The topology's settings (CloudSettings keys) from the configuration."""
     values: dict[str, object] = {**cfg.cloud, **tool_ports(cfg), **security_sources(cfg)}
-    values["use_floating_ips"] = cfg.cloud.get("floating_ips", True)
+    values["use_floating_ips"] = cfg.cloud["floating_ips"]
     if cfg.cloud.get("ssh_jump"):
         values["use_floating_ip_for_ssh"] = False
     return values
@@ -230,7 +230,7 @@ class RunCloud:
                                  "and that the security group lets SSH in from it")
             time.sleep(1)
 
-    def metadata(self) -> dict:
+    def metadata(self) -> dict[str, Any]:
         """VMTP's run metadata for clouds; recomputed only when more VMs were built."""
         topo = self._topology
         key = tuple(sorted(topo.built()["vms"])) if topo is not None else ()
@@ -247,7 +247,7 @@ class RunCloud:
         list, the deployer's key and the host keys the cloud publishes in its state dir."""
         from openstack import exceptions as sdk_exc
 
-        from pytest_vmtp.cloud.errors import NeedsAdmin, translate
+        from pytest_vmtp.cloud.errors import AdminRequiredError, translate
         from pytest_vmtp.localcloud.control import HOSTS_KEY, HOSTS_KNOWN_HOSTS
 
         conn = self.connection()
@@ -255,7 +255,7 @@ class RunCloud:
         try:
             hyps = sorted(conn.compute.hypervisors(details=True), key=lambda h: h.name)
         except sdk_exc.ForbiddenException:
-            raise NeedsAdmin(f"the native rows on the local cloud run on its compute hosts, found in "
+            raise AdminRequiredError(f"the native rows on the local cloud run on its compute hosts, found in "
                              f"Nova's hypervisor list, which only an admin may read (403 for cloud "
                              f"'{self.cfg.cloud_name}'): run them as `--vmtp-cloud local`, or give "
                              "--vmtp-host") from None

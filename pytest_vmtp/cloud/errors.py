@@ -20,7 +20,7 @@ class CloudError(UserError):
     """A cloud-side failure or mistake; str() is the one line to show the user."""
 
 
-class NeedsAdmin(CloudError):
+class AdminRequiredError(CloudError):
     """What the user's rights on the cloud do not allow (a project member's 403): the rows that
     need it skip with this reason instead of failing."""
 

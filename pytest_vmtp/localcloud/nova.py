@@ -12,6 +12,7 @@ only an admin may force a host (Nova's os_compute_api:servers:create:forced_host
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -110,7 +111,8 @@ def addresses(c: Cloud, server_id: str) -> dict[str, list[dict[str, Any]]]:
         name = networks.get(port["network_id"], {}).get("name") or port["network_id"]
         entries = out.setdefault(name, [])
         for ip in port["fixed_ips"]:
-            entries.append({"version": 4, "addr": ip["ip_address"], "OS-EXT-IPS:type": "fixed",
+            entries.append({"version": ipaddress.ip_address(ip["ip_address"]).version,
+                            "addr": ip["ip_address"], "OS-EXT-IPS:type": "fixed",
                             "OS-EXT-IPS-MAC:mac_addr": port["mac_address"]})
             for fip in fips:
                 if fip["port_id"] == port["id"] and fip["fixed_ip_address"] == ip["ip_address"]:

@@ -1,5 +1,6 @@
 """Host selection: forced `zone:host`/`zone::node`, a zone alone, server-group policies,
-different_host/same_host hints, least loaded. Each compute host is in one availability zone (CloudState.zones)."""
+different_host/same_host hints, least loaded. Each compute host is in one availability zone
+(CloudState.zones)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from .errors import nova
 ZONE = "nova"
 
 
-class NoValidHost(Exception):
+class NoValidHost(Exception):  # noqa: N818 - Nova's own name for it
     """No host satisfies the request; the server goes to ERROR (as in Nova)."""
 
 
