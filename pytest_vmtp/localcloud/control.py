@@ -35,6 +35,7 @@ from .layout import (
     DEFAULT_STATE_DIR,
     HOSTS_KEY,
     HOSTS_KNOWN_HOSTS,
+    IMAGES_DIR,
     LOG_FILE,
     SERVER_FILE,
     SERVER_MODULE,
@@ -316,3 +317,4 @@ def clean(state_dir: Path | str | None = None, prefix: str | None = None) -> Non
     for name in (SERVER_FILE, SNAPSHOT, CLOUDS_FILE, SNAPSHOT + ".tmp", SERVER_FILE + ".tmp"):
         (state_dir / name).unlink(missing_ok=True)
     shutil.rmtree(state_dir / DATAPLANE_DIR, ignore_errors=True)
+    shutil.rmtree(state_dir / IMAGES_DIR, ignore_errors=True)

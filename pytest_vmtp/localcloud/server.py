@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -33,6 +34,7 @@ from .layout import (
     DEFAULT_PREFIX,
     HOSTS_KEY,
     HOSTS_KNOWN_HOSTS,
+    IMAGES_DIR,
     SERVER_FILE,
     SERVER_MODULE,
     SNAPSHOT,
@@ -183,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
                 (state_dir / name).unlink()
             except FileNotFoundError:
                 pass
+        shutil.rmtree(state_dir / IMAGES_DIR, ignore_errors=True)  # the images went with the cloud
         logging.info("stopped")
     return 0
 

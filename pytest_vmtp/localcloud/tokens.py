@@ -15,6 +15,7 @@ class Token:
     issued_at: float
     expires_at: float
     audit_id: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    roles: tuple[str, ...] = ("admin",)  # the one user of this cloud is an admin
 
 
 class TokenStore:
