@@ -218,6 +218,29 @@ def roles_needed(rows: Iterable[Scenario]) -> set[Role]:
     return roles
 
 
+def floating_roles_needed(rows: Iterable[Scenario]) -> set[Role]:
+    """The VMs these rows reach through a floating IP: the server VM of the floating-IP and
+    external rows, and the floating-IP rows' clients (their traffic leaves through theirs)."""
+    roles: set[Role] = set()
+    for row in rows:
+        if row.kind == "external" or (row.group is not None and row.group.address == "floating_ip"):
+            roles.add(SERVER_ROLE)
+            if row.group is not None:
+                roles.add(row.group.client_role)
+    return roles
+
+
+def footprint_sort_key(row: Scenario) -> tuple[int, int, int, int]:
+    """VMTP's order, client by client, so that with --vmtp-footprint minimal each client VM
+    boots once: the intra-node clients (same network 1.x; other network 3.x, 5.x), then the
+    inter-node ones (2.x; 4.x, 6.x), then the rows of no client VM."""
+    if row.group is None:
+        return (2, *row.sort_key, 0)
+    g = row.group
+    return (int(g.placement == "inter_node"), int(g.network == "different_network"), g.group,
+            row.sort_key[1])
+
+
 def unselected_reason(row: Scenario, protocols: tuple[Protocol, ...]) -> str | None:
     """Why a row does not run under --vmtp-protocols (None: it runs). VMTP lists such rows
     as skipped; the multicast rows exist only when multicast is selected."""

@@ -263,8 +263,11 @@ def default_group(c: Cloud) -> dict[str, Any]:
     return group
 
 
-def create_port(c: Cloud, body: dict[str, Any]) -> dict[str, Any]:
-    quota_check(c, "ports", "port")
+def create_port(c: Cloud, body: dict[str, Any], internal: bool = False) -> dict[str, Any]:
+    """internal: a router gateway's or a floating IP's port, which Neutron makes with no
+    project, so that no project's port quota counts it."""
+    if not internal:
+        quota_check(c, "ports", "port")
     net = get(c, "networks", str(body.get("network_id")))
     ports = c.state.table("ports")
     mac = body.get("mac_address")
@@ -281,6 +284,8 @@ def create_port(c: Cloud, body: dict[str, Any]) -> dict[str, Any]:
     for group_id in groups:
         get(c, "security_groups", group_id)
     port = standard(c, body)
+    if internal:
+        port.update({"tenant_id": "", "project_id": ""})
     port.update({
         "name": str(body.get("name") or ""), "network_id": net["id"],
         "mac_address": str(mac).lower() if mac else new_mac(taken),
@@ -398,7 +403,7 @@ def set_gateway(c: Cloud, router: dict[str, Any], info: Any) -> None:
         clear_gateway(c, router)
     port = create_port(c, {"network_id": net["id"], "device_id": router["id"],
                            "device_owner": ROUTER_GATEWAY,
-                           "fixed_ips": info.get("external_fixed_ips")})
+                           "fixed_ips": info.get("external_fixed_ips")}, internal=True)
     ip = port["fixed_ips"][0]
     subnet = c.state.table("subnets")[ip["subnet_id"]]
     try:
@@ -558,7 +563,7 @@ def create_floatingip(c: Cloud, body: dict[str, Any]) -> dict[str, Any]:
     wanted = ([{"ip_address": body["floating_ip_address"]}] if body.get("floating_ip_address")
               else ([{"subnet_id": body["subnet_id"]}] if body.get("subnet_id") else None))
     port = create_port(c, {"network_id": net["id"], "device_id": fip["id"],
-                           "device_owner": FLOATINGIP_OWNER, "fixed_ips": wanted})
+                           "device_owner": FLOATINGIP_OWNER, "fixed_ips": wanted}, internal=True)
     fip.update({"floating_network_id": net["id"],
                 "floating_ip_address": port["fixed_ips"][0]["ip_address"],
                 "router_id": None, "port_id": None, "fixed_ip_address": None, "status": "DOWN",
