@@ -143,6 +143,10 @@ class Topology:
                         state["errors"][role] = gone.reason if no_ssh else \
                             f"{self._maker.name(role.replace('_', '-'))}: {gone.reason}"
                         missing.remove(role)
+                if missing and "quota" not in state:  # no reserve() before: these roles are the run's
+                    state["quota"] = self._check_quotas(state, set(missing), set())
+                if missing and state["quota"].get("short"):
+                    raise CloudError(state["quota"]["short"])
                 if missing and self.settings.minimal:
                     self._make_room(state, keep=set(wanted))
                 if missing:

@@ -187,7 +187,7 @@ def test_minimal_footprint_under_a_quota_of_two_instances(cloud, env, admin, use
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: object) -> None:
         pass  # no access log on the test's stderr
 
 
@@ -243,7 +243,7 @@ def test_the_flavor_and_image_as_the_cloud_holds_them(cloud, admin, users, tmp_p
             "hw:cpu_policy": "dedicated", "hw:mem_page_size": "2048"}
         image = admin.image.find_image("vm6-kept", ignore_missing=False)
         assert (image.status, image.size, image.disk_format, image.tags) == ("active", len(content), "qcow2", [])
-        assert image.checksum == hashlib.md5(content).hexdigest()  # noqa: S324 - Glance's checksum
+        assert image.checksum == hashlib.md5(content).hexdigest()
         assert (image.hash_algo, image.hash_value) == ("sha512", hashlib.sha512(content).hexdigest())
         assert b"".join(admin.image.download_image(image, stream=True).iter_content(1 << 16)) == content
         assert admin.compute.get_server(built.server_id).flavor.extra_specs["hw:cpu_policy"] == "dedicated"
