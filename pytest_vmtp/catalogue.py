@@ -16,6 +16,7 @@ Tool = Literal["nuttcp", "iperf3", "iperf"]
 TOOLS: tuple[Tool, ...] = get_args(Tool)  # the throughput tools, VMTP's two and iperf3
 VNIC_TYPES = ("normal", "direct", "macvtap")  # --vmtp-vnic-type (VMTP's --vnic-type)
 FOOTPRINTS = ("fast", "minimal")  # --vmtp-footprint
+IPV6_MODES = ("slaac", "dhcpv6-stateless", "dhcpv6-stateful")  # VMTP's ipv6_mode values
 Network = Literal["net1", "net2"]  # net1: the server's; net2: behind the router
 Side = Literal["A", "B"]  # A: the server VM's compute host; B: another host
 Direction = Literal["upload", "download"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pytest_vmtp.catalogue import FOOTPRINTS, TOOLS, VNIC_TYPES
+from pytest_vmtp.catalogue import FOOTPRINTS, IPV6_MODES, TOOLS, VNIC_TYPES
 
 if TYPE_CHECKING:
     import argparse
@@ -51,7 +51,8 @@ class Option:
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("--vmtp-cloud", "clouds.yaml entry to test ('local' starts the local cloud)", "cloud", "NAME"),
+    Option("--vmtp-cloud", "clouds.yaml entry to test ('local' starts the local cloud and runs as its "
+           "admin, 'local-member' as a member of its project demo)", "cloud", "NAME"),
     Option("--vmtp-config", "YAML file overriding pytest_vmtp/defaults.yaml", None, "FILE"),
     Option("--vmtp-host", "native host user@host[:port][,key=PATH][,jump=user@host][,known_hosts=PATH]"
            "[,hostkey=accept-new]; once (intra-host) or twice (inter-host)", "hosts", "SPEC", {"action": "append"}),
@@ -99,6 +100,9 @@ OPTIONS: tuple[Option, ...] = (
            {"action": "store_const", "const": False}, show_default=False),
     Option("--vmtp-ssh-jump", "reach the VMs' fixed IPs over SSH through this host: "
            "user@host[:port][,key=PATH][,known_hosts=PATH][,hostkey=accept-new]", "ssh_jump", "SPEC"),
+    Option("--vmtp-ipv6-mode", "measure over IPv6: the run's networks get an IPv6 subnet of this mode "
+           "beside the IPv4 one (SSH stays on IPv4); the floating-IP and external rows skip", "ipv6_mode",
+           None, {"choices": IPV6_MODES}),
     Option("--vmtp-dns-nameservers", "DNS servers of the subnets the run makes, comma-separated",
            "dns_nameservers", "LIST"),
     Option("--vmtp-keep", "keep the cloud resources after the run", "keep", None,

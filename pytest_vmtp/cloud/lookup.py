@@ -103,6 +103,14 @@ def find_network(conn: Connection, name_or_id: str) -> tuple[Network, Subnet]:
     return net, sorted(subnets, key=lambda s: (s.created_at or "", s.id))[0]
 
 
+def ipv6_cidr(conn: Connection, network_id: str) -> str | None:
+    """The CIDR of the network's first IPv6 subnet (None: it has none)."""
+    with cloud_errors("looking up the network's IPv6 subnet"):
+        subnets = [s for s in conn.network.subnets(network_id=network_id)
+                   if s.network_id == network_id and s.ip_version == 6]
+    return sorted(subnets, key=lambda s: (s.created_at or "", s.id))[0].cidr if subnets else None
+
+
 def find_router(conn: Connection, name_or_id: str) -> Router:
     with cloud_errors(f"looking up router '{name_or_id}'"):
         router = _find(conn.network.find_router, name_or_id, Router)

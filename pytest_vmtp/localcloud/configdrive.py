@@ -33,7 +33,7 @@ def _hostname(name: str) -> str:
 
 
 def meta_data(c: Cloud, server: Resource) -> dict[str, Any]:
-    keypair = c.state.table("keypairs").get(server.get("key_name") or "")
+    keypair = c.state.table("keypairs").get(f"{server['user_id']}/{server.get('key_name') or ''}")
     doc: dict[str, Any] = {
         "uuid": server["id"], "name": server["name"],
         "hostname": f"{_hostname(server['name'])}.{DHCP_DOMAIN}", "launch_index": 0,

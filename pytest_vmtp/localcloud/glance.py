@@ -19,6 +19,7 @@ from typing import IO, TYPE_CHECKING, Any
 from .common import new_id, now
 from .errors import ApiError
 from .layout import IMAGES_DIR
+from .policy import Caller, allowed
 from .state import Resource
 
 if TYPE_CHECKING:
@@ -46,10 +47,27 @@ def data_path(c: Cloud, image_id: str) -> Path:
     return c.state.state_dir / IMAGES_DIR / image_id
 
 
-def get(c: Cloud, image_id: str) -> Resource:
+def visible(image: Resource, caller: Caller) -> bool:
+    """Glance's visibility: public and community images to all, the others to their owner's
+    project (and admins); this cloud has no image members."""
+    return caller.is_admin or image.get("visibility") in ("public", "community") or \
+        image.get("owner") == caller.project_id
+
+
+def get(c: Cloud, image_id: str, caller: Caller) -> Resource:
+    """The image, if the caller may see it (404 otherwise, as Glance hides it)."""
     image = c.state.table("images").get(image_id)
-    if image is None:
+    if image is None or not visible(image, caller):
         raise error(404, f"No image found with ID {image_id}")
+    return image
+
+
+def owned(c: Cloud, image_id: str, caller: Caller, action: str) -> Resource:
+    """The image, if the caller may change it: its owner's project, or an admin (403 for a
+    public image of another project's, as Glance's policy)."""
+    image = get(c, image_id, caller)
+    if not caller.is_admin and image.get("owner") != caller.project_id:
+        raise error(403, f"You are not permitted to {action} this image.")
     return image
 
 
@@ -89,8 +107,8 @@ def _set(image: Resource, key: str, value: Any, admin: bool) -> None:
     image[key] = value
 
 
-def create(c: Cloud, body: dict[str, Any], admin: bool) -> Resource:
-    """POST /v2/images: a queued image with no data yet."""
+def create(c: Cloud, body: dict[str, Any], caller: Caller) -> Resource:
+    """POST /v2/images: a queued image of the caller's project, with no data yet."""
     table = c.state.table("images")
     image_id = body.get("id") or new_id()
     if not isinstance(image_id, str) or len(image_id) != 36:
@@ -102,18 +120,19 @@ def create(c: Cloud, body: dict[str, Any], admin: bool) -> Resource:
         "id": image_id, "name": None, "status": "queued", "visibility": "shared",
         "protected": False, "os_hidden": False, "container_format": None, "disk_format": None,
         "size": None, "virtual_size": None, "min_disk": 0, "min_ram": 0, "checksum": None,
-        "os_hash_algo": None, "os_hash_value": None, "owner": c.state.identity.project_id,
+        "os_hash_algo": None, "os_hash_value": None, "owner": caller.project_id,
         "created_at": stamp, "updated_at": stamp, "tags": []}
     for key, value in body.items():
         if key != "id":
-            _set(image, key, value, admin)
+            _set(image, key, value, allowed(caller, "publicize_image"))
     table[image_id] = image
     return image
 
 
-def update(c: Cloud, image_id: str, ops: object, admin: bool) -> Resource:
+def update(c: Cloud, image_id: str, ops: object, caller: Caller) -> Resource:
     """PATCH with a JSON patch (RFC 6902 add/replace/remove of top-level attributes)."""
-    image = get(c, image_id)
+    image = owned(c, image_id, caller, "modify")
+    admin = allowed(caller, "publicize_image")
     if not isinstance(ops, list):
         raise error(400, "Unable to find a JSON patch document in the request body.")
     changed = dict(image)
@@ -136,33 +155,33 @@ def update(c: Cloud, image_id: str, ops: object, admin: bool) -> Resource:
     return image
 
 
-def add_tag(c: Cloud, image_id: str, tag: str) -> None:
-    image = get(c, image_id)
+def add_tag(c: Cloud, image_id: str, tag: str, caller: Caller) -> None:
+    image = owned(c, image_id, caller, "modify")
     if not tag or len(tag) > 255:
         raise error(400, f"Invalid tag {tag!r}.")
     image["tags"] = sorted({*image["tags"], tag})
     image["updated_at"] = now()
 
 
-def remove_tag(c: Cloud, image_id: str, tag: str) -> None:
-    image = get(c, image_id)
+def remove_tag(c: Cloud, image_id: str, tag: str, caller: Caller) -> None:
+    image = owned(c, image_id, caller, "modify")
     if tag not in image["tags"]:
         raise error(404, f"Tag {tag} not found.")
     image["tags"].remove(tag)
     image["updated_at"] = now()
 
 
-def delete(c: Cloud, image_id: str) -> None:
-    image = get(c, image_id)
+def delete(c: Cloud, image_id: str, caller: Caller) -> None:
+    image = owned(c, image_id, caller, "delete")
     if image.get("protected"):
         raise error(403, f"Image {image_id} is protected and cannot be deleted.")
     del c.state.table("images")[image_id]
     data_path(c, image_id).unlink(missing_ok=True)
 
 
-def start_upload(c: Cloud, image_id: str) -> None:
+def start_upload(c: Cloud, image_id: str, caller: Caller) -> None:
     """queued -> saving (state lock held): one upload per image, as Glance allows."""
-    image = get(c, image_id)
+    image = owned(c, image_id, caller, "upload data to")
     if image["status"] != "queued":
         raise error(409, f"Image status transition from {image['status']} to saving is not allowed")
     image["status"] = "saving"

@@ -8,7 +8,8 @@ then starts a server with --recover, which
      the key clients already trust;
   2. takes the snapshot's resources, ids, addresses, MACs and floating IPs unchanged;
   3. rebuilds them: networks (provider ones on their segments, with this machine's gateway
-     addresses), routers (gateway, interfaces, floating IPs), then every ACTIVE
+     addresses), routers (gateway, interfaces, floating IPs, radvd), the networks' DHCPv6
+     servers (dnsmasq), then every ACTIVE
      server, as a hypervisor does with resume_guests_state_on_host_boot (what ran inside a VM
      does not survive); servers still in BUILD boot again, deletions in flight finish;
      images whose upload the crash cut are queued again (their data went with it).
@@ -59,7 +60,10 @@ def rebuild(c: Cloud) -> None:
             c.dataplane.add_provider_gateway(subnet["network_id"], subnet["gateway_ip"],
                                              ipaddress.ip_network(subnet["cidr"]).prefixlen)
     for router in tables["routers"].values():
-        _router(c, router)
+        _router(c, router)  # with radvd for its IPv6 interfaces
+    for net in tables["networks"].values():
+        if not net["router:external"]:
+            neutron.sync_dhcp(c, net["id"])  # the DHCPv6 servers, before the guests ask them
     for server in list(tables["servers"].values()):
         _server(c, server)
     for image in tables["images"].values():

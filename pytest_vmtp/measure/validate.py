@@ -46,6 +46,11 @@ def ip_address(value: Any, what: str = "address") -> str:
     return value
 
 
+def is_ipv6(address: str) -> bool:
+    """Is this (checked) address an IPv6 one? The tools' IPv6 flags follow the destination."""
+    return ipaddress.ip_address(address.partition("%")[0]).version == 6
+
+
 def multicast_group(value: Any, what: str = "multicast group") -> str:
     """An IPv4 (224.0.0.0/4) or IPv6 (ff00::/8) multicast address."""
     address = ip_address(value, what)

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, request
 
 from .. import glance
 from ..state import Resource
-from .base import base_url, cloud, filtered, guard, paginate, reply, request_object
+from .base import base_url, caller, cloud, filtered, guard, paginate, reply, request_object
 
 bp = Blueprint("image", __name__, url_prefix="/image")
 guard(bp, "image", public=("versions",))
@@ -32,17 +32,12 @@ def _view(image: Resource) -> dict[str, Any]:
             "schema": "/v2/schemas/image"}
 
 
-def _admin() -> bool:
-    token = cloud().tokens.get(request.headers.get("X-Auth-Token"))
-    return token is not None and "admin" in token.roles
-
-
 @bp.get("/v2/images")
 def list_images() -> Response:
     c = cloud()
     with c.state.lock:
         images = [_view(i) for i in c.state.table("images").values()
-                  if glance.matches(i, request.args.getlist("tag"))]
+                  if glance.visible(i, caller()) and glance.matches(i, request.args.getlist("tag"))]
     items = paginate(filtered(images, request.args), request.args)
     return reply({"images": items, "first": "/v2/images", "schema": "/v2/schemas/images"})
 
@@ -52,7 +47,7 @@ def create_image() -> Response:
     body = request_object("image")
     c = cloud()
     with c.state.edit():
-        image = glance.create(c, body, _admin())
+        image = glance.create(c, body, caller())
         view = _view(image)
     return reply(view, 201, {"Location": f"{base_url()}/image/v2/images/{image['id']}"})
 
@@ -61,7 +56,7 @@ def create_image() -> Response:
 def get_image(image_id: str) -> Response:
     c = cloud()
     with c.state.lock:
-        return reply(_view(glance.get(c, image_id)))
+        return reply(_view(glance.get(c, image_id, caller())))
 
 
 @bp.patch("/v2/images/<image_id>")
@@ -72,14 +67,14 @@ def update_image(image_id: str) -> Response:
     ops = request.get_json(force=True, silent=True)
     c = cloud()
     with c.state.edit():
-        return reply(_view(glance.update(c, image_id, ops, _admin())))
+        return reply(_view(glance.update(c, image_id, ops, caller())))
 
 
 @bp.delete("/v2/images/<image_id>")
 def delete_image(image_id: str) -> Response:
     c = cloud()
     with c.state.edit():
-        glance.delete(c, image_id)
+        glance.delete(c, image_id, caller())
     return Response(status=204)
 
 
@@ -91,7 +86,7 @@ def upload_image(image_id: str) -> Response:
                                 "application/octet-stream")
     c = cloud()
     with c.state.edit():
-        glance.start_upload(c, image_id)
+        glance.start_upload(c, image_id, caller())
     result = None
     try:
         result = glance.receive(c, image_id, request.stream)
@@ -105,7 +100,7 @@ def upload_image(image_id: str) -> Response:
 def download_image(image_id: str) -> Response:
     c = cloud()
     with c.state.lock:
-        image = glance.get(c, image_id)
+        image = glance.get(c, image_id, caller())
         path = glance.data_path(c, image_id)
         if image["status"] != "active" or not path.exists():
             return Response(status=204)  # no data (yet): Glance's 204
@@ -118,7 +113,7 @@ def download_image(image_id: str) -> Response:
 def add_tag(image_id: str, tag: str) -> Response:
     c = cloud()
     with c.state.edit():
-        glance.add_tag(c, image_id, tag)
+        glance.add_tag(c, image_id, tag, caller())
     return Response(status=204)
 
 
@@ -126,5 +121,5 @@ def add_tag(image_id: str, tag: str) -> Response:
 def remove_tag(image_id: str, tag: str) -> Response:
     c = cloud()
     with c.state.edit():
-        glance.remove_tag(c, image_id, tag)
+        glance.remove_tag(c, image_id, tag, caller())
     return Response(status=204)
