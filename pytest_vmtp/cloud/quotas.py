@@ -56,10 +56,10 @@ class Plan:
     floating_vms: int  # VMs that get a floating IP
     networks: int  # networks (and subnets) the run makes
     router: bool  # the run makes its router
-    interfaces: int  # router interfaces the run adds (on its own networks)
+    interfaces: int  # router interfaces the run adds (on its own networks' subnets)
     security_group: bool
     key_pair: bool
-    extra_ports: int = 0  # ports the run makes besides the VMs' (none today)
+    subnets_per_network: int = 1  # 2 in IPv6 mode: an IPv6 subnet beside each IPv4 one
 
 
 def needs(plan: Plan, minimal: bool) -> Needs:
@@ -67,8 +67,8 @@ def needs(plan: Plan, minimal: bool) -> Needs:
     vms = min(plan.vms, MINIMAL_VMS) if minimal else plan.vms
     floating = min(plan.floating_vms, MINIMAL_VMS) if minimal else plan.floating_vms
     return Needs(instances=vms, cores=vms * plan.vcpus, ram=vms * plan.ram, key_pairs=int(plan.key_pair),
-                 ports=vms + plan.interfaces + plan.extra_ports, floating_ips=floating,
-                 networks=plan.networks, subnets=plan.networks, routers=int(plan.router),
+                 ports=vms + plan.interfaces, floating_ips=floating,
+                 networks=plan.networks, subnets=plan.networks * plan.subnets_per_network, routers=int(plan.router),
                  security_groups=int(plan.security_group))
 
 

@@ -329,9 +329,11 @@ class Topology:
         router = plan.router == "create" or "router" in res
         floating = roles if plan.ssh == "floating" else (
             floating_roles & roles if plan.unavailable(NEED_FLOATING_IP) is None else set())
+        per_network = 2 if s.ipv6_mode else 1  # an IPv6 subnet beside each IPv4 one, on the router too
         wanted = quotas.Plan(vms=len(roles), vcpus=vcpus, ram=ram, floating_vms=len(floating), networks=len(made),
-                             router=plan.router == "create", interfaces=len(made) if router else 0,
-                             security_group=not s.security_group, key_pair=not s.key_pair)
+                             router=plan.router == "create", interfaces=len(made) * per_network if router else 0,
+                             security_group=not s.security_group, key_pair=not s.key_pair,
+                             subnets_per_network=per_network)
         rooms, unread = quotas.headroom(self.conn)
         problem = quotas.verdict(wanted, s.minimal, rooms)
         need = quotas.needs(wanted, s.minimal)

@@ -87,7 +87,8 @@ def inventory(conn: openstack.connection.Connection) -> dict[str, object]:
         "ports": sorted(p.name for p in conn.network.ports() if p.name),
         "routers": sorted(r.name for r in conn.network.routers()),
         "floating IPs": sorted(f.floating_ip_address for f in conn.network.ips()),
-        "security groups": sorted(g.name for g in conn.network.security_groups()),
+        # by name, once: Neutron makes each project's "default" group when the project first asks
+        "security groups": sorted({g.name for g in conn.network.security_groups()}),
         "key pairs": sorted(k.name for k in conn.compute.keypairs()),
         "flavors": sorted(f.name for f in conn.compute.flavors()),
         "images": sorted((i.name, i.checksum or "") for i in conn.image.images()),
@@ -252,4 +253,22 @@ def test_the_flavor_and_image_as_the_cloud_holds_them(cloud, admin, users, tmp_p
     assert admin.compute.find_flavor(f"vmtp-{run_id}-flavor") is None
     kept = admin.image.find_image("vm6-kept", ignore_missing=False)  # no delete_image_after_run: it stays
     admin.image.delete_image(kept)
+    assert inventory(admin) == users
+
+
+def test_a_member_cannot_have_the_flavor_made_and_is_told_so(cloud, admin, users, tmp_path) -> None:
+    config = openstack.config.OpenStackConfig(config_files=[str(cloud.clouds_yaml)])
+    member = openstack.connection.Connection(config=config.get_one(control.MEMBER_CLOUD_NAME))
+    run_id = new_run_id()
+    settings = CloudSettings(image="vmtp-local", flavor="vm6-nowhere")
+    try:
+        with pytest.raises(CloudError) as info:
+            Topology(member, settings, run_id, tmp_path / "t").vm("server")
+        assert str(info.value) == (
+            "flavor 'vm6-nowhere' not found, and making it (1 vCPU, 2048 MB RAM, 0 GB disk) was refused (HTTP 403: "
+            "Policy doesn't allow os_compute_api:os-flavor-manage:create to be performed.): it needs an admin; "
+            "create it or set --vmtp-flavor")
+    finally:
+        cleanup(member, run_id)
+        member.close()
     assert inventory(admin) == users
