@@ -50,15 +50,17 @@ def meta_data(c: Cloud, server: Resource) -> dict[str, Any]:
 
 def network_data(c: Cloud, ports: list[Resource]) -> dict[str, Any]:
     """Nova's netutils.get_network_metadata over the server's ports, in order (the first IPv4
-    address of each)."""
+    address of each; IPv6 networks are not written: this cloud's guests learn them from
+    router advertisements and DHCPv6)."""
     subnets, networks = c.state.table("subnets"), c.state.table("networks")
     links: list[dict[str, Any]] = []
     nets: list[dict[str, Any]] = []
     services: list[dict[str, str]] = []
     for port in ports:
-        if not port["fixed_ips"]:
-            continue
-        subnet = subnets[port["fixed_ips"][0]["subnet_id"]]
+        v4 = [ip for ip in port["fixed_ips"] if subnets[ip["subnet_id"]].get("ip_version", 4) == 4]
+        if not v4:
+            continue  # IPv6 only: the guest learns it from router advertisements and DHCPv6
+        subnet = subnets[v4[0]["subnet_id"]]
         link_id = "tap" + port["id"][:11]
         links.append({"id": link_id, "vif_id": port["id"], "type": port["binding:vif_type"],
                       "mtu": networks[port["network_id"]]["mtu"],
@@ -75,7 +77,7 @@ def network_data(c: Cloud, ports: list[Resource]) -> dict[str, Any]:
                 target = ipaddress.IPv4Network(route["destination"])
                 routes.append({"network": str(target.network_address), "netmask": str(target.netmask),
                                "gateway": route["nexthop"]})
-            net.update({"type": "ipv4", "ip_address": port["fixed_ips"][0]["ip_address"],
+            net.update({"type": "ipv4", "ip_address": v4[0]["ip_address"],
                         "netmask": str(cidr.netmask), "routes": routes})
         nets.append(net)
         services += [s for s in ({"type": "dns", "address": a} for a in subnet.get("dns_nameservers") or [])
