@@ -7,7 +7,7 @@ Rows and titles are VMTP's summary table (`1.1 Same Network, Fixed IP, Intra-nod
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, get_args
 
 Kind = Literal["vm", "native", "external"]  # a scenario module's VMTP_KIND
@@ -55,15 +55,22 @@ def _lower(words: str) -> str:
 
 @dataclass(frozen=True)
 class VmRole:
-    """A test VM: which network it sits on and which compute host it shares."""
+    """A test VM: which network it sits on and which compute host it shares. Scale mode
+    (--vmtp-pairs) makes a VM of each role per pair: pair 1 is the role itself."""
 
     name: str
     network: Network
     side: Side
+    pair: int = 1
 
     @property
     def inter_node(self) -> bool:
         return self.side == "B"
+
+    @property
+    def base(self) -> str:
+        """The role of the table this VM plays (its name without the pair)."""
+        return self.name if self.pair == 1 else self.name.rpartition(PAIR_MARK)[0]
 
 
 # The one table of VM roles: the server VM, and a client per VMTP placement.
@@ -75,6 +82,24 @@ ROLES: dict[str, VmRole] = {r.name: r for r in (
     VmRole("diff_inter", "net2", "B"),
 )}
 SERVER_ROLE = "server"
+PAIR_MARK = "_p"  # "server_p2": the server VM of pair 2 ("vmtp-<run>-server-p2")
+
+
+def pair_role(role: str, pair: int) -> str:
+    """The name of role's VM in pair `pair` (pair 1: the role itself, as without scale mode)."""
+    if role not in ROLES or pair < 1:
+        raise ValueError(f"no VM role {role!r} in pair {pair}")
+    return role if pair == 1 else f"{role}{PAIR_MARK}{pair}"
+
+
+def role_of(name: str) -> VmRole:
+    """The VmRole of a role name, pair roles included ("diff_inter_p3"); KeyError if unknown."""
+    if name in ROLES:
+        return ROLES[name]
+    base, mark, number = name.rpartition(PAIR_MARK)
+    if mark and base in ROLES and number.isdigit() and int(number) >= 2 and str(int(number)) == number:
+        return replace(ROLES[base], name=name, pair=int(number))
+    raise KeyError(name)
 
 
 @dataclass(frozen=True)
@@ -199,15 +224,27 @@ def is_scenario_nodeid(nodeid: str) -> bool:
     return nodeid.endswith("]") and nodeid.rpartition("[")[2][:-1] in TEST_IDS
 
 
-def roles_needed(rows: Iterable[Scenario]) -> set[str]:
+SCALED_PROTOCOLS = ("tcp", "udp")  # scale mode measures throughput; ping and multicast: one pair
+
+
+def scaled(row: Scenario) -> bool:
+    """Does scale mode (--vmtp-pairs) run several pairs of this row at once? VM-to-VM TCP
+    and UDP rows only."""
+    return row.kind == "vm" and row.protocol in SCALED_PROTOCOLS
+
+
+def roles_needed(rows: Iterable[Scenario], pairs: int = 1) -> set[str]:
     """The VMs these rows measure between: the server VM for any VM or external row, and
-    each VM row's client."""
+    each VM row's client; with pairs > 1, the scaled rows' server and client of every pair."""
     roles: set[str] = set()
     for row in rows:
         if row.kind in ("vm", "external"):
             roles.add(SERVER_ROLE)
         if row.group is not None:
             roles.add(row.group.client_role)
+            if scaled(row):
+                for pair in range(2, pairs + 1):
+                    roles |= {pair_role(SERVER_ROLE, pair), pair_role(row.group.client_role, pair)}
     return roles
 
 

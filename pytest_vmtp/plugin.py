@@ -98,7 +98,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     rows.sort(key=lambda i: _scenario_of(i).sort_key)  # type: ignore[union-attr]
     items[:] = others[:first] + rows + others[first:]
     running = [_scenario_of(i) for i in rows if not i.get_closest_marker("skip")]
-    vsession.start(config).planned_roles.update(catalogue.roles_needed(r for r in running if r))
+    session = vsession.start(config)
+    scale = session.config.scale
+    session.planned_roles.update(catalogue.roles_needed((r for r in running if r), scale.pairs if scale.active else 1))
 
 
 @pytest.hookimpl(wrapper=True)

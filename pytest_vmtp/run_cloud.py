@@ -85,6 +85,8 @@ def cloud_settings(cfg: VmtpConfig) -> dict[str, object]:
     """The topology's settings (CloudSettings keys) from the configuration."""
     values: dict[str, object] = {**cfg.cloud, **tool_ports(cfg), **security_sources(cfg)}
     values["use_floating_ips"] = cfg.cloud.get("floating_ips", True)
+    values["check_quota"] = cfg.scale.active
+    values["raise_quota"] = cfg.scale.active and cfg.is_local_cloud
     if cfg.cloud.get("ssh_jump"):
         values["use_floating_ip_for_ssh"] = False
     return values

@@ -7,18 +7,21 @@ the measuring (through measure/) and the bookkeeping VMTP's reports need.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock
 
-from pytest_vmtp.catalogue import Scenario
+from pytest_vmtp.catalogue import Scenario, scaled
 from pytest_vmtp.measure import flows as measure
 from pytest_vmtp.measure.errors import MeasureError
 from pytest_vmtp.measure.runner import Runner
 from pytest_vmtp.measure.settings import MeasureSettings
 from pytest_vmtp.results import ErrorResult, FlowResult, IcmpResult
+from pytest_vmtp.scale.settings import ScaleSettings
 
 
 @dataclass
@@ -37,24 +40,36 @@ class FlowEndpoints:
     # Names of the machines involved: measurements sharing one are serialised across
     # xdist workers so that they do not disturb each other.
     locks: tuple[str, ...] = ()
+    # Scale mode: pairs 2, 3 ... of the row (this one is pair 1), measured at once with it.
+    more: tuple[FlowEndpoints, ...] = ()
+
+    @property
+    def pairs(self) -> list[FlowEndpoints]:
+        return [self, *self.more]
 
 
 _TOOL_OF = {"icmp": "ping"}
+Breach = Callable[[list[dict[str, Any]]], str | None]  # scale/runner.py's
 
 
 def run_scenario(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSettings,
-                 flow: FlowResult, lock_dir: Path | None = None) -> None:
-    """Measure scenario.protocol from ends.client to ends.dest_ip; raise MeasureError on error."""
+                 flow: FlowResult, lock_dir: Path | None = None, scale: ScaleSettings | None = None,
+                 breach: Breach | None = None) -> None:
+    """Measure scenario.protocol from ends.client to ends.dest_ip; raise MeasureError on error.
+    With scale mode on a scaled row, every pair of ends at once (breach: a progression's stop)."""
     flow.desc, flow.ip_from, flow.ip_to = ends.desc, ends.ip_from, ends.ip_to
     flow.az_from, flow.az_to = ends.az_from, ends.az_to
     started = time.monotonic()
     with ExitStack() as stack:
         if lock_dir is not None:
             lock_dir.mkdir(parents=True, exist_ok=True)
-            for name in sorted(set(ends.locks)):  # one order everywhere: no deadlock
+            for name in sorted({n for pair in ends.pairs for n in pair.locks}):  # one order: no deadlock
                 stack.enter_context(FileLock(str(lock_dir / f"{name}.lock")))
         try:
-            _measure(scenario, ends, settings, flow)
+            if scale is not None and scale.active and scaled(scenario):
+                _measure_scaled(scenario, ends, settings, flow, scale, breach)
+            else:
+                _measure(scenario, ends, settings, flow)
         except MeasureError as exc:
             flow.results.append(ErrorResult(
                 protocol=scenario.protocol.upper() if scenario.protocol != "multicast" else "Multicast",
@@ -62,6 +77,17 @@ def run_scenario(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSetti
             raise
         finally:
             flow.duration_s = round(time.monotonic() - started, 3)
+
+
+def _measure_scaled(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSettings, flow: FlowResult,
+                    scale: ScaleSettings, breach: Breach | None) -> None:
+    from pytest_vmtp.scale.runner import run_scaled
+
+    for pair in ends.pairs:
+        measure.check_tools(pair.client, settings, (scenario.protocol,))
+        measure.check_tools(pair.server, settings, (scenario.protocol,))
+    flow.distro_id, flow.distro_version = measure.host_distro(ends.client)
+    run_scaled(scenario.protocol, ends.pairs, settings, scale, flow, breach)
 
 
 def _measure(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSettings, flow: FlowResult) -> None:

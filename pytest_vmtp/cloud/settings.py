@@ -49,6 +49,10 @@ class CloudSettings:
     ssh_jump: str | None = None  # SSH to the fixed IPs through this host (a host spec)
     dns_nameservers: list[str] = field(default_factory=list)
     keep: bool = value("keep")
+    # Scale mode boots many VMs: check the project's quota first (one line naming what to
+    # raise), or on the local cloud, whose admin the run is, raise it.
+    check_quota: bool = False
+    raise_quota: bool = False
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> CloudSettings:

@@ -24,7 +24,7 @@ from typing import Any
 
 from openstack.connection import Connection
 
-from pytest_vmtp.catalogue import ROLES, Network
+from pytest_vmtp.catalogue import ROLES, Network, pair_role, role_of
 from pytest_vmtp.catalogue import SERVER_ROLE as SERVER
 from pytest_vmtp.cloud import lookup, naming, sources
 from pytest_vmtp.cloud.errors import CloudError
@@ -72,6 +72,14 @@ class VmEndpoint:
 
 
 Reach = Callable[[VmEndpoint, float], None]  # wait until SSH reaches the VM, else CloudError
+
+
+def _known(role: str) -> bool:
+    try:
+        role_of(role)
+        return True
+    except KeyError:
+        return False
 
 
 def reach_directly(vm: VmEndpoint, timeout: float) -> None:
@@ -122,18 +130,20 @@ class Topology:
         strict=False: return the VMs that were built and leave the errors to vm(role), so one
         broken VM fails only its own flows (as in VMTP)."""
         roles = list(dict.fromkeys(roles))
-        unknown = [r for r in roles if r not in ROLES]
+        unknown = [r for r in roles if not _known(r)]
         if unknown:
-            raise ValueError(f"unknown VM role(s) {unknown}: choose from {sorted(ROLES)}")
+            raise ValueError(f"unknown VM role(s) {unknown}: choose from {sorted(ROLES)} (pair roles: "
+                             "<role>_p<N>)")
         state = self._state.read()
         if not all(r in state["vms"] or r in state["errors"] for r in roles):
             with self._thread_lock, self._state.locked() as state:
                 network_plan = self._plan(state)
-                wanted = list(dict.fromkeys([SERVER, *roles]))
+                # Each VM's pair server too: an inter-node client is placed away from it.
+                wanted = list(dict.fromkeys([SERVER, *(pair_role(SERVER, role_of(r).pair) for r in roles), *roles]))
                 missing = [r for r in wanted if r not in state["vms"] and r not in state["errors"]]
                 no_ssh, no_net2 = network_plan.unavailable(NEED_SSH), network_plan.unavailable(NEED_NET2)
                 for role in list(missing):
-                    gone = no_ssh or (no_net2 if ROLES[role].network == "net2" else None)
+                    gone = no_ssh or (no_net2 if role_of(role).network == "net2" else None)
                     if gone is not None:  # not booted: it could not be reached or placed
                         state["errors"][role] = gone.reason if no_ssh else \
                             f"{self._maker.name(role.replace('_', '-'))}: {gone.reason}"
@@ -178,7 +188,7 @@ class Topology:
         return self.network_plan().unavailable(need)
 
     def role_available(self, role: str) -> bool:
-        return not (self.unavailable(NEED_SSH) or (ROLES[role].network == "net2" and self.unavailable(NEED_NET2)))
+        return not (self.unavailable(NEED_SSH) or (role_of(role).network == "net2" and self.unavailable(NEED_NET2)))
 
     def inter_node_reason(self) -> str | None:
         """Why inter-node roles cannot be placed (one compute host), or None."""
@@ -364,14 +374,17 @@ class Topology:
         """(availability_zone, scheduler_hints) for the role's side, or CloudError if unplaceable.
 
         Scheduler mode (no admin): side A shares an affinity group; side B has its own and asks
-        for a host other than the server's (different_host); _endpoint() checks the result."""
-        side = ROLES[role].side
-        choice = placement.a if side == "A" else placement.b
+        for a host other than the server's (different_host); _endpoint() checks the result.
+        Scale mode's pairs: each pair's sides on hosts of their own (Placement.host_for), or
+        groups of their own."""
+        vm = role_of(role)
+        side = vm.side
+        choice = placement.host_for(side, vm.pair)
         if choice is None:
             raise CloudError(placement.single_host_reason or "no second compute host for inter-node roles")
         if placement.mode != SCHEDULER:
             return choice.availability_zone(), None
-        key = f"group-{side.lower()}"
+        key = f"group-{side.lower()}" + (f"-p{vm.pair}" if vm.pair > 1 else "")
         group = self._step(state, key, f"created server group {self._maker.name(key)}",
                            lambda: {"id": self._maker.server_group(key, "affinity").id})
         hints: dict[str, Any] = {"group": group["id"]}
@@ -381,20 +394,29 @@ class Topology:
 
     def _build(self, state: dict[str, Any], roles: list[str]) -> None:
         start_all = time.monotonic()
-        networks = {ROLES[r].network for r in roles}
+        networks = {role_of(r).network for r in roles}
         self._base(state, networks)
         placement = self._placement(state)
         res = state["resources"]
-        ordered = sorted(roles, key=lambda r: r != SERVER)  # the server first: hints may name it
+        # The servers first: hints may name them.
+        ordered = sorted(roles, key=lambda r: (role_of(r).base != SERVER, role_of(r).pair))
         booted: dict[str, str] = {}  # role -> server id
+        if self.settings.check_quota:
+            from pytest_vmtp.cloud import quota
+
+            flavor = self.conn.compute.get_flavor(res["flavor"]["id"])
+            need = quota.Need.of(len(ordered), {"vcpus": flavor.vcpus, "ram": flavor.ram},
+                                 NetworkPlan.from_json(state["plan"]).ssh == "floating")
+            quota.ensure(self.conn, need, self.settings.raise_quota, self.progress)
 
         start = time.monotonic()
         for role in ordered:
-            server_id = booted.get(SERVER) or state["vms"].get(SERVER, {}).get("server_id")
+            its_server = pair_role(SERVER, role_of(role).pair)
+            server_id = booted.get(its_server) or state["vms"].get(its_server, {}).get("server_id")
             try:
                 az, hints = self._boot_args(state, placement, role, server_id)
                 server = self._maker.server(role, res["image"]["id"], res["flavor"]["id"],
-                                            res[ROLES[role].network]["id"], res["keypair"]["name"],
+                                            res[role_of(role).network]["id"], res["keypair"]["name"],
                                             res["security_group"]["name"], az, hints)
                 booted[role] = server.id
             except CloudError as exc:
@@ -413,17 +435,13 @@ class Topology:
 
         start = time.monotonic()
         pending: dict[str, dict[str, Any]] = {}
-        server_rec = state["vms"].get(SERVER)
-        server_host_id = server_rec.get("host_id") if server_rec else None
-        booted_server = results[booted[SERVER]] if SERVER in booted else None
-        if booted_server is not None and not isinstance(booted_server, CloudError):
-            server_host_id = booted_server.host_id
         for role, sid in booted.items():
             server = results[sid]
             if isinstance(server, CloudError):
                 state["errors"][role] = str(server)
                 continue
             try:
+                server_host_id = self._server_host_id(state, booted, results, role_of(role).pair)
                 pending[role] = self._endpoint(state, placement, role, server, server_host_id)
             except CloudError as exc:
                 msg = str(exc)
@@ -435,6 +453,16 @@ class Topology:
         _add_time(state, "ssh_wait_s", _secs(start))
         _add_time(state, "setup_s", _secs(start_all))
 
+    @staticmethod
+    def _server_host_id(state: dict[str, Any], booted: dict[str, str], results: dict[str, Any],
+                        pair: int) -> str | None:
+        """Nova's hostId of the pair's server VM (booted now, or before)."""
+        name = pair_role(SERVER, pair)
+        if name in booted and not isinstance(results[booted[name]], CloudError):
+            return str(results[booted[name]].host_id)
+        record = state["vms"].get(name)
+        return record.get("host_id") if record else None
+
     def _endpoint(self, state: dict[str, Any], placement: Placement, role: str, server: Any,
                   server_host_id: str | None) -> dict[str, Any]:
         res = state["resources"]
@@ -444,14 +472,14 @@ class Topology:
         if NetworkPlan.from_json(state["plan"]).ssh == "floating":
             floating = self._maker.floating_ip(role, res["external_network"]["id"], port.id).floating_ip_address
             self._allow_floating_ip(state, floating)
-        if placement.mode == SCHEDULER and ROLES[role].side == "B" and server_host_id:
+        if placement.mode == SCHEDULER and role_of(role).side == "B" and server_host_id:
             if server.host_id == server_host_id:
                 raise CloudError(f"{server.name} landed on the server VM's host although it is inter-node "
                                  "(the scheduler ignored the different_host hint): give --vmtp-hypervisor twice")
         return VmEndpoint(
             role=role, name=server.name, server_id=server.id, fixed_ip=fixed_ip, floating_ip=floating,
             ssh_ip=floating or fixed_ip, host=server.compute_host, az=server.availability_zone,
-            network=res[ROLES[role].network]["name"], login_user=res["image"]["login_user"],
+            network=res[role_of(role).network]["name"], login_user=res["image"]["login_user"],
             key_path=res["keypair"]["key_path"], host_id=server.host_id,
         ).to_json()
 

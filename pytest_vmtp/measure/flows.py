@@ -18,7 +18,7 @@ from .errors import MeasureError
 from .parse_os_release import parse_os_release
 from .parse_ping import parse_ping
 from .probe import RunOutcome, RunSpec
-from .runner import Background, Runner
+from .runner import Background, CommandResult, Runner
 from .settings import MeasureSettings
 from .tool_iperf2 import Iperf2
 from .tools import ThroughputTool, check_tools, tool_for
@@ -54,7 +54,7 @@ def _wait_listening(server: Runner, bg: Background, port: int, proto: str, label
     raise MeasureError(f"{label} server on {server.label} {why}: {text or 'no output'}")
 
 
-class _Session:
+class ToolSession:
     """A started server plus the client-side tool, for one batch of runs."""
 
     def __init__(self, client: Runner, server: Runner, tool: ThroughputTool, protocol: str):
@@ -74,7 +74,7 @@ class _Session:
         if self.bg is not None:
             self.bg.stop()
 
-    def __enter__(self) -> _Session:
+    def __enter__(self) -> ToolSession:
         self._start_server()
         return self
 
@@ -82,18 +82,27 @@ class _Session:
         self._stop_server()
 
     def run(self, spec: RunSpec) -> RunOutcome:
+        command = self.prepare(spec)
+        return self.finish(spec, command, self.client.run(command, timeout=spec.duration_s + CLIENT_GRACE_S))
+
+    def prepare(self, spec: RunSpec) -> str:
+        """Make sure the server is there for this run; the client's command."""
         # iperf 2.1's UDP server can crash after a test: give each such run a fresh server.
-        fresh = isinstance(self.tool, Iperf2) and spec.protocol == "UDP"
-        if fresh or self.bg is None or not self.bg.alive():
+        if self._fresh(spec) or self.bg is None or not self.bg.alive():
             self._stop_server()
             self._start_server()
-        command = self.tool.client_command(spec)
-        result = self.client.run(command, timeout=spec.duration_s + CLIENT_GRACE_S)
-        server_log = self._iperf2_server_report() if fresh else ""
+        return self.tool.client_command(spec)
+
+    def finish(self, spec: RunSpec, command: str, result: CommandResult) -> RunOutcome:
+        """The run's outcome from the client's result (and the server's report, iperf 2 UDP)."""
+        server_log = self._iperf2_server_report() if self._fresh(spec) else ""
         try:
             return self.tool.parse(spec, result, server_log)
         except MeasureError as exc:
             raise MeasureError(f"{exc} (on {self.client.label}: {command})") from None
+
+    def _fresh(self, spec: RunSpec) -> bool:
+        return isinstance(self.tool, Iperf2) and spec.protocol == "UDP"
 
     def _iperf2_server_report(self) -> str:
         """iperf 2 writes its UDP report a moment after the client is done."""
@@ -124,7 +133,7 @@ def measure_tcp(client: Runner, server: Runner, dest_ip: str, settings: MeasureS
     """settings.tcp_runs results per TCP message size, one per run (as VMTP), numbered by `run`."""
     tool = tool_for(client, settings)
     results = []
-    with _Session(client, server, tool, "TCP") as session:
+    with ToolSession(client, server, tool, "TCP") as session:
         for size in settings.tcp_pkt_sizes:
             spec = RunSpec("TCP", dest_ip, settings.duration_s, size, settings.bandwidth_kbps,
                            reverse, settings.tcp_buffer)
@@ -139,7 +148,7 @@ def measure_tcp(client: Runner, server: Runner, dest_ip: str, settings: MeasureS
     return results
 
 
-def _checked(out: RunOutcome, protocol: str, size: int, rate_kbps: int | None, tool: str) -> RunOutcome:
+def checked_udp(out: RunOutcome, protocol: str, size: int, rate_kbps: int | None, tool: str) -> RunOutcome:
     """A UDP run whose loss is unknown, or that delivered nothing, is a failure, never 0 % loss."""
     at = f"at {rate_kbps} kbit/s" if rate_kbps else "at full speed"
     if out.rx_bytes == 0 or (out.loss_rate is not None and out.loss_rate >= 100.0):
@@ -151,28 +160,28 @@ def _checked(out: RunOutcome, protocol: str, size: int, rate_kbps: int | None, t
     return out
 
 
-def _udp_like(session: _Session, protocol: str, dest_ip: str, settings: MeasureSettings,
+def _udp_like(session: ToolSession, protocol: str, dest_ip: str, settings: MeasureSettings,
               size: int, reverse: bool, group: str | None) -> ThroughputResult:
     """Measure at the capped rate, or search the rate (short probes) and then measure once."""
     version = session.tool.version
 
     def run(rate: int | None, duration: float) -> RunOutcome:
         spec = RunSpec(protocol, dest_ip, duration, size, rate, reverse, settings.udp_buffer, group)
-        return _checked(session.run(spec), protocol, size, rate, version)
+        return checked_udp(session.run(spec), protocol, size, rate, version)
 
     search: SearchOutcome | None = None
     rate = settings.bandwidth_kbps
     if rate is None:
         def probe(kbps: int) -> Probe:
             out = run(kbps, settings.udp_probe_s)
-            assert out.loss_rate is not None  # _checked
+            assert out.loss_rate is not None  # checked_udp
             return Probe(kbps, out.throughput_kbps, out.loss_rate)
 
         search = search_udp_rate(probe, settings.udp_loss_target, settings.udp_search_max_probes,
                                  settings.udp_search_start_kbps)
         rate = search.rate_kbps
     out = run(rate, settings.duration_s)
-    assert out.loss_rate is not None  # _checked
+    assert out.loss_rate is not None  # checked_udp
     low, high = settings.udp_loss_target
     return ThroughputResult(
         protocol=protocol, tool=version, throughput_kbps=out.throughput_kbps,
@@ -193,7 +202,7 @@ def measure_udp(client: Runner, server: Runner, dest_ip: str, settings: MeasureS
                 reverse: bool = False) -> list[ThroughputResult]:
     """One result per UDP packet size; loss_rate in percent; without a cap, the rate searched."""
     tool = tool_for(client, settings)
-    with _Session(client, server, tool, "UDP") as session:
+    with ToolSession(client, server, tool, "UDP") as session:
         return [_udp_like(session, "UDP", dest_ip, settings, size, reverse, None)
                 for size in settings.udp_pkt_sizes]
 
@@ -209,7 +218,7 @@ def measure_multicast(client: Runner, server: Runner, settings: MeasureSettings,
     if dest_ip is None:
         raise MeasureError("multicast needs the server's address for nuttcp's control connection")
     tool = tool_for(client, replace(settings, tool="nuttcp"))  # the only multicast tool
-    with _Session(client, server, tool, "Multicast") as session:
+    with ToolSession(client, server, tool, "Multicast") as session:
         return [_udp_like(session, "Multicast", dest_ip, settings, size, False,
                           group or settings.multicast_group)
                 for size in settings.udp_pkt_sizes]
