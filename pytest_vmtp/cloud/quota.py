@@ -63,7 +63,7 @@ def shortfalls(conn: Connection, need: Need) -> list[Short]:
     """The quotas that cannot hold `need` on top of what the project uses."""
     with cloud_errors("reading the project's limits"):
         absolute = conn.compute.get_limits().absolute
-        details = conn.network.get_quota(conn.current_project_id, details=True)
+        details = conn.network.get_quota(str(conn.current_project_id), details=True)
     found = [
         _short("instances", absolute.instances, absolute.instances_used, need.instances),
         _short("cores", absolute.total_cores, absolute.total_cores_used, need.cores),
@@ -90,7 +90,7 @@ def ensure(conn: Connection, need: Need, raise_them: bool, progress: Callable[[s
         what = ", ".join(f"{s.name} {s.used} used + {s.wanted} needed > {s.limit}" for s in short)
         raise CloudError(f"the project's quota cannot hold the {need.instances} VMs to boot ({what}): "
                          f"raise it, e.g. `openstack quota set {settings} <project>`")
-    project = conn.current_project_id
+    project = str(conn.current_project_id)
     with cloud_errors("raising the local cloud's quotas"):
         nova = {_NOVA[s.name]: s.enough for s in short if s.name in _NOVA}
         neutron = {_NEUTRON[s.name]: s.enough for s in short if s.name in _NEUTRON}
