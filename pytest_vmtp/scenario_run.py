@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,9 +84,9 @@ def _measure_scaled(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSe
                     scale: ScaleSettings, breach: Breach | None) -> None:
     from pytest_vmtp.scale.runner import run_scaled
 
-    for pair in ends.pairs:
-        measure.check_tools(pair.client, settings, (scenario.protocol,))
-        measure.check_tools(pair.server, settings, (scenario.protocol,))
+    hosts = [runner for pair in ends.pairs for runner in (pair.client, pair.server)]
+    with ThreadPoolExecutor(max_workers=min(32, len(hosts))) as pool:  # SSH to every VM at once
+        list(pool.map(lambda runner: measure.check_tools(runner, settings, (scenario.protocol,)), hosts))
     flow.distro_id, flow.distro_version = measure.host_distro(ends.client)
     run_scaled(scenario.protocol, ends.pairs, settings, scale, flow, breach)
 

@@ -171,7 +171,7 @@ class Topology:
                 port = self._maker.server_port(record["server_id"])
                 fip = self._maker.floating_ip(role, ext_id, port.id)
                 record["floating_ip"] = fip.floating_ip_address
-                self._allow_floating_ip(state, fip.floating_ip_address)
+                self._allow_floating_ips(state, [fip.floating_ip_address])
             return record["floating_ip"]
 
     def network_plan(self) -> NetworkPlan:
@@ -446,6 +446,12 @@ class Topology:
             except CloudError as exc:
                 msg = str(exc)
                 state["errors"][role] = msg if server.name in msg else f"{server.name}: {msg}"
+        try:  # all of the batch's floating IPs in one request (scale mode: dozens)
+            self._allow_floating_ips(state, [ep["floating_ip"] for ep in pending.values() if ep["floating_ip"]])
+        except CloudError as exc:
+            for role, ep in pending.items():
+                state["errors"][role] = f"{ep['name']}: {exc}"
+            pending = {}
         _add_time(state, "floating_ips_s", _secs(start))
         self._state.write(state)
         start = time.monotonic()
@@ -471,7 +477,6 @@ class Topology:
         floating = None
         if NetworkPlan.from_json(state["plan"]).ssh == "floating":
             floating = self._maker.floating_ip(role, res["external_network"]["id"], port.id).floating_ip_address
-            self._allow_floating_ip(state, floating)
         if placement.mode == SCHEDULER and role_of(role).side == "B" and server_host_id:
             if server.host_id == server_host_id:
                 raise CloudError(f"{server.name} landed on the server VM's host although it is inter-node "
@@ -483,14 +488,16 @@ class Topology:
             key_path=res["keypair"]["key_path"], host_id=server.host_id,
         ).to_json()
 
-    def _allow_floating_ip(self, state: dict[str, Any], address: str) -> None:
+    def _allow_floating_ips(self, state: dict[str, Any], addresses: list[str]) -> None:
         """A VM's floating IP is where its flows to other floating IPs come from (Neutron
-        SNATs a VM with a floating IP to it): open the test ports to it."""
+        SNATs a VM with a floating IP to it): open the test ports to them."""
         group = state["resources"]["security_group"]
-        prefix = sources.resolve([address], None)[0]
-        if not group.get("reused") and prefix not in group["flow_sources"]:  # never edit the user's
-            self._maker.allow_flows_from(group["id"], [prefix], self.settings)
-            group["flow_sources"].append(prefix)
+        if group.get("reused") or not addresses:  # never edit the user's
+            return
+        prefixes = [p for p in dict.fromkeys(sources.resolve(addresses, None)) if p not in group["flow_sources"]]
+        if prefixes:
+            self._maker.allow_flows_from(group["id"], prefixes, self.settings)
+            group["flow_sources"].extend(prefixes)
 
     def _wait_ssh(self, state: dict[str, Any], pending: dict[str, dict[str, Any]]) -> None:
         if not pending:

@@ -72,6 +72,15 @@ def open_sessions(stack: ExitStack, sessions: Sequence[ToolSession]) -> None:
         raise errors[0]
 
 
+def dispatch_s(sessions: Sequence[ToolSession], clock: Callable[[], float] = time.monotonic) -> float:
+    """How long a command takes to reach every client at once and come back (SSH channels
+    opened, threads scheduled): the start time must lie further ahead than that."""
+    began = clock()
+    with ThreadPoolExecutor(max_workers=len(sessions)) as pool:
+        list(pool.map(lambda s: s.client.run("true", timeout=60), sessions))
+    return clock() - began
+
+
 def run_together(sessions: Sequence[ToolSession], specs: Sequence[RunSpec], lead_s: float,
                  clock: Callable[[], float] = time.time) -> Together:
     """Run specs[i] on sessions[i], all clients starting lead_s from now; MeasureError naming

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_vmtp.measure.errors import MeasureError
 from pytest_vmtp.measure.flows import ToolSession, checked_udp
-from pytest_vmtp.measure.parallel import Together, open_sessions, run_together
+from pytest_vmtp.measure.parallel import Together, dispatch_s, open_sessions, run_together
 from pytest_vmtp.measure.probe import RunOutcome, RunSpec
 from pytest_vmtp.measure.settings import MeasureSettings
 from pytest_vmtp.measure.tools import tool_for
@@ -59,6 +59,7 @@ def measure_pairs(protocol: str, pairs: Sequence[FlowEndpoints], settings: Measu
     with ExitStack() as stack:
         sessions = [ToolSession(p.client, p.server, tool, protocol.upper()) for p in pairs]
         open_sessions(stack, sessions)
+        lead_s = max(lead_s, 2 * dispatch_s(sessions))  # a loaded controller needs longer
         if protocol == "tcp":
             return _tcp(sessions, pairs, settings, lead_s)
         if protocol == "udp":
