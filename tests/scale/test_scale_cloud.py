@@ -126,3 +126,28 @@ def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         pytest.fail(f"{CHROMIUM} is missing: run ./bin/setup (it installs Debian's chromium)")
     with chromium(tmp_path_factory.mktemp("chromium-profile")) as context:
         yield context
+
+
+def test_security_group_rules_in_bulk_all_or_none(cloud):
+    """Neutron's bulk create, as the plugin adds a floating IP's rules for dozens of VMs at once:
+    the rules in one request; one that exists already fails the request and makes none."""
+    import openstack
+
+    from pytest_vmtp.cloud.connect import connect
+
+    conn = connect("local", str(cloud.clouds_yaml))
+    group = conn.network.create_security_group(name="vm9-bulk")
+    try:
+        body = {"security_group_id": group.id, "direction": "ingress", "protocol": "tcp",
+                "port_range_min": 5001, "port_range_max": 5002}
+        made = list(conn.network.create_security_group_rules(
+            [{**body, "remote_ip_prefix": f"198.18.213.{i}/32"} for i in (20, 21, 22)]))
+        assert sorted(r.remote_ip_prefix for r in made) == [f"198.18.213.{i}/32" for i in (20, 21, 22)]
+        with pytest.raises(openstack.exceptions.ConflictException, match="already exists"):
+            list(conn.network.create_security_group_rules(
+                [{**body, "remote_ip_prefix": "198.18.213.23/32"}, {**body, "remote_ip_prefix": "198.18.213.20/32"}]))
+        prefixes = {r.remote_ip_prefix for r in conn.network.security_group_rules(security_group_id=group.id)}
+        assert "198.18.213.23/32" not in prefixes and "198.18.213.22/32" in prefixes
+    finally:
+        conn.network.delete_security_group(group)
+        conn.close()
