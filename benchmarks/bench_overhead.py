@@ -37,9 +37,10 @@ def tool_seconds(doc: dict[str, Any]) -> float:
     return total
 
 
-def figures(duration: int = 3) -> list[Row]:
+def figures(duration: int = 3, select: tuple[str, ...] = ()) -> list[Row]:
+    """select: pytest arguments narrowing the matrix (e.g. -k 1.1), for a quick look."""
     with local_cloud() as (handle, _), tempfile.TemporaryDirectory(prefix="bench-overhead-") as tmp:
-        doc, wall = vmtp(handle, Path(tmp), {"duration_s": duration})
+        doc, wall = vmtp(handle, Path(tmp), {"duration_s": duration}, *select)
     tools = tool_seconds(doc)
     timings = doc["metadata"].get("timings") or {}
     setup, teardown = float(timings.get("setup_s") or 0), float(timings.get("teardown_s") or 0)
