@@ -8,14 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Literal, get_args
+from typing import Literal, cast, get_args
 
 Kind = Literal["vm", "native", "external"]  # a scenario module's VMTP_KIND
 Protocol = Literal["tcp", "udp", "icmp", "multicast"]
-TOOLS = ("nuttcp", "iperf3", "iperf")  # the throughput tools, VMTP's two and iperf3
+Tool = Literal["nuttcp", "iperf3", "iperf"]
+TOOLS: tuple[Tool, ...] = get_args(Tool)  # the throughput tools, VMTP's two and iperf3
+IPV6_MODES = ("slaac", "dhcpv6-stateless", "dhcpv6-stateful")  # VMTP's ipv6_mode values
 Network = Literal["net1", "net2"]  # net1: the server's; net2: behind the router
 Side = Literal["A", "B"]  # A: the server VM's compute host; B: another host
 Direction = Literal["upload", "download"]
+Role = Literal["server", "same_intra", "same_inter", "diff_intra", "diff_inter"]  # the VM-role table's names
+# A VM's role: one of the table's, or in scale mode a pair's ("server_p2", see pair_role).
+VmName = str
+NetworkChoice = Literal["same_network", "different_network"]
+Address = Literal["fixed_ip", "floating_ip"]
+PlacementChoice = Literal["intra_node", "inter_node"]
 
 KINDS: tuple[Kind, ...] = get_args(Kind)
 PROTOCOLS: dict[str, Protocol] = {"T": "tcp", "U": "udp", "I": "icmp", "M": "multicast"}
@@ -58,7 +66,7 @@ class VmRole:
     """A test VM: which network it sits on and which compute host it shares. Scale mode
     (--vmtp-pairs) makes a VM of each role per pair: pair 1 is the role itself."""
 
-    name: str
+    name: VmName
     network: Network
     side: Side
     pair: int = 1
@@ -68,31 +76,31 @@ class VmRole:
         return self.side == "B"
 
     @property
-    def base(self) -> str:
+    def base(self) -> Role:
         """The role of the table this VM plays (its name without the pair)."""
-        return self.name if self.pair == 1 else self.name.rpartition(PAIR_MARK)[0]
+        return cast(Role, self.name if self.pair == 1 else self.name.rpartition(PAIR_MARK)[0])
 
 
 # The one table of VM roles: the server VM, and a client per VMTP placement.
-ROLES: dict[str, VmRole] = {r.name: r for r in (
+ROLES: dict[Role, VmRole] = {cast(Role, r.name): r for r in (
     VmRole("server", "net1", "A"),
     VmRole("same_intra", "net1", "A"),
     VmRole("same_inter", "net1", "B"),
     VmRole("diff_intra", "net2", "A"),
     VmRole("diff_inter", "net2", "B"),
 )}
-SERVER_ROLE = "server"
+SERVER_ROLE: Role = "server"
 PAIR_MARK = "_p"  # "server_p2": the server VM of pair 2 ("vmtp-<run>-server-p2")
 
 
-def pair_role(role: str, pair: int) -> str:
+def pair_role(role: Role, pair: int) -> VmName:
     """The name of role's VM in pair `pair` (pair 1: the role itself, as without scale mode)."""
     if role not in ROLES or pair < 1:
         raise ValueError(f"no VM role {role!r} in pair {pair}")
     return role if pair == 1 else f"{role}{PAIR_MARK}{pair}"
 
 
-def role_of(name: str) -> VmRole:
+def role_of(name: VmName) -> VmRole:
     """The VmRole of a role name, pair roles included ("diff_inter_p3"); KeyError if unknown."""
     if name in ROLES:
         return ROLES[name]
@@ -107,9 +115,9 @@ class VmGroup:
     """One of VMTP's VM-to-VM groups 1-6."""
 
     group: int
-    network: str  # "same_network" | "different_network"
-    address: str  # "fixed_ip" | "floating_ip"
-    placement: str  # "intra_node" | "inter_node"
+    network: NetworkChoice
+    address: Address
+    placement: PlacementChoice
 
     @property
     def title(self) -> str:
@@ -121,12 +129,12 @@ class VmGroup:
         return f"VM to VM {net} {addr} ({node})"
 
     @property
-    def client_role(self) -> str:
+    def client_role(self) -> Role:
         """The client VM's role (the server VM is always SERVER_ROLE)."""
-        network = "net1" if self.network == "same_network" else "net2"
-        side = "A" if self.placement == "intra_node" else "B"
-        return next(r.name for r in ROLES.values()
-                    if r.name != SERVER_ROLE and (r.network, r.side) == (network, side))
+        network: Network = "net1" if self.network == "same_network" else "net2"
+        side: Side = "A" if self.placement == "intra_node" else "B"
+        return next(name for name, r in ROLES.items()
+                    if name != SERVER_ROLE and (r.network, r.side) == (network, side))
 
 
 VM_GROUPS = (
@@ -233,10 +241,10 @@ def scaled(row: Scenario) -> bool:
     return row.kind == "vm" and row.protocol in SCALED_PROTOCOLS
 
 
-def roles_needed(rows: Iterable[Scenario], pairs: int = 1) -> set[str]:
+def roles_needed(rows: Iterable[Scenario], pairs: int = 1) -> set[VmName]:
     """The VMs these rows measure between: the server VM for any VM or external row, and
     each VM row's client; with pairs > 1, the scaled rows' server and client of every pair."""
-    roles: set[str] = set()
+    roles: set[VmName] = set()
     for row in rows:
         if row.kind in ("vm", "external"):
             roles.add(SERVER_ROLE)

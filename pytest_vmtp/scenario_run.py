@@ -6,6 +6,7 @@ the measuring (through measure/) and the bookkeeping VMTP's reports need.
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -59,6 +60,7 @@ def run_scenario(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSetti
     """Measure scenario.protocol from ends.client to ends.dest_ip; raise MeasureError on error.
     With scale mode on a scaled row, every pair of ends at once (breach: a progression's stop)."""
     flow.desc, flow.ip_from, flow.ip_to = ends.desc, ends.ip_from, ends.ip_to
+    flow.ip_version = _family(ends.dest_ip)
     flow.az_from, flow.az_to = ends.az_from, ends.az_to
     started = time.monotonic()
     with ExitStack() as stack:
@@ -89,6 +91,14 @@ def _measure_scaled(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSe
         list(pool.map(lambda runner: measure.check_tools(runner, settings, (scenario.protocol,)), hosts))
     flow.distro_id, flow.distro_version = measure.host_distro(ends.client)
     run_scaled(scenario.protocol, ends.pairs, settings, scale, flow, breach)
+
+
+def _family(address: str) -> int | None:
+    """4 or 6: the address family the flow measured (its destination's)."""
+    try:
+        return ipaddress.ip_address(address.partition("%")[0]).version
+    except ValueError:
+        return None
 
 
 def _measure(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSettings, flow: FlowResult) -> None:

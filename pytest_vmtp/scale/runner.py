@@ -57,7 +57,7 @@ def measure_pairs(protocol: str, pairs: Sequence[FlowEndpoints], settings: Measu
                   lead_s: float) -> list[ThroughputResult]:
     tool = tool_for(pairs[0].client, settings)
     with ExitStack() as stack:
-        sessions = [ToolSession(p.client, p.server, tool, protocol.upper()) for p in pairs]
+        sessions = [ToolSession(p.client, p.server, tool, protocol.upper(), p.dest_ip) for p in pairs]
         open_sessions(stack, sessions)
         lead_s = max(lead_s, 2 * dispatch_s(sessions))  # a loaded controller needs longer
         if protocol == "tcp":
