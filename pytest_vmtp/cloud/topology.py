@@ -27,7 +27,7 @@ from openstack.connection import Connection
 from pytest_vmtp.catalogue import ROLES, Network, VmName, pair_role, role_of
 from pytest_vmtp.catalogue import SERVER_ROLE as SERVER
 from pytest_vmtp.cloud import lookup, naming, sources
-from pytest_vmtp.cloud.errors import CloudError
+from pytest_vmtp.cloud.errors import CloudError, cloud_errors
 from pytest_vmtp.cloud.keys import make_keypair
 from pytest_vmtp.cloud.modes import (
     NEED_FLOATING_IP,
@@ -434,7 +434,8 @@ class Topology:
         if self.settings.check_quota:
             from pytest_vmtp.cloud import quota
 
-            flavor = self.conn.compute.get_flavor(res["flavor"]["id"])
+            with cloud_errors("reading the flavor"):
+                flavor = self.conn.compute.get_flavor(res["flavor"]["id"])
             need = quota.Need.of(len(ordered), {"vcpus": flavor.vcpus, "ram": flavor.ram},
                                  NetworkPlan.from_json(state["plan"]).ssh == "floating")
             quota.ensure(self.conn, need, self.settings.raise_quota, self.progress)
@@ -456,7 +457,8 @@ class Topology:
         self._state.write(state)
         if not booted:
             return
-        self.progress(f"booting {len(booted)} server(s) ({', '.join(booted)}) ...")
+        shown = ", ".join(list(booted)[:6]) + (f", ... ({len(booted) - 6} more)" if len(booted) > 6 else "")
+        self.progress(f"booting {len(booted)} server(s) ({shown}) ...")
         results = wait_for_servers(self.conn, booted.values(), self.settings.boot_timeout_s)
         boot_s = _secs(start)
         ok = sum(1 for v in results.values() if not isinstance(v, CloudError))
