@@ -24,7 +24,7 @@ def _ip(*args: str) -> None:
     subprocess.run(["ip", *args], check=True, capture_output=True)
 
 
-def _raw_pair(stack: ExitStack, name: str, vxlan: bool) -> str:
+def raw_pair(stack: ExitStack, name: str, vxlan: bool) -> str:
     """Namespaces <RAW>-<name>a/b joined by a veth (and VXLAN over it): the address to reach b."""
     a, b = f"{RAW}-{name}a", f"{RAW}-{name}b"
     for ns in (a, b):
@@ -49,7 +49,7 @@ def _raw_pair(stack: ExitStack, name: str, vxlan: bool) -> str:
 def _raw_kbps(name: str, vxlan: bool, duration: int, flows: int) -> int:
     """The sum of `flows` nuttcp clients at once, each a process with its own server."""
     with ExitStack() as stack:
-        dest = _raw_pair(stack, name, vxlan)
+        dest = raw_pair(stack, name, vxlan)
         for i in range(flows):
             server = subprocess.Popen(["ip", "netns", "exec", f"{RAW}-{name}b", "nuttcp", "-S", "--nofork",
                                        f"-P{5102 + 2 * i}", f"-p{5101 + 2 * i}"],
