@@ -23,10 +23,13 @@ from pytest_vmtp.gate.rules import GateRules, RuleError
 from pytest_vmtp.history.errors import HistoryError
 from pytest_vmtp.history.mongo import MongoTarget
 from pytest_vmtp.measure import validate
-from pytest_vmtp.measure.settings import TOOLS, MeasureSettings
+from pytest_vmtp.measure.settings import MULTICAST_TOOLS, TOOLS, MeasureSettings
 from pytest_vmtp.scale.settings import MAX_PAIRS, PROGRESSIONS, ScaleSettings
 
 LOCAL_CLOUD = "local"
+# The local cloud's clouds.yaml entries (localcloud/layout.py's CLOUD_NAME, MEMBER_CLOUD_NAME):
+# its admin, and a member of project demo (--vmtp-cloud local-member runs as a non-admin).
+LOCAL_CLOUDS = (LOCAL_CLOUD, "local-member")
 # Keys of defaults.yaml that belong to the cloud orchestration (passed on as a dict).
 CLOUD_KEYS = (
     "image", "flavor", "external_network", "login_user", "hypervisors", "availability_zone",
@@ -54,7 +57,7 @@ class VmtpConfig:
     protocols: tuple[Protocol, ...]
     hosts: tuple[str, ...]
     external_host: str | None
-    cloud_name: str  # "local" or a clouds.yaml entry
+    cloud_name: str  # "local", "local-member" or a clouds.yaml entry
     cloud: dict[str, Any] = field(default_factory=dict)
     json_path: Path | None = None
     description: str | None = None
@@ -72,7 +75,8 @@ class VmtpConfig:
 
     @property
     def is_local_cloud(self) -> bool:
-        return self.cloud_name == LOCAL_CLOUD
+        """The local cloud, as its admin (`local`) or its member user (`local-member`)."""
+        return self.cloud_name in LOCAL_CLOUDS
 
 
 def load_defaults() -> dict[str, Any]:
@@ -185,6 +189,12 @@ def _sources(name: str, value: Any) -> list[str]:
     return [str(v) for v in value]
 
 
+def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ConfigError(f"{name} {value!r}: choose one of {', '.join(choices)}")
+    return str(value)
+
+
 def _optional(name: str, check: Callable[[Any], Any], value: Any) -> Any:
     return None if value is None else _checked(name, check, value)
 
@@ -235,6 +245,7 @@ def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConf
         nuttcp_control_port=_checked("nuttcp_control_port", validate.port, merged["nuttcp_control_port"]),
         iperf_port=_checked("iperf_port", validate.port, merged["iperf_port"]),
         multicast_group=_checked("multicast_group", validate.multicast_group, merged["multicast_group"]),
+        multicast_tool=_choice("multicast_tool", merged["multicast_tool"], MULTICAST_TOOLS),
         tcp_buffer=_optional("tcp_buffer", validate.buffer_size, merged["tcp_buffer"]),
         udp_buffer=_optional("udp_buffer", validate.buffer_size, merged["udp_buffer"]),
     )

@@ -51,7 +51,8 @@ class Option:
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("--vmtp-cloud", "clouds.yaml entry to test ('local' starts the local cloud)", "cloud", "NAME"),
+    Option("--vmtp-cloud", "clouds.yaml entry to test ('local' starts the local cloud and runs as its "
+           "admin, 'local-member' as a member of its project demo)", "cloud", "NAME"),
     Option("--vmtp-config", "YAML file overriding pytest_vmtp/defaults.yaml", None, "FILE"),
     Option("--vmtp-host", "native host user@host[:port][,key=PATH][,jump=user@host][,known_hosts=PATH]"
            "[,hostkey=accept-new]; once (intra-host) or twice (inter-host)", "hosts", "SPEC", {"action": "append"}),
@@ -63,6 +64,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("--vmtp-tool", "throughput tool", "tool", None, {"choices": TOOLS}),
     Option("--vmtp-protocols", "T=TCP U=UDP I=ICMP M=multicast; rows of the others are skipped", "protocols",
            "TUIM"),
+    Option("--vmtp-multicast-group", "multicast group of the x.4 rows (VMTP's --multicast_addr; "
+           "nuttcp takes 231.x.y.z only)", "multicast_group", "ADDR"),
     Option("--vmtp-time", "seconds per throughput test", "duration_s", "SEC", {"type": int}),
     Option("--vmtp-pairs", "scale mode: client/server pairs each VM-to-VM TCP/UDP row measures at once "
            "(aggregate and per-pair figures); with --vmtp-progression its largest step", "pairs", "N",

@@ -36,19 +36,25 @@ VM_KNOWN_HOSTS = "known_hosts"  # the run's VMs' SSH host keys, learnt on first 
 
 def tool_ports(cfg: VmtpConfig) -> dict[str, tuple[tuple[int, int], ...]]:
     """The security group's tool ports: those of the selected tool only (VMTP opened a fixed
-    5001-5002 for all), plus nuttcp's for multicast; UDP ones only when UDP or multicast runs.
-    nuttcp: TCP data + control, UDP data; iperf3 and iperf 2: their one port for both."""
+    5001-5002 for all), UDP ones only when UDP runs; nuttcp: TCP data + control, UDP data; iperf3
+    and iperf 2: their one port for both. Multicast adds its tools' (multicast_tool auto: nuttcp
+    and iperf 2): nuttcp's as above, iperf 2's UDP port (it has no control connection)."""
     m = cfg.measure
-    tools = {m.tool} if {"tcp", "udp"} & set(cfg.protocols) else set()
-    if cfg.multicast:
-        tools.add("nuttcp")
-    udp = "udp" in cfg.protocols or cfg.multicast
     tcp_ports: set[int] = set()
     udp_ports: set[int] = set()
-    for tool in tools:
+
+    def add(tool: str, udp: bool, tcp: bool = True) -> None:
         data = m.nuttcp_data_port if tool == "nuttcp" else m.iperf_port
-        tcp_ports |= {data, m.nuttcp_control_port} if tool == "nuttcp" else {data}
-        udp_ports |= {data} if udp else set()
+        if tcp:
+            tcp_ports.update({data, m.nuttcp_control_port} if tool == "nuttcp" else {data})
+        if udp:
+            udp_ports.add(data)
+
+    if {"tcp", "udp"} & set(cfg.protocols):
+        add(m.tool, "udp" in cfg.protocols)
+    if cfg.multicast:
+        for tool in ("nuttcp", "iperf") if m.multicast_tool == "auto" else (m.multicast_tool,):
+            add(tool, True, tcp=tool == "nuttcp")
     return {"tcp_ports": _ranges(tcp_ports), "udp_ports": _ranges(udp_ports)}
 
 
@@ -247,11 +253,22 @@ class RunCloud:
         """Local cloud only: its compute hosts as native hosts, "root@<host_ip>,key=<operator
         key>,known_hosts=<their host keys>", found like an operator would: Nova's hypervisor
         list, the deployer's key and the host keys the cloud publishes in its state dir."""
+        from openstack import exceptions as sdk_exc
+
+        from pytest_vmtp.cloud.errors import AdminRequiredError, translate
         from pytest_vmtp.localcloud.control import HOSTS_KEY, HOSTS_KNOWN_HOSTS
 
         conn = self.connection()
         key, known = local_state_dir() / HOSTS_KEY, local_state_dir() / HOSTS_KNOWN_HOSTS
-        hyps = sorted(conn.compute.hypervisors(details=True), key=lambda h: h.name)
+        try:
+            hyps = sorted(conn.compute.hypervisors(details=True), key=lambda h: h.name)
+        except sdk_exc.ForbiddenException:
+            raise AdminRequiredError(f"the native rows on the local cloud run on its compute hosts, found in "
+                             f"Nova's hypervisor list, which only an admin may read (403 for cloud "
+                             f"'{self.cfg.cloud_name}'): run them as `--vmtp-cloud local`, or give "
+                             "--vmtp-host") from None
+        except sdk_exc.SDKException as exc:
+            raise translate(exc, "listing the hypervisors") from None
         return [f"root@{h.host_ip},key={key},known_hosts={known}" for h in hyps[:2] if h.host_ip]
 
     def runner(self, vm: VmEndpoint) -> SshRunner:

@@ -17,7 +17,7 @@ from typing import Any
 
 from filelock import FileLock
 
-from pytest_vmtp.catalogue import Scenario, scaled
+from pytest_vmtp.catalogue import SCALED_PROTOCOLS, Protocol, Scenario, scaled, selected_measures
 from pytest_vmtp.measure import flows as measure
 from pytest_vmtp.measure.errors import MeasureError
 from pytest_vmtp.measure.runner import Runner
@@ -50,18 +50,24 @@ class FlowEndpoints:
         return [self, *self.more]
 
 
-_TOOL_OF = {"icmp": "ping"}
+_TITLE = {"tcp": "TCP", "udp": "UDP", "icmp": "ICMP", "multicast": "Multicast"}
 Breach = Callable[[list[dict[str, Any]]], str | None]  # scale/runner.py's
 
 
 def run_scenario(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSettings,
-                 flow: FlowResult, lock_dir: Path | None = None, scale: ScaleSettings | None = None,
+                 flow: FlowResult, lock_dir: Path | None = None,
+                 protocols: tuple[Protocol, ...] | None = None, scale: ScaleSettings | None = None,
                  breach: Breach | None = None) -> None:
-    """Measure scenario.protocol from ends.client to ends.dest_ip; raise MeasureError on error.
-    With scale mode on a scaled row, every pair of ends at once (breach: a progression's stop)."""
+    """Measure the row's protocols (those of `protocols`, --vmtp-protocols, that it measures)
+    from ends.client to ends.dest_ip; raise MeasureError on the first error, recorded as the
+    failing protocol's error item. With scale mode on a scaled row, every pair of ends at once
+    (breach: a progression's stop)."""
     flow.desc, flow.ip_from, flow.ip_to = ends.desc, ends.ip_from, ends.ip_to
     flow.ip_version = _family(ends.dest_ip)
     flow.az_from, flow.az_to = ends.az_from, ends.az_to
+    wanted = selected_measures(scenario, protocols) if protocols is not None else scenario.measures
+    # VMTP pinged first, then measured throughput (instance.py run_client).
+    order = sorted(wanted, key=lambda p: p != "icmp")
     started = time.monotonic()
     with ExitStack() as stack:
         if lock_dir is not None:
@@ -69,28 +75,32 @@ def run_scenario(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSetti
             for name in sorted({n for pair in ends.pairs for n in pair.locks}):  # one order: no deadlock
                 stack.enter_context(FileLock(str(lock_dir / f"{name}.lock")))
         try:
-            if scale is not None and scale.active and scaled(scenario):
-                _measure_scaled(scenario, ends, settings, flow, scale, breach)
-            else:
-                _measure(scenario, ends, settings, flow)
-        except MeasureError as exc:
-            flow.results.append(ErrorResult(
-                protocol=scenario.protocol.upper() if scenario.protocol != "multicast" else "Multicast",
-                tool=_TOOL_OF.get(scenario.protocol, settings.tool), error=str(exc)))
-            raise
+            flow.distro_id, flow.distro_version = measure.host_distro(ends.client)
+            pairs = scale is not None and scale.active and scaled(scenario)
+            for proto in order:
+                try:
+                    if pairs and proto in SCALED_PROTOCOLS:
+                        assert scale is not None
+                        _measure_scaled(proto, ends, settings, flow, scale, breach)
+                    else:
+                        _measure(proto, ends, settings, flow)
+                except MeasureError as exc:
+                    tool = "ping" if proto == "icmp" else (
+                        settings.multicast_tool if proto == "multicast" else settings.tool)
+                    flow.results.append(ErrorResult(protocol=_TITLE[proto], tool=tool, error=str(exc)))
+                    raise
         finally:
             flow.duration_s = round(time.monotonic() - started, 3)
 
 
-def _measure_scaled(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSettings, flow: FlowResult,
+def _measure_scaled(proto: str, ends: FlowEndpoints, settings: MeasureSettings, flow: FlowResult,
                     scale: ScaleSettings, breach: Breach | None) -> None:
     from pytest_vmtp.scale.runner import run_scaled
 
     hosts = [runner for pair in ends.pairs for runner in (pair.client, pair.server)]
     with ThreadPoolExecutor(max_workers=min(32, len(hosts))) as pool:  # SSH to every VM at once
-        list(pool.map(lambda runner: measure.check_tools(runner, settings, (scenario.protocol,)), hosts))
-    flow.distro_id, flow.distro_version = measure.host_distro(ends.client)
-    run_scaled(scenario.protocol, ends.pairs, settings, scale, flow, breach)
+        list(pool.map(lambda runner: measure.check_tools(runner, settings, (proto,)), hosts))
+    run_scaled(proto, ends.pairs, settings, scale, flow, breach)
 
 
 def _family(address: str) -> int | None:
@@ -101,12 +111,10 @@ def _family(address: str) -> int | None:
         return None
 
 
-def _measure(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSettings, flow: FlowResult) -> None:
-    proto = scenario.protocol
+def _measure(proto: Protocol, ends: FlowEndpoints, settings: MeasureSettings, flow: FlowResult) -> None:
     measure.check_tools(ends.client, settings, (proto,))
     if proto != "icmp":
         measure.check_tools(ends.server, settings, (proto,))
-    flow.distro_id, flow.distro_version = measure.host_distro(ends.client)
     if proto == "icmp":
         icmp = measure.measure_icmp(ends.client, ends.dest_ip, settings)
         flow.results.append(icmp)
@@ -118,7 +126,9 @@ def _measure(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSettings,
         flow.results.extend(measure.measure_udp(ends.client, ends.server, ends.dest_ip, settings,
                                                 reverse=ends.reverse))
     elif proto == "multicast":
-        flow.results.extend(measure.measure_multicast(ends.client, ends.server, settings, dest_ip=ends.dest_ip))
+        flow.multicast_address = settings.multicast_group
+        flow.results.extend(measure.measure_multicast(ends.client, ends.server, settings,
+                                                      dest_ip=ends.dest_ip, peer_ip=ends.ip_from))
     else:  # pragma: no cover - the catalogue has no other protocol
         raise MeasureError(f"unknown protocol {proto}")
 

@@ -203,6 +203,10 @@ class Topology:
         """Why inter-node roles cannot be placed (one compute host), or None."""
         return self.placement().single_host_reason
 
+    def placement_reason(self) -> str | None:
+        """Why no VM can be placed with the settings and the user's rights, or None."""
+        return self.placement().needs_admin
+
     def placement(self) -> Placement:
         """Where host A and host B are (decided once per run, on first use)."""
         state = self._state.read()
@@ -407,6 +411,8 @@ class Topology:
         for a host other than the server's (different_host); _endpoint() checks the result.
         Scale mode's pairs: each pair's sides on hosts of their own (Placement.host_for), or
         groups of their own."""
+        if placement.needs_admin:
+            raise CloudError(placement.needs_admin)
         vm = role_of(role)
         side = vm.side
         choice = placement.host_for(side, vm.pair)
