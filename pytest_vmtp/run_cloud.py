@@ -92,6 +92,8 @@ def cloud_settings(cfg: VmtpConfig) -> dict[str, object]:
     """The topology's settings (CloudSettings keys) from the configuration."""
     values: dict[str, object] = {**cfg.cloud, **tool_ports(cfg), **security_sources(cfg)}
     values["use_floating_ips"] = cfg.cloud["floating_ips"]
+    values["image_url"] = cfg.cloud.get("vm_image_url")
+    values["raise_quota"] = cfg.scale.active and cfg.is_local_cloud
     if cfg.cloud.get("ssh_jump"):
         values["use_floating_ip_for_ssh"] = False
     return values
@@ -185,6 +187,7 @@ class RunCloud:
                     conn, settings, run_id=self.run_id,
                     shared_dir=self.run_dir / "topology", progress=self.progress,
                     reach=self._reach_through_jump if self._jump() else None,
+                    retired=self._forget_vm,
                 )
             return self._topology
 
@@ -305,6 +308,17 @@ class RunCloud:
             self.progress(f"WARNING host CPU: cannot list the local cloud's hypervisors: {exc}")
             return []
         return [GmondTarget(h.host_ip, port) for h in hyps if h.host_ip]
+
+    def _forget_vm(self, vm: VmEndpoint) -> None:
+        """A VM the run deleted (minimal footprint): close this process's connection to it and
+        forget its host key, whose address a later VM may take with a key of its own."""
+        from pytest_vmtp.measure.host_keys import forget_known_hosts
+
+        with self._lock:
+            runner = self._runners.pop(vm.name, None)
+        if runner is not None:
+            runner.close()
+        forget_known_hosts(self.run_dir / VM_KNOWN_HOSTS, {ip for ip in (vm.ssh_ip, vm.fixed_ip, vm.floating_ip) if ip})
 
     def runner(self, vm: VmEndpoint) -> SshRunner:
         """One SSH connection per VM per process (see _vm_target)."""

@@ -105,6 +105,7 @@ HOSTILE = [
     ({"gmond": ["fe80::1:8649:x"]}, "--vmtp-gmond"),
     ({"gmond_interval_s": 0}, "gmond_interval_s"),
     ({"gmond_port": 70000}, "gmond_port"),
+    ({"pairs": 4, "footprint": "minimal"}, "--vmtp-pairs"),  # the pairs boot together: no room to make
 ]
 
 
