@@ -83,7 +83,7 @@ def start_sshd(
     host_key_from: copy an existing host key instead of generating one (ssh-keygen costs
     ~10 ms; the local cloud boots many VMs and shares one key among them).
     environment: variables every session gets (sshd_config's SetEnv), e.g. where a local-cloud
-    VM's config drive is.
+    VM's config drive is. HOME is the server's own directory/home unless given.
     """
     if not os.path.exists(SSHD):
         raise SshdError("sshd not found: install openssh-server")
@@ -97,7 +97,12 @@ def start_sshd(
     (directory / "authorized_keys").write_text(authorized_keys.rstrip("\n") + "\n")
     os.chmod(directory / "authorized_keys", 0o600)
     config = directory / "sshd_config"
-    setenv = "".join(f"SetEnv {name}={_quoted(value)}\n" for name, value in (environment or {}).items())
+    # Its sessions' own home, as a machine of its own has: not this machine's root dotfiles
+    # (bash sources ~/.bashrc for SSH commands; a `pyenv init` there slowed and locked them).
+    home = directory / "home"
+    home.mkdir(mode=0o700, exist_ok=True)
+    environment = {"HOME": str(home), **(environment or {})}
+    setenv = "".join(f"SetEnv {name}={_quoted(value)}\n" for name, value in environment.items())
     config.write_text(_CONFIG.format(port=port, listen=listen, dir=directory) + setenv)
     os.makedirs("/run/sshd", exist_ok=True)  # privilege-separation directory
     log = directory / "sshd.log"
