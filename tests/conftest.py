@@ -53,3 +53,15 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             return group_of(nodeid)
 
     return GroupScheduling(config, log)
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One Chromium per worker, on a fresh, empty profile: Playwright's sync API allows one
+    instance per thread, so a second fixture of its own failed in whichever worker ran both."""
+    from tests.report.browser import CHROMIUM, chromium
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run ./bin/setup (it installs Debian's chromium)")
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as context:
+        yield context

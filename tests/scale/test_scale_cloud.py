@@ -88,7 +88,7 @@ def test_eight_pairs_of_row_2_1_at_once(cloud, tmp_path: Path):
 SHAPED = "20mbit"  # pair 2's server port: far under the SLA, whatever the machine's load
 
 
-def test_linear_progression_stops_at_the_step_that_breaks_an_sla(cloud, tmp_path: Path, browser_context):
+def test_linear_progression_stops_at_the_step_that_breaks_an_sla(cloud, tmp_path: Path, browser):
     out, report = tmp_path / "out.json", tmp_path / "report.html"
     (cloud.state_dir / "faults.yaml").write_text(yaml.safe_dump(
         {"data_path": [{"server": "-server-p2$", "rate": SHAPED}]}))
@@ -108,7 +108,7 @@ def test_linear_progression_stops_at_the_step_that_breaks_an_sla(cloud, tmp_path
 
     from tests.report.browser import load
 
-    page = load(browser_context, report)
+    page = load(browser, report)
     page.page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
     assert page.requests == [report.resolve().as_uri()] and page.page_errors == []
     chart = "#vmtp-report-chart-scale-tcp"
@@ -116,16 +116,6 @@ def test_linear_progression_stops_at_the_step_that_breaks_an_sla(cloud, tmp_path
     assert page.count(f"{chart} .scatterlayer .trace") == 2  # all pairs, and each pair
     assert page.count(f"{chart} .scatterlayer .point") == 4  # two steps each
     assert "'1 pair'" in page.page.locator('table.vmtp-summary tr[data-scenario="1.1"]').inner_text()
-
-
-@pytest.fixture(scope="module")
-def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from tests.report.browser import CHROMIUM, chromium
-
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run ./bin/setup (it installs Debian's chromium)")
-    with chromium(tmp_path_factory.mktemp("chromium-profile")) as context:
-        yield context
 
 
 def test_security_group_rules_in_bulk_all_or_none(cloud):
