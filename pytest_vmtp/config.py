@@ -243,14 +243,9 @@ def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConf
     if not isinstance(merged["accept_new_host_keys"], bool):
         raise ConfigError(f"accept_new_host_keys {merged['accept_new_host_keys']!r}: use true or false")
     host_key_policy = "accept-new" if merged["accept_new_host_keys"] else "strict"
-    hosts = merged["hosts"] or []
-    if isinstance(hosts, str):
-        hosts = [hosts]
-    if len(hosts) > 2:
-        raise ConfigError("--vmtp-host: give one host (intra-host) or two (inter-host)")
-    hosts = tuple(str(h) for h in hosts)
-    for spec in hosts:
-        _check_host_spec("--vmtp-host", spec)
+    hosts = _native_hosts(merged["hosts"])
+    if not isinstance(merged["native_intra_host"], bool):
+        raise ConfigError(f"native_intra_host {merged['native_intra_host']!r}: use true or false")
     external = merged["external_host"]
     if external and external != "local":
         _check_host_spec("--vmtp-external-host", external)
@@ -354,13 +349,38 @@ def _mongod(merged: dict[str, Any]) -> MongoTarget | None:
                        timeout_s=_positive("mongod_timeout_s", merged["mongod_timeout_s"], float))
 
 
-def _check_host_spec(option: str, spec: str) -> None:
-    from pytest_vmtp.measure.hostspec import parse_host_spec
+def _check_host_spec(option: str, spec: str, native: bool = False) -> str | None:
+    """Raise ConfigError for a bad spec, or one naming a password variable that is not set;
+    return a native host's listen= (VMTP's :ifname)."""
+    from pytest_vmtp.measure.hostspec import masked_spec, parse_host_spec, parse_native_host
 
     try:
-        parse_host_spec(spec)
+        if native:
+            host = parse_native_host(spec)
+            target, listen = host.target, host.listen
+        else:
+            target, listen = parse_host_spec(spec), None
     except ValueError as exc:
-        raise ConfigError(f"{option} {spec!r}: {exc}") from None
+        raise ConfigError(f"{option} {masked_spec(spec)!r}: {exc}") from None
+    if target.password_env and target.password_env not in os.environ:
+        raise ConfigError(f"{option} {masked_spec(spec)!r}: password_env={target.password_env}: that environment "
+                          "variable is not set; export it before the run")
+    return listen
+
+
+def _native_hosts(value: Any) -> tuple[str, ...]:
+    """--vmtp-host specs: one (intra-host) or two (intra-host and inter-host), a host given twice
+    counted once (as VMTP); only the first, the server, may say where it listens."""
+    hosts = [value] if isinstance(value, str) else list(value or [])
+    hosts = list(dict.fromkeys(str(h).strip() for h in hosts))
+    if len(hosts) > 2:
+        raise ConfigError("--vmtp-host: give one host (intra-host) or two (intra-host and inter-host)")
+    for index, spec in enumerate(hosts):
+        listen = _check_host_spec("--vmtp-host", spec, native=True)
+        if listen and index:
+            raise ConfigError(f"--vmtp-host {spec!r}: listen= (VMTP's :ifname) applies to the server, the first "
+                              "--vmtp-host; the second host is a client only")
+    return tuple(hosts)
 
 
 def _gate(merged: dict[str, Any], defaults: dict[str, Any], config_file: str | None) -> GateRules:

@@ -112,7 +112,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         return report
     flow = session.flows.get(item.nodeid)
     flow_json = flow.to_json() if flow else None
-    report.vmtp = {"scenario": scenario.id, "flow": flow_json, "metadata": dict(session.metadata)}
+    companions = [c.to_json() for c in flow.companions] if flow else []
+    report.vmtp = {"scenario": scenario.id, "flow": flow_json, "companions": companions,
+                   "metadata": dict(session.metadata)}
     final = call.when == "call" or (call.when == "setup" and report.outcome != "passed")
     if final:
         from pytest_vmtp.report import metrics

@@ -37,6 +37,8 @@ class FlowEndpoints:
     # Names of the machines involved: measurements sharing one are serialised across
     # xdist workers so that they do not disturb each other.
     locks: tuple[str, ...] = ()
+    # A further flow of the row (FlowResult.companion), e.g. "intra-host"; None: the row's own.
+    companion: str | None = None
 
 
 _TOOL_OF = {"icmp": "ping"}
