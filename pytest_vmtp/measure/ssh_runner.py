@@ -67,6 +67,9 @@ def explain_ssh_failure(target: SshTarget, exc: BaseException) -> str:
         return f"{where}: {describe_changed_key(exc, target)}"
     if isinstance(exc, paramiko.AuthenticationException):
         return f"{where}: authentication failed {_auth_methods(target)}: check the user and credentials"
+    if isinstance(exc, paramiko.SSHException) and "No authentication methods available" in str(exc):
+        return (f"{where}: authentication failed {_auth_methods(target)}: nothing to offer; give key=PATH, "
+                "password_env=VAR, or an SSH agent (SSH_AUTH_SOCK)")
     if isinstance(exc, (paramiko.ssh_exception.NoValidConnectionsError, ConnectionRefusedError)):
         return f"{where}: connection refused on port {target.port}: is sshd running there?"
     if isinstance(exc, (socket.timeout, TimeoutError)):
