@@ -63,6 +63,8 @@ class VmtpConfig:
     baseline: str | None = None  # --vmtp-baseline SOURCE
     raw: dict[str, Any] = field(default_factory=dict)  # merged YAML view, for the JSON "args"
     host_key_policy: str = "strict"  # for hosts and external_host: strict | accept-new
+    warnings: tuple[str, ...] = ()  # config files' keys that were not taken (VMTP keys without equivalent)
+    files: tuple[str, ...] = ()  # the config files read, in order (~/.vmtp.yaml, --vmtp-config)
 
     @property
     def multicast(self) -> bool:
@@ -102,26 +104,44 @@ def describe_default(key: str) -> str:
     return str(value)
 
 
-def load_file(path: str | Path) -> dict[str, Any]:
+def load_file(path: str | Path, vmtp: bool | None = None,
+              label: str = "--vmtp-config") -> tuple[dict[str, Any], list[str]]:
+    """A config file's settings (defaults.yaml keys) and its warnings. VMTP's own files (its
+    cfg.default.yaml keys; vmtp None: told by their keys) are translated (compat/vmtp_config.py),
+    their keys without an equivalent a warning; in pytest-vmtp's files an unknown key is an error."""
+    from pytest_vmtp.compat import vmtp_config
+
     p = Path(path)
     try:
         data = yaml.safe_load(p.read_text())
     except FileNotFoundError:
-        raise ConfigError(f"--vmtp-config {p}: file not found") from None
+        raise ConfigError(f"{label} {p}: file not found") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"--vmtp-config {p}:{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        raise ConfigError(f"{label} {p}:{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
     if data is None:
-        return {}
+        return {}, []
     if not isinstance(data, dict):
-        raise ConfigError(f"--vmtp-config {p}: expected a mapping of keys to values")
-    unknown = sorted(set(data) - set(load_defaults()))
+        raise ConfigError(f"{label} {p}: expected a mapping of keys to values")
+    ours = set(load_defaults())
+    if vmtp if vmtp is not None else vmtp_config.is_vmtp_file(data, ours):
+        translation = vmtp_config.translate(data, f"{p} (VMTP's format)", ours)
+        return translation.settings, translation.warnings
+    unknown = sorted(set(data) - ours)
     if unknown:
         raise ConfigError(
-            f"--vmtp-config {p}: unknown key(s) {', '.join(unknown)}; see pytest_vmtp/defaults.yaml"
+            f"{label} {p}: unknown key(s) {', '.join(unknown)}; see pytest_vmtp/defaults.yaml"
         )
-    return data
+    return data, []
+
+
+def user_vmtp_file() -> Path | None:
+    """~/.vmtp.yaml when it exists: VMTP read it before its -c file (compat/vmtp_config.py)."""
+    from pytest_vmtp.compat.vmtp_config import USER_FILE
+
+    path = Path(USER_FILE).expanduser()
+    return path if path.is_file() else None
 
 
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)\s*(?:bps|bit/s)?\s*$")
@@ -198,13 +218,26 @@ def _cidrs(value: Any) -> tuple[str, str]:
     return nets[0], nets[1]
 
 
-def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConfig:
-    """Merge defaults, the config file and the options that were given (keys of
-    defaults.yaml; None values are ignored)."""
+def build(overrides: dict[str, Any], config_file: str | None = None, user_file: Path | None = None,
+          read_user_file: bool = True) -> VmtpConfig:
+    """Merge, in VMTP's order: defaults, ~/.vmtp.yaml (user_file; VMTP's format, read when it
+    exists unless read_user_file is false), the config file and the options that were given
+    (keys of defaults.yaml; None values are ignored)."""
     defaults = load_defaults()
     merged = dict(defaults)
+    warnings: list[str] = []
+    files: list[str] = []
+    user_file = user_file or (user_vmtp_file() if read_user_file else None)
+    if user_file is not None:
+        settings, notes = load_file(user_file, vmtp=True, label="VMTP's per-user config")
+        merged.update(settings)
+        warnings += notes
+        files.append(str(user_file))
     if config_file:
-        merged.update(load_file(config_file))
+        settings, notes = load_file(config_file)
+        merged.update(settings)
+        warnings += notes
+        files.append(str(config_file))
     merged.update({k: v for k, v in overrides.items() if v is not None and k in merged})
 
     tool = str(merged["tool"])
@@ -271,6 +304,8 @@ def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConf
         baseline=str(merged["baseline"]) if merged["baseline"] else None,
         raw=merged,
         host_key_policy=host_key_policy,
+        warnings=tuple(warnings),
+        files=tuple(files),
     )
 
 

@@ -8,6 +8,7 @@ config.py, catalogue.py, run_cloud.py, fixtures/ and report/.
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -34,6 +35,10 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     from pytest_vmtp.report.vmtp_json import mask_secrets
 
     cfg = vsession.build_config(config)
+    if cfg.files:
+        print(f"# read: {', '.join(cfg.files)}")
+    for warning in cfg.warnings:
+        print(f"vmtp: WARNING {warning}", file=sys.stderr)
     print(yaml.safe_dump(mask_secrets({**cfg.raw, "cloud": cfg.cloud_name}), sort_keys=False), end="")
     return 0
 

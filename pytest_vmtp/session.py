@@ -178,6 +178,10 @@ def start(config: pytest.Config) -> VmtpSession:
             history=cfg.history, mongod=cfg.mongod, cloud_name=cfg.cloud_name, gated=gate is not None,
         )
         config.pluginmanager.register(session.collector, COLLECTOR_NAME)
+        # Config keys not taken (VMTP keys without equivalent): said now and beside the summary.
+        for warning in cfg.warnings:
+            session.progress(f"WARNING {warning}")
+            session.collector.notes.append(f"vmtp: WARNING {warning}")
         from pytest_vmtp.report.html_plugin import HtmlReport
 
         config.pluginmanager.register(HtmlReport(session.collector), HTML_REPORT_NAME)

@@ -76,6 +76,15 @@ def guard(bp: Blueprint, service: str, public: Iterable[str] = ()) -> None:
             raise unauthorized(service)
 
 
+def caller_is_admin() -> bool:
+    """Does the request's token carry the admin role (the admin-only default policies:
+    Neutron's agents, Nova's hypervisors)? A token that names no roles is the cloud's one
+    admin user's."""
+    token = cloud().tokens.get(request.headers.get("X-Auth-Token"))
+    roles = getattr(token, "roles", None)
+    return roles is None or "admin" in roles
+
+
 def injected(fault: ApiFault, service: str) -> None:
     """Play an injected API fault: wait, then answer its status (with Retry-After), or
     close the connection without an answer; a fault with only a delay lets the call go on."""

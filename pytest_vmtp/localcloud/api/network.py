@@ -1,4 +1,4 @@
-"""Neutron v2.0 subset over HTTP: collections, router actions, tags, quotas, extensions."""
+"""Neutron v2.0 subset over HTTP: collections, router actions, tags, quotas, extensions, agents."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from typing import Any, NamedTuple
 
 from flask import Blueprint, Response, request
 
-from .. import neutron, quotas
+from .. import agents, neutron, quotas
 from ..context import Cloud
 from ..errors import neutron as error
 from ..state import Resource
-from .base import base_url, body_of, cloud, filtered, guard, only_fields, paginate, reply
+from .base import base_url, body_of, caller_is_admin, cloud, filtered, guard, only_fields, paginate, reply
 from .tags import Tags
 
 bp = Blueprint("network", __name__, url_prefix="/network")
@@ -76,6 +76,7 @@ EXTENSIONS = [
     ("fip-port-details", "Floating IP Port Details Extension", "port_details"),
     ("extraroute", "Neutron Extra Route", "Extra routes configuration for L3 router"),
     ("project-id", "project_id field enabled", "project_id"),
+    ("agent", "agent", "The agent management extension."),
 ]
 
 
@@ -133,6 +134,24 @@ def _ext(alias: str, name: str, description: str) -> dict[str, Any]:
 def availability_zones() -> Response:
     return reply({"availability_zones": [
         {"name": "nova", "resource": kind, "state": "available"} for kind in ("network", "router")]})
+
+
+@bp.get("/v2.0/agents")
+def list_agents() -> Response:
+    """Neutron's default policy (get_agent: admin only) filters the list: a member gets 200 and
+    an empty list, not a 403."""
+    items = agents.agents(cloud()) if caller_is_admin() else []
+    items = paginate(filtered(items, request.args), request.args)
+    return reply({"agents": [only_fields(i, request.args) for i in items]})
+
+
+@bp.get("/v2.0/agents/<agent_id>")
+def get_agent(agent_id: str) -> Response:
+    """Not an admin: 404, as Neutron pretends what policy hides does not exist."""
+    for item in agents.agents(cloud()) if caller_is_admin() else []:
+        if item["id"] == agent_id:
+            return reply({"agent": only_fields(item, request.args)})
+    raise error(404, "AgentNotFound", f"Agent {agent_id} could not be found.")
 
 
 @bp.get("/v2.0/<name>")
