@@ -52,6 +52,15 @@ def pytest_configure(config: pytest.Config) -> None:
         vsession.start(config)  # a bad option or config file stops the run here
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Say at once which config keys were not taken (VMTP keys without an equivalent)."""
+    run = vsession.get(session.config)
+    if run is not None and run.owner:
+        for warning in run.config.warnings:
+            run.progress(f"WARNING {warning}")
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
     """xdist controller: hand the run id and run directory to each worker."""

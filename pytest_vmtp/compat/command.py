@@ -130,14 +130,22 @@ def run(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> int:
     if p.nothing_to_run:
         print(_all_skipped(), flush=True)
         return 0
-    with tempfile.TemporaryDirectory(prefix="vmtp-cmd-") as rootdir:
-        # Its own rootdir and ini: the user's current directory (a pytest.ini or conftest.py of
-        # some project) plays no part; the scenarios' package is found by --pyargs.
-        ini = Path(rootdir) / "pytest.ini"
+    with tempfile.TemporaryDirectory(prefix="vmtp-cmd-") as tmp:
+        # An ini of its own and the scenarios' package as rootdir: the user's current directory
+        # (a pytest.ini or conftest.py of some project) plays no part.
+        ini = Path(tmp) / "pytest.ini"
         ini.write_text("[pytest]\njunit_family = xunit1\n")
-        res = subprocess.run([*p.argv, "--rootdir", rootdir, "-c", str(ini)], env=p.env)
+        res = subprocess.run([*p.argv, "--rootdir", _scenarios_dir(), "-c", str(ini)], env=p.env)
     status = _EXIT.get(res.returncode, 1)
     return 2 if status == 1 and p.stop_on_error else status
+
+
+def _scenarios_dir() -> str:
+    import importlib.util
+
+    spec = importlib.util.find_spec("pytest_vmtp.scenarios")
+    assert spec is not None and spec.submodule_search_locations
+    return str(list(spec.submodule_search_locations)[0])
 
 
 def _all_skipped() -> str:

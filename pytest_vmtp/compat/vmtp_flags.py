@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 
-
 @dataclass(frozen=True)
 class Flag:
     names: tuple[str, ...]  # VMTP's spellings, e.g. ("-t", "--time")
