@@ -135,6 +135,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
         status = metrics.status_of(report.outcome)
         props = metrics.properties({**(flow_json or {}), "scenario": scenario.id, "status": status})
+        for companion in companions:  # the row's further flows: 'intra-host.tcp.65536.throughput_kbps'
+            props += [(f"{companion['companion']}.{name}", value) for name, value in
+                      metrics.properties({**companion, "scenario": scenario.id}) if name != "vmtp.scenario"]
         item.user_properties.extend(props)
         table = metrics.html_table(flow_json) if flow_json else ""
         if table:

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -119,9 +120,10 @@ def test_two_hosts_run_both_native_flows(lab: NetnsLab, agent: str, tmp_path: Pa
     config.write_text(FAST)
     out = tmp_path / "r.json"
     env = {**os.environ, "SSH_AUTH_SOCK": agent, "VM7_HOST_PW": PASSWORD}
+    junit = tmp_path / "j.xml"
     cmd = ["ip", "netns", "exec", lab.controller.netns, sys.executable, "-m", "pytest",
-           "--pyargs", "pytest_vmtp.scenarios", "-p", "no:cacheprovider", "-m", "native",
-           "--vmtp-config", str(config), "--vmtp-no-history", f"--vmtp-json={out}",
+           "--pyargs", "pytest_vmtp.scenarios", "-p", "no:cacheprovider", "-m", "native", "-o", "junit_family=xunit1",
+           "--vmtp-config", str(config), "--vmtp-no-history", f"--vmtp-json={out}", f"--junitxml={junit}",
            # VMTP's own form for the server's interface, a password for the first host, the agent for the second.
            "--vmtp-host", f"root@{server.ip}::data0,password_env=VM7_HOST_PW,known_hosts={server.known_hosts}",
            "--vmtp-host", f"root@{client.ip},known_hosts={client.known_hosts}"]
@@ -148,3 +150,8 @@ def test_two_hosts_run_both_native_flows(lab: NetnsLab, agent: str, tmp_path: Pa
 
     whats = {f.what for f in document_figures(doc) if f.scenario == "7.1"}
     assert whats == {"tcp 65536", "intra-host tcp 65536"}
+    # Jenkins reads both flows of the row from its test case's properties.
+    props = {p.get("name"): p.get("value") for tc in ET.parse(junit).getroot().iter("testcase")
+             if "7.1" in tc.get("name", "") for p in tc.iter("property")}
+    assert float(props["tcp.65536.throughput_kbps"]) > 0 and float(props["intra-host.tcp.65536.throughput_kbps"]) > 0
+    assert props["intra-host.vmtp.desc"] == "Native intra-host" and props["intra-host.vmtp.status"] == "PASSED"
