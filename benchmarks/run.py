@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from table import Row, render, write_json  # noqa: E402
+from table import Row, render, write_json
 
 
 def _benches() -> dict[str, Callable[[], list[Row]]]:

@@ -12,10 +12,16 @@ from typing import Literal, get_args
 
 Kind = Literal["vm", "native", "external"]  # a scenario module's VMTP_KIND
 Protocol = Literal["tcp", "udp", "icmp", "multicast"]
-TOOLS = ("nuttcp", "iperf3", "iperf")  # the throughput tools, VMTP's two and iperf3
+Tool = Literal["nuttcp", "iperf3", "iperf"]
+TOOLS: tuple[Tool, ...] = get_args(Tool)  # the throughput tools, VMTP's two and iperf3
+IPV6_MODES = ("slaac", "dhcpv6-stateless", "dhcpv6-stateful")  # VMTP's ipv6_mode values
 Network = Literal["net1", "net2"]  # net1: the server's; net2: behind the router
 Side = Literal["A", "B"]  # A: the server VM's compute host; B: another host
 Direction = Literal["upload", "download"]
+Role = Literal["server", "same_intra", "same_inter", "diff_intra", "diff_inter"]  # the VM-role table's names
+NetworkChoice = Literal["same_network", "different_network"]
+Address = Literal["fixed_ip", "floating_ip"]
+PlacementChoice = Literal["intra_node", "inter_node"]
 
 KINDS: tuple[Kind, ...] = get_args(Kind)
 PROTOCOLS: dict[str, Protocol] = {"T": "tcp", "U": "udp", "I": "icmp", "M": "multicast"}
@@ -57,7 +63,7 @@ def _lower(words: str) -> str:
 class VmRole:
     """A test VM: which network it sits on and which compute host it shares."""
 
-    name: str
+    name: Role
     network: Network
     side: Side
 
@@ -67,14 +73,14 @@ class VmRole:
 
 
 # The one table of VM roles: the server VM, and a client per VMTP placement.
-ROLES: dict[str, VmRole] = {r.name: r for r in (
+ROLES: dict[Role, VmRole] = {r.name: r for r in (
     VmRole("server", "net1", "A"),
     VmRole("same_intra", "net1", "A"),
     VmRole("same_inter", "net1", "B"),
     VmRole("diff_intra", "net2", "A"),
     VmRole("diff_inter", "net2", "B"),
 )}
-SERVER_ROLE = "server"
+SERVER_ROLE: Role = "server"
 
 
 @dataclass(frozen=True)
@@ -82,9 +88,9 @@ class VmGroup:
     """One of VMTP's VM-to-VM groups 1-6."""
 
     group: int
-    network: str  # "same_network" | "different_network"
-    address: str  # "fixed_ip" | "floating_ip"
-    placement: str  # "intra_node" | "inter_node"
+    network: NetworkChoice
+    address: Address
+    placement: PlacementChoice
 
     @property
     def title(self) -> str:
@@ -96,10 +102,10 @@ class VmGroup:
         return f"VM to VM {net} {addr} ({node})"
 
     @property
-    def client_role(self) -> str:
+    def client_role(self) -> Role:
         """The client VM's role (the server VM is always SERVER_ROLE)."""
-        network = "net1" if self.network == "same_network" else "net2"
-        side = "A" if self.placement == "intra_node" else "B"
+        network: Network = "net1" if self.network == "same_network" else "net2"
+        side: Side = "A" if self.placement == "intra_node" else "B"
         return next(r.name for r in ROLES.values()
                     if r.name != SERVER_ROLE and (r.network, r.side) == (network, side))
 
@@ -199,10 +205,10 @@ def is_scenario_nodeid(nodeid: str) -> bool:
     return nodeid.endswith("]") and nodeid.rpartition("[")[2][:-1] in TEST_IDS
 
 
-def roles_needed(rows: Iterable[Scenario]) -> set[str]:
+def roles_needed(rows: Iterable[Scenario]) -> set[Role]:
     """The VMs these rows measure between: the server VM for any VM or external row, and
     each VM row's client."""
-    roles: set[str] = set()
+    roles: set[Role] = set()
     for row in rows:
         if row.kind in ("vm", "external"):
             roles.add(SERVER_ROLE)

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from pytest_vmtp import defaults
-from pytest_vmtp.catalogue import Protocol, parse_protocols
+from pytest_vmtp.catalogue import IPV6_MODES, Protocol, parse_protocols
 from pytest_vmtp.gate.rules import GateRules, RuleError
 from pytest_vmtp.history.errors import HistoryError
 from pytest_vmtp.history.mongo import MongoTarget
@@ -30,7 +30,7 @@ LOCAL_CLOUD = "local"
 CLOUD_KEYS = (
     "image", "flavor", "external_network", "login_user", "hypervisors", "availability_zone",
     "cidrs", "boot_timeout_s", "ssh_timeout_s", "keep", "dns_nameservers", "networks", "router",
-    "security_group", "key_pair", "private_key", "floating_ips", "ssh_jump",
+    "security_group", "key_pair", "private_key", "floating_ips", "ssh_jump", "ipv6_mode", "ipv6_cidrs",
 )
 
 
@@ -171,7 +171,7 @@ def _sizes(name: str, value: Any, largest: int = 65507) -> tuple[int, ...]:
     return sizes
 
 
-def _positive(name: str, value: Any, kind=int) -> Any:
+def _positive(name: str, value: Any, kind: type[int] | type[float] = int) -> Any:
     try:
         v = kind(value)
     except (TypeError, ValueError):
@@ -343,6 +343,28 @@ def _network_modes(merged: dict[str, Any]) -> None:
         merged["private_key"] = str(Path(merged["private_key"]).expanduser())
     if merged["ssh_jump"]:
         _check_host_spec("--vmtp-ssh-jump", str(merged["ssh_jump"]))
+    _ipv6(merged)
+
+
+def _ipv6(merged: dict[str, Any]) -> None:
+    """ipv6_mode (VMTP's) and the two IPv6 subnets the run makes, normalised in place."""
+    mode = merged["ipv6_mode"]
+    if mode is not None and mode not in IPV6_MODES:
+        raise ConfigError(f"--vmtp-ipv6-mode {mode!r}: choose one of {', '.join(IPV6_MODES)}")
+    value = merged["ipv6_cidrs"]
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise ConfigError(f"ipv6_cidrs {value!r}: give two IPv6 subnets, e.g. [fd00:1::/64, fd00:2::/64]")
+    nets = []
+    for item in value:
+        try:
+            net = ipaddress.ip_network(str(item), strict=False)
+        except ValueError as exc:
+            raise ConfigError(f"ipv6_cidrs {item!r}: {exc}") from None
+        if net.version != 6 or net.prefixlen != 64:
+            raise ConfigError(f"ipv6_cidrs {item!r}: give an IPv6 /64 (SLAAC forms EUI-64 addresses "
+                              "in a /64), e.g. fd00:1::/64")
+        nets.append(str(net))
+    merged["ipv6_cidrs"] = nets
 
 
 def _history(merged: dict[str, Any]) -> HistorySettings | None:

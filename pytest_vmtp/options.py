@@ -8,9 +8,14 @@ defaults.yaml only when the help text is printed (see DefaultHelp).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pytest_vmtp.catalogue import TOOLS
+from pytest_vmtp.catalogue import IPV6_MODES, TOOLS
+
+if TYPE_CHECKING:
+    import argparse
+
+    import pytest
 
 
 class DefaultHelp(str):
@@ -63,8 +68,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("--vmtp-protocols", "T=TCP U=UDP I=ICMP M=multicast; rows of the others are skipped", "protocols",
            "TUIM"),
     Option("--vmtp-time", "seconds per throughput test", "duration_s", "SEC", {"type": int}),
-    Option("--vmtp-bandwidth", "rate cap, e.g. 500M; none: search the UDP rate with 2-5%% loss", "bandwidth",
-           "RATE"),
+    Option("--vmtp-bandwidth", "rate cap, e.g. 500M; none: search the UDP rate whose loss is in "
+           "udp_loss_target", "bandwidth", "RATE"),
     Option("--vmtp-tcp-pkt-sizes", "TCP message sizes, comma-separated", "tcp_pkt_sizes", "LIST"),
     Option("--vmtp-udp-pkt-sizes", "UDP packet sizes, comma-separated", "udp_pkt_sizes", "LIST"),
     Option("--vmtp-icmp-pkt-sizes", "ping payload sizes, comma-separated", "icmp_pkt_sizes", "LIST"),
@@ -85,6 +90,9 @@ OPTIONS: tuple[Option, ...] = (
            {"action": "store_const", "const": False}, show_default=False),
     Option("--vmtp-ssh-jump", "reach the VMs' fixed IPs over SSH through this host: "
            "user@host[:port][,key=PATH][,known_hosts=PATH][,hostkey=accept-new]", "ssh_jump", "SPEC"),
+    Option("--vmtp-ipv6-mode", "measure over IPv6: the run's networks get an IPv6 subnet of this mode "
+           "beside the IPv4 one (SSH stays on IPv4); the floating-IP and external rows skip", "ipv6_mode",
+           None, {"choices": IPV6_MODES}),
     Option("--vmtp-dns-nameservers", "DNS servers of the subnets the run makes, comma-separated",
            "dns_nameservers", "LIST"),
     Option("--vmtp-keep", "keep the cloud resources after the run", "keep", None,
@@ -107,7 +115,7 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 
-def add_options(group: Any) -> None:
+def add_options(group: pytest.OptionGroup) -> None:
     """Add every option to a pytest OptionGroup."""
     for opt in OPTIONS:
         kwargs = dict(opt.kwargs)
@@ -117,14 +125,14 @@ def add_options(group: Any) -> None:
         group.addoption(opt.flag, dest=opt.dest, help=help_text, **kwargs)
 
 
-def given(option: Any) -> dict[str, Any]:
+def given(option: argparse.Namespace) -> dict[str, Any]:
     """The settings given on the command line, by defaults.yaml key (absent: not given). Of two
     options of one key (--vmtp-history, --vmtp-no-history) the later in OPTIONS wins."""
     values = ((opt.key, getattr(option, opt.dest, None)) for opt in OPTIONS if opt.key)
     return {k: v for k, v in values if v is not None}
 
 
-def any_given(option: Any) -> bool:
+def any_given(option: argparse.Namespace) -> bool:
     """True when any --vmtp-* option was given: the plugin then starts at once."""
     values = (getattr(option, opt.dest, None) for opt in OPTIONS)
     return any(v is not None and v is not False for v in values)

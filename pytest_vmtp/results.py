@@ -110,6 +110,7 @@ class FlowResult:
     reason: str | None = None
     ip_from: str | None = None
     ip_to: str | None = None
+    ip_version: int | None = None  # the flow's address family: 4, or 6 (--vmtp-ipv6-mode)
     az_from: str | None = None
     az_to: str | None = None
     distro_id: str | None = None

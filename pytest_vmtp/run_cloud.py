@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock
 
@@ -75,7 +75,7 @@ def security_sources(cfg: VmtpConfig) -> dict[str, tuple[str, ...]]:
         flows.append(THIS_MACHINE)
     elif external:
         flows += _addresses(external)
-    ssh = cfg.raw.get("ssh_from", "auto")
+    ssh = cfg.raw["ssh_from"]
     if ssh == "auto":  # through a jump host, SSH comes from its address: unknown here
         ssh = [THIS_MACHINE] if cfg.is_local_cloud and not cfg.cloud.get("ssh_jump") else ["0.0.0.0/0"]
     return {"flow_sources": tuple(flows), "ssh_sources": tuple(ssh)}
@@ -84,7 +84,7 @@ def security_sources(cfg: VmtpConfig) -> dict[str, tuple[str, ...]]:
 def cloud_settings(cfg: VmtpConfig) -> dict[str, object]:
     """The topology's settings (CloudSettings keys) from the configuration."""
     values: dict[str, object] = {**cfg.cloud, **tool_ports(cfg), **security_sources(cfg)}
-    values["use_floating_ips"] = cfg.cloud.get("floating_ips", True)
+    values["use_floating_ips"] = cfg.cloud["floating_ips"]
     if cfg.cloud.get("ssh_jump"):
         values["use_floating_ip_for_ssh"] = False
     return values
@@ -230,7 +230,7 @@ class RunCloud:
                                  "and that the security group lets SSH in from it")
             time.sleep(1)
 
-    def metadata(self) -> dict:
+    def metadata(self) -> dict[str, Any]:
         """VMTP's run metadata for clouds; recomputed only when more VMs were built."""
         topo = self._topology
         key = tuple(sorted(topo.built()["vms"])) if topo is not None else ()

@@ -6,6 +6,7 @@ the measuring (through measure/) and the bookkeeping VMTP's reports need.
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ def run_scenario(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSetti
                  flow: FlowResult, lock_dir: Path | None = None) -> None:
     """Measure scenario.protocol from ends.client to ends.dest_ip; raise MeasureError on error."""
     flow.desc, flow.ip_from, flow.ip_to = ends.desc, ends.ip_from, ends.ip_to
+    flow.ip_version = _family(ends.dest_ip)
     flow.az_from, flow.az_to = ends.az_from, ends.az_to
     started = time.monotonic()
     with ExitStack() as stack:
@@ -64,6 +66,14 @@ def run_scenario(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSetti
             raise
         finally:
             flow.duration_s = round(time.monotonic() - started, 3)
+
+
+def _family(address: str) -> int | None:
+    """4 or 6: the address family the flow measured (its destination's)."""
+    try:
+        return ipaddress.ip_address(address.partition("%")[0]).version
+    except ValueError:
+        return None
 
 
 def _measure(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSettings, flow: FlowResult) -> None:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from pytest_vmtp.catalogue import Role
     from pytest_vmtp.config import VmtpConfig
     from pytest_vmtp.gate.run_gate import RunGate
     from pytest_vmtp.report.collector import ResultCollector
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 
 SESSION_KEY = pytest.StashKey["VmtpSession"]()
 _RUN_KEY = pytest.StashKey["tuple[str, Path]"]()
-_SIGTERM_KEY = pytest.StashKey["Any"]()
+_SIGTERM_KEY = pytest.StashKey["signal._HANDLER"]()
 COLLECTOR_NAME = "vmtp-collector"
 HTML_REPORT_NAME = "vmtp-html"
 RUN_DIR_PREFIX = "vmtp-"
@@ -62,7 +63,7 @@ class VmtpSession:
     collector: ResultCollector | None = None
     cloud: RunCloud | None = None  # once a cloud fixture asked for it
     finished: bool = False  # the run's cloud resources were dealt with
-    planned_roles: set[str] = field(default_factory=set)  # VMs the selected rows need
+    planned_roles: set[Role] = field(default_factory=set)  # VMs the selected rows need
     flows: dict[str, FlowResult] = field(default_factory=dict)  # by test node id
     metadata: dict[str, Any] = field(default_factory=dict)
     gate: RunGate | None = None  # baseline and SLAs, when the run has either

@@ -11,9 +11,9 @@ never deleted: of a reused router, only the interfaces on the run's own networks
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from openstack import exceptions as sdk_exc
 from openstack.connection import Connection
@@ -22,7 +22,14 @@ from pytest_vmtp.cloud import naming
 from pytest_vmtp.cloud.errors import CloudError, cloud_errors
 from pytest_vmtp.cloud.waits import retry_conflict, wait_gone
 
+if TYPE_CHECKING:
+    from openstack.compute.v2.server import Server
+    from openstack.network.v2.network import Network
+    from openstack.network.v2.router import Router
+    from openstack.resource import Resource
+
 Progress = Callable[[str], None]
+R = TypeVar("R", bound="Resource")
 # Router ports removed with remove_router_interface (legacy, DVR and HA routers).
 _INTERFACE_OWNERS = ("network:router_interface", "network:router_interface_distributed",
                      "network:ha_router_replicated_interface")
@@ -36,11 +43,11 @@ class CleanupError(CloudError):
         self.deleted = deleted
 
 
-def _marked(resource: Any, run_id: str | None, label_attr: str = "name") -> bool:
+def _marked(resource: Resource, run_id: str | None, label_attr: str = "name") -> bool:
     return naming.is_marked(getattr(resource, label_attr, None), getattr(resource, "tags", None), run_id)
 
 
-def _server_marked(server: Any, run_id: str | None) -> bool:
+def _server_marked(server: Server, run_id: str | None) -> bool:
     meta_run = (server.metadata or {}).get(naming.SERVER_META_KEY)
     if meta_run and naming.RUN_ID_RE.match(str(meta_run)) and (run_id is None or meta_run == run_id):
         return True
@@ -76,7 +83,7 @@ class _Cleaner:
             project = c.current_project_id
             mine = {"project_id": project} if project else {}
 
-            def own(items: Any, label: str = "name") -> list[Any]:
+            def own(items: Iterable[R], label: str = "name") -> list[R]:
                 """Marked and in this project (an admin's listings span every project)."""
                 return [i for i in items if _marked(i, rid, label)
                         and (not project or getattr(i, "project_id", project) in (project, None))]
@@ -119,7 +126,7 @@ class _Cleaner:
             raise CleanupError("cleanup incomplete: " + "; ".join(self.failures), self.done)
         return self.done
 
-    def _any_server(self, servers: list[Any]) -> bool:
+    def _any_server(self, servers: list[Server]) -> bool:
         for server in servers:
             try:
                 self.conn.compute.get_server(server.id)
@@ -128,7 +135,7 @@ class _Cleaner:
                 continue
         return False
 
-    def _router(self, router: Any) -> None:
+    def _router(self, router: Router) -> None:
         net = self.conn.network
         with cloud_errors(f"listing the ports of router {router.name}"):
             ports = [p for p in net.ports(device_id=router.id) if p.device_id == router.id]
@@ -143,7 +150,7 @@ class _Cleaner:
                         partial(net.update_router, router.id, external_gateway_info={}))
         self.delete(f"router {router.name}", partial(net.delete_router, router.id))
 
-    def _ports(self, networks: list[Any], server_ids: set[str], router_ids: set[str]) -> None:
+    def _ports(self, networks: list[Network], server_ids: set[str], router_ids: set[str]) -> None:
         """Leftover ports on the run's networks (DHCP ports go with their network); the
         interfaces of routers the run did not make (one it reused) are detached, the router stays."""
         net = self.conn.network

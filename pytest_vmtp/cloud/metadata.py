@@ -54,7 +54,9 @@ def _mode(built: dict[str, Any]) -> dict[str, Any]:
     res = built["resources"]
     reused = {key: rec["name"] for key in ("net1", "net2", "router", "security_group", "keypair")
               if (rec := res.get(key)) and rec.get("reused")}
-    return {"ssh": plan.get("ssh"), "router": plan.get("router"), "reused": reused,
+    ipv6 = {key: {"cidr": rec["cidr6"], "mode": rec.get("ipv6_mode")} for key in ("net1", "net2")
+            if (rec := res.get(key)) and rec.get("cidr6")}
+    return {"ssh": plan.get("ssh"), "router": plan.get("router"), "reused": reused, "ipv6": ipv6,
             "unavailable": {need: item["reason"] for need, item in (plan.get("missing") or {}).items()}}
 
 
@@ -102,7 +104,8 @@ def metadata(conn: Connection, topology: Topology | None) -> dict[str, Any]:
         "placement": (built.get("placement") or {}).get("mode"),
         "networks": _networks(conn, built),
         "vms": {role: {"host": vm.get("host"), "host_id": vm.get("host_id"), "az": vm.get("az"),
-                       "fixed_ip": vm.get("fixed_ip"), "floating_ip": vm.get("floating_ip")}
+                       "fixed_ip": vm.get("fixed_ip"), "floating_ip": vm.get("floating_ip"),
+                       "fixed_ip6": vm.get("fixed_ip6")}
                 for role, vm in built["vms"].items()},
         "vm_errors": dict(built["errors"]),
         "timings": dict(built["timings"]),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openstack import exceptions as sdk_exc
 from openstack import utils
@@ -17,6 +17,18 @@ from openstack.connection import Connection
 from pytest_vmtp.cloud import naming
 from pytest_vmtp.cloud.errors import CloudError, cloud_errors
 from pytest_vmtp.cloud.settings import CloudSettings
+
+if TYPE_CHECKING:
+    from openstack.compute.v2.keypair import Keypair
+    from openstack.compute.v2.server import Server
+    from openstack.compute.v2.server_group import ServerGroup
+    from openstack.network.v2.floating_ip import FloatingIP
+    from openstack.network.v2.network import Network
+    from openstack.network.v2.port import Port
+    from openstack.network.v2.router import Router
+    from openstack.network.v2.security_group import SecurityGroup
+    from openstack.network.v2.subnet import Subnet
+    from openstack.resource import Resource
 
 
 class Maker:
@@ -30,7 +42,7 @@ class Maker:
     def name(self, role: str) -> str:
         return naming.name(self.run_id, role)
 
-    def tag(self, resource: Any) -> None:
+    def tag(self, resource: Resource) -> None:
         if not self.tagging:
             return
         try:
@@ -46,12 +58,12 @@ class Maker:
         except (sdk_exc.SDKException, ValueError):
             return False
 
-    def keypair(self, public_key: str) -> Any:
+    def keypair(self, public_key: str) -> Keypair:
         name = self.name("key")
         with cloud_errors(f"importing keypair {name}"):
             return self.conn.compute.create_keypair(name=name, public_key=public_key)
 
-    def security_group(self, settings: CloudSettings, flow_sources: list[str], ssh_sources: list[str]) -> Any:
+    def security_group(self, settings: CloudSettings, flow_sources: list[str], ssh_sources: list[str]) -> SecurityGroup:
         """Ingress: SSH from ssh_sources; ICMP and the tool ports from flow_sources only.
         Neutron's default egress rules stay. Prefixes: "a.b.c.d/n" or IPv6, already resolved."""
         name = self.name("secgroup")
@@ -86,7 +98,7 @@ class Maker:
                 raise
             # else the same rule is there (e.g. a floating IP met twice)
 
-    def router(self, external_network_id: str | None) -> Any:
+    def router(self, external_network_id: str | None) -> Router:
         """The run's router, with a gateway on the external network when one is given."""
         name = self.name("router")
         gateway = {"external_gateway_info": {"network_id": external_network_id}} if external_network_id else {}
@@ -95,30 +107,49 @@ class Maker:
             self.tag(router)
         return router
 
-    def network(self, key: str, cidr: str, settings: CloudSettings, router_id: str | None) -> tuple[Any, Any]:
+    def network(self, key: str, cidr: str, settings: CloudSettings, router_id: str | None,
+                cidr6: str | None = None) -> tuple[Network, Subnet, Subnet | None]:
         """Network + subnet (DHCP on, the settings' DNS servers) attached to the router (a
-        router of the run's, or one it reuses: cleanup removes the interface, not the router)."""
+        router of the run's, or one it reuses: cleanup removes the interface, not the router);
+        with cidr6, an IPv6 subnet beside it of settings.ipv6_mode (both of Neutron's mode
+        attributes, as VMTP set them), on the router too (it routes and advertises it)."""
         net_name, subnet_name = self.name(key), self.name(f"{key}-subnet")
         with cloud_errors(f"creating network {net_name} ({cidr})"):
             network = self.conn.network.create_network(name=net_name)
             self.tag(network)
-            kwargs: dict[str, Any] = {}
-            if settings.dns_nameservers:
-                kwargs["dns_nameservers"] = list(settings.dns_nameservers)
-            subnet = self.conn.network.create_subnet(network_id=network.id, name=subnet_name, ip_version=4,
-                                                     cidr=cidr, enable_dhcp=True, **kwargs)
-            self.tag(subnet)
+            subnet = self._subnet(network.id, subnet_name, cidr, settings, {"ip_version": 4})
             if router_id:
                 self.conn.network.add_interface_to_router(router_id, subnet.id)  # positional: renamed in SDK 4
-        return network, subnet
+        subnet6 = None
+        if cidr6:
+            with cloud_errors(f"creating the IPv6 subnet {cidr6} ({settings.ipv6_mode}) of network {net_name}"):
+                subnet6 = self._subnet(network.id, self.name(f"{key}-subnet6"), cidr6, settings,
+                                       {"ip_version": 6, "ipv6_ra_mode": settings.ipv6_mode,
+                                        "ipv6_address_mode": settings.ipv6_mode})
+                if router_id:
+                    self.conn.network.add_interface_to_router(router_id, subnet6.id)
+        return network, subnet, subnet6
 
-    def server_group(self, key: str, policy: str) -> Any:
+    def _subnet(self, network_id: str, name: str, cidr: str, settings: CloudSettings,
+                kwargs: dict[str, Any]) -> Subnet:
+        """A subnet with DHCP on and the settings' DNS servers of its family (Neutron refuses
+        the other family's)."""
+        version = kwargs["ip_version"]
+        dns = [d for d in settings.dns_nameservers if ipaddress.ip_address(d).version == version]
+        if dns:
+            kwargs = {**kwargs, "dns_nameservers": dns}
+        subnet = self.conn.network.create_subnet(network_id=network_id, name=name, cidr=cidr,
+                                                 enable_dhcp=True, **kwargs)
+        self.tag(subnet)
+        return subnet
+
+    def server_group(self, key: str, policy: str) -> ServerGroup:
         name = self.name(key)
         with cloud_errors(f"creating server group {name} ({policy})"):
             return self.conn.compute.create_server_group(name=name, policy=policy)
 
     def server(self, role: str, image_id: str, flavor_id: str, network_id: str, key_name: str,
-               security_group: str, availability_zone: str | None, hints: dict[str, Any] | None) -> Any:
+               security_group: str, availability_zone: str | None, hints: dict[str, Any] | None) -> Server:
         name = self.name(role.replace("_", "-"))
         kwargs: dict[str, Any] = {}
         if availability_zone:
@@ -133,14 +164,14 @@ class Maker:
                 key_name=key_name, security_groups=[{"name": security_group}],
                 metadata={naming.SERVER_META_KEY: self.run_id}, **kwargs)
 
-    def server_port(self, server_id: str, label: str | None = None) -> Any:
+    def server_port(self, server_id: str, label: str | None = None) -> Port:
         with cloud_errors("finding the server's port"):
             ports = [p for p in self.conn.network.ports(device_id=server_id) if p.device_id == server_id]
         if not ports:
             raise CloudError(f"server {label or server_id} is ACTIVE but has no Neutron port")
         return ports[0]
 
-    def floating_ip(self, role: str, external_network_id: str, port_id: str) -> Any:
+    def floating_ip(self, role: str, external_network_id: str, port_id: str) -> FloatingIP:
         label = self.name(f"fip-{role.replace('_', '-')}")
         with cloud_errors(f"creating floating IP {label}"):
             fip = self.conn.network.create_ip(floating_network_id=external_network_id, port_id=port_id,

@@ -48,6 +48,10 @@ class CloudSettings:
     use_floating_ip_for_ssh: bool = True  # SSH to the floating IP when the VMs get one
     ssh_jump: str | None = None  # SSH to the fixed IPs through this host (a host spec)
     dns_nameservers: list[str] = field(default_factory=list)
+    # IPv6 (--vmtp-ipv6-mode): an IPv6 subnet of this mode beside each IPv4 one the run makes,
+    # and the VM flows to the IPv6 addresses; None: IPv4 only.
+    ipv6_mode: str | None = value("ipv6_mode")
+    ipv6_cidrs: tuple[str, str] = value("ipv6_cidrs")
     keep: bool = value("keep")
 
     @classmethod
@@ -55,8 +59,9 @@ class CloudSettings:
         """Build from a config mapping, ignoring keys that are not settings and None values."""
         known = {f.name for f in fields(cls)}
         kwargs = {k: v for k, v in values.items() if k in known and v is not None}
-        if "cidrs" in kwargs:
-            kwargs["cidrs"] = tuple(kwargs["cidrs"])
+        for key in ("cidrs", "ipv6_cidrs"):
+            if key in kwargs:
+                kwargs[key] = tuple(kwargs[key])
         for key in ("hypervisors", "networks", "dns_nameservers"):
             if key in kwargs:
                 value = kwargs[key]

@@ -20,11 +20,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from threading import RLock
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openstack.connection import Connection
 
-from pytest_vmtp.catalogue import ROLES, Network
+from pytest_vmtp.catalogue import ROLES, Network, Role
 from pytest_vmtp.catalogue import SERVER_ROLE as SERVER
 from pytest_vmtp.cloud import lookup, naming, sources
 from pytest_vmtp.cloud.errors import CloudError
@@ -44,13 +44,16 @@ from pytest_vmtp.cloud.settings import CloudSettings
 from pytest_vmtp.cloud.shared import SharedState
 from pytest_vmtp.cloud.waits import wait_for_port, wait_for_servers
 
+if TYPE_CHECKING:
+    from openstack.compute.v2.server import Server
+
 Progress = Callable[[str], None]
 NETWORKS: tuple[Network, Network] = ("net1", "net2")
 
 
 @dataclass(frozen=True)
 class VmEndpoint:
-    role: str
+    role: Role
     name: str
     server_id: str
     fixed_ip: str
@@ -62,6 +65,12 @@ class VmEndpoint:
     login_user: str
     key_path: str
     host_id: str | None = None  # Nova's per-project host hash, visible to everyone
+    fixed_ip6: str | None = None  # its IPv6 address on the network, with --vmtp-ipv6-mode
+
+    @property
+    def flow_ip(self) -> str:
+        """Where the fixed-IP flows go: the IPv6 address in IPv6 mode, else the IPv4 one."""
+        return self.fixed_ip6 or self.fixed_ip
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -113,10 +122,10 @@ class Topology:
         """Phase durations in seconds (set-up by whichever process built, teardown)."""
         return dict(self._state.read()["timings"])
 
-    def vm(self, role: str) -> VmEndpoint:
+    def vm(self, role: Role) -> VmEndpoint:
         return self.vms([role])[role]
 
-    def vms(self, roles: Iterable[str], *, strict: bool = True) -> dict[str, VmEndpoint]:
+    def vms(self, roles: Iterable[Role], *, strict: bool = True) -> dict[Role, VmEndpoint]:
         """Build the roles not built yet (booting them together). strict: raise CloudError
         naming every requested VM that could not be built (the others stay usable via vm());
         strict=False: return the VMs that were built and leave the errors to vm(role), so one
@@ -145,7 +154,7 @@ class Topology:
             raise CloudError("; ".join(failed))
         return {r: VmEndpoint.from_json(state["vms"][r]) for r in roles if r in state["vms"]}
 
-    def floating_ip_of(self, role: str) -> str:
+    def floating_ip_of(self, role: Role) -> str:
         """The role's floating IP, made on demand when SSH does not use floating IPs
         (CloudError with the reason when the run has none)."""
         gone = self.unavailable(NEED_FLOATING_IP)
@@ -177,7 +186,7 @@ class Topology:
         """Why the rows needing `need` (modes.NEEDS) cannot run here, or None."""
         return self.network_plan().unavailable(need)
 
-    def role_available(self, role: str) -> bool:
+    def role_available(self, role: Role) -> bool:
         return not (self.unavailable(NEED_SSH) or (ROLES[role].network == "net2" and self.unavailable(NEED_NET2)))
 
     def inter_node_reason(self) -> str | None:
@@ -229,6 +238,8 @@ class Topology:
             net, subnet = lookup.find_network(self.conn, name)
             res[key] = {"id": net.id, "name": net.name, "subnet_id": subnet.id, "cidr": subnet.cidr,
                         "gateway_ip": subnet.gateway_ip, "reused": True}
+            if s.ipv6_mode:  # its IPv6 subnet, as it is (the VMs' rows fail without one)
+                res[key]["cidr6"] = lookup.ipv6_cidr(self.conn, net.id)
         router = lookup.find_router(self.conn, s.router) if s.router else None
         if router is not None:
             fixed = (router.external_gateway_info or {}).get("external_fixed_ips") or []
@@ -248,7 +259,8 @@ class Topology:
         facts = Facts(reused_networks=tuple(s.networks), reused_router=s.router,
                       floating_ips_off=not s.use_floating_ips, ssh_jump=s.ssh_jump,
                       ssh_to_floating_ip=s.use_floating_ip_for_ssh,
-                      external_problem=external_problem, router_problem=router_problem)
+                      external_problem=external_problem, router_problem=router_problem,
+                      ipv6_mode=s.ipv6_mode)
         network_plan = decide(facts)
         state["plan"] = network_plan.to_json()
         reused = [f"network {res[k]['name']}" for k in NETWORKS if k in res] + (
@@ -322,7 +334,11 @@ class Topology:
             # VM-to-floating-IP traffic leaves the router SNATed to its gateway address (or to
             # the client's floating IP: those are added as they are made, see _endpoint).
             gateways = (router_rec or {}).get("gateway_ips", [])
-            flows = sources.resolve([*self._cidrs(res, network_plan), *gateways, *s.flow_sources], toward)
+            if s.ipv6_mode:  # every flow is IPv6 then (the IPv4-only rows skip): IPv6 sources only
+                flows = [f for f in sources.resolve([*self._cidrs(res, network_plan), *s.flow_sources], toward)
+                         if ":" in f]
+            else:
+                flows = sources.resolve([*self._cidrs(res, network_plan), *gateways, *s.flow_sources], toward)
             ssh = sources.resolve(list(s.ssh_sources), toward)
             sg = m.security_group(s, flows, ssh)
             return {"id": sg.id, "name": sg.name, "flow_sources": flows, "ssh_sources": ssh}
@@ -333,17 +349,31 @@ class Topology:
             cidr = s.cidrs[NETWORKS.index(key)]
             router_id = router_rec["id"] if router_rec else None
 
-            def make_net(key: Network = key, cidr: str = cidr, router_id: str | None = router_id) -> dict[str, Any]:
-                net, subnet = m.network(key, cidr, s, router_id)
-                return {"id": net.id, "name": net.name, "subnet_id": subnet.id, "cidr": cidr}
+            cidr6 = s.ipv6_cidrs[NETWORKS.index(key)] if s.ipv6_mode else None
+
+            def make_net(key: Network = key, cidr: str = cidr, router_id: str | None = router_id,
+                         cidr6: str | None = cidr6) -> dict[str, Any]:
+                net, subnet, subnet6 = m.network(key, cidr, s, router_id, cidr6)
+                rec = {"id": net.id, "name": net.name, "subnet_id": subnet.id, "cidr": cidr}
+                if subnet6 is not None:
+                    rec.update({"subnet6_id": subnet6.id, "cidr6": cidr6, "ipv6_mode": s.ipv6_mode})
+                return rec
 
             on = f"on router {router_rec['name']}" if router_rec else "with no router"
-            self._step(state, key, f"created network {m.name(key)} ({cidr}) {on}", make_net)
+            both = f"{cidr}, {cidr6} {s.ipv6_mode}" if cidr6 else cidr
+            self._step(state, key, f"created network {m.name(key)} ({both}) {on}", make_net)
 
     def _cidrs(self, res: dict[str, Any], network_plan: NetworkPlan) -> list[str]:
-        """The run's subnets: those it reuses, or those it makes."""
+        """The run's subnets: those it reuses, or those it makes (with their IPv6 ones in
+        IPv6 mode: the flows come from there then)."""
         keys = [k for k in NETWORKS if not (k == "net2" and network_plan.unavailable(NEED_NET2))]
-        return [res[k]["cidr"] if k in res else self.settings.cidrs[NETWORKS.index(k)] for k in keys]
+        cidrs = [res[k]["cidr"] if k in res else self.settings.cidrs[NETWORKS.index(k)] for k in keys]
+        if self.settings.ipv6_mode:
+            for k in keys:
+                six = res[k].get("cidr6") if k in res else self.settings.ipv6_cidrs[NETWORKS.index(k)]
+                if six:
+                    cidrs.append(six)
+        return cidrs
 
     def _toward(self, res: dict[str, Any], router_rec: dict[str, Any] | None) -> str:
         """Where this machine's own address is seen from (sources.THIS_MACHINE): the router's
@@ -359,7 +389,7 @@ class Topology:
 
         return str(next(ipaddress.ip_network(net1.get("cidr") or self.settings.cidrs[0]).hosts()))
 
-    def _boot_args(self, state: dict[str, Any], placement: Placement, role: str,
+    def _boot_args(self, state: dict[str, Any], placement: Placement, role: Role,
                    server_id: str | None) -> tuple[str | None, dict[str, Any] | None]:
         """(availability_zone, scheduler_hints) for the role's side, or CloudError if unplaceable.
 
@@ -379,14 +409,14 @@ class Topology:
             hints["different_host"] = [server_id]
         return choice.availability_zone(), hints
 
-    def _build(self, state: dict[str, Any], roles: list[str]) -> None:
+    def _build(self, state: dict[str, Any], roles: list[Role]) -> None:
         start_all = time.monotonic()
         networks = {ROLES[r].network for r in roles}
         self._base(state, networks)
         placement = self._placement(state)
         res = state["resources"]
         ordered = sorted(roles, key=lambda r: r != SERVER)  # the server first: hints may name it
-        booted: dict[str, str] = {}  # role -> server id
+        booted: dict[Role, str] = {}  # role -> server id
 
         start = time.monotonic()
         for role in ordered:
@@ -419,15 +449,15 @@ class Topology:
         if booted_server is not None and not isinstance(booted_server, CloudError):
             server_host_id = booted_server.host_id
         for role, sid in booted.items():
-            server = results[sid]
-            if isinstance(server, CloudError):
-                state["errors"][role] = str(server)
+            active = results[sid]
+            if isinstance(active, CloudError):
+                state["errors"][role] = str(active)
                 continue
             try:
-                pending[role] = self._endpoint(state, placement, role, server, server_host_id)
+                pending[role] = self._endpoint(state, placement, role, active, server_host_id)
             except CloudError as exc:
                 msg = str(exc)
-                state["errors"][role] = msg if server.name in msg else f"{server.name}: {msg}"
+                state["errors"][role] = msg if active.name in msg else f"{active.name}: {msg}"
         _add_time(state, "floating_ips_s", _secs(start))
         self._state.write(state)
         start = time.monotonic()
@@ -435,11 +465,18 @@ class Topology:
         _add_time(state, "ssh_wait_s", _secs(start))
         _add_time(state, "setup_s", _secs(start_all))
 
-    def _endpoint(self, state: dict[str, Any], placement: Placement, role: str, server: Any,
+    def _endpoint(self, state: dict[str, Any], placement: Placement, role: Role, server: Server,
                   server_host_id: str | None) -> dict[str, Any]:
         res = state["resources"]
         port = self._maker.server_port(server.id, server.name)
-        fixed_ip = port.fixed_ips[0]["ip_address"]
+        fixed_ip = next((ip["ip_address"] for ip in port.fixed_ips if ":" not in ip["ip_address"]),
+                        port.fixed_ips[0]["ip_address"])
+        fixed_ip6 = None
+        if self.settings.ipv6_mode:
+            fixed_ip6 = next((ip["ip_address"] for ip in port.fixed_ips if ":" in ip["ip_address"]), None)
+            if fixed_ip6 is None:
+                raise CloudError(f"{server.name} has no IPv6 address on network {res[ROLES[role].network]['name']}: "
+                                 "--vmtp-ipv6-mode needs an IPv6 subnet there (a reused network must have one)")
         floating = None
         if NetworkPlan.from_json(state["plan"]).ssh == "floating":
             floating = self._maker.floating_ip(role, res["external_network"]["id"], port.id).floating_ip_address
@@ -452,7 +489,7 @@ class Topology:
             role=role, name=server.name, server_id=server.id, fixed_ip=fixed_ip, floating_ip=floating,
             ssh_ip=floating or fixed_ip, host=server.compute_host, az=server.availability_zone,
             network=res[ROLES[role].network]["name"], login_user=res["image"]["login_user"],
-            key_path=res["keypair"]["key_path"], host_id=server.host_id,
+            key_path=res["keypair"]["key_path"], host_id=server.host_id, fixed_ip6=fixed_ip6,
         ).to_json()
 
     def _allow_floating_ip(self, state: dict[str, Any], address: str) -> None:
@@ -460,6 +497,8 @@ class Topology:
         SNATs a VM with a floating IP to it): open the test ports to it."""
         group = state["resources"]["security_group"]
         prefix = sources.resolve([address], None)[0]
+        if self.settings.ipv6_mode:
+            return  # no flow goes to or from a floating IP then
         if not group.get("reused") and prefix not in group["flow_sources"]:  # never edit the user's
             self._maker.allow_flows_from(group["id"], [prefix], self.settings)
             group["flow_sources"].append(prefix)

@@ -89,11 +89,12 @@ KEYS: tuple[VmtpKey, ...] = (
     VmtpKey("ext_net_name", "external_network"),  # read by VMTP's code, not in its defaults file
     VmtpKey("config_drive", "config_drive", _bool),  # pending
     VmtpKey("user_data_file", "user_data"),  # pending
-    VmtpKey("ipv6_mode", "ipv6_mode"),  # pending
+    VmtpKey("ipv6_mode", "ipv6_mode"),
     # VMTP set these from its flags (over the file's value); written in a file, what they say is meant.
     VmtpKey("no_dhcp", "dhcp", lambda v: _SKIP if v is None else not v),  # pending: dhcp (false = no DHCP)
     VmtpKey("vnic_type", "vnic_type"),  # pending
     VmtpKey("internal_cidr", "cidrs"),
+    VmtpKey("internal_cidr_v6", "ipv6_cidrs"),  # used with ipv6_mode (VMTP: dual stack too)
     VmtpKey("tcp_tp_loop_count", "tcp_runs"),
     VmtpKey("tcp_pkt_sizes", "tcp_pkt_sizes"),
     VmtpKey("udp_pkt_sizes", "udp_pkt_sizes"),
@@ -110,7 +111,6 @@ KEYS: tuple[VmtpKey, ...] = (
                                                   "existing networks"),
     VmtpKey("internal_subnet_name", None, advice=_NAMES),
     VmtpKey("internal_subnet_name_v6", None, advice=_NAMES),
-    VmtpKey("internal_cidr_v6", None, advice="the IPv6 subnets follow --vmtp-ipv6-mode"),
     VmtpKey("security_group_name", None, advice=f"{_NAMES}; `security_group: NAME` uses an existing one"),
     VmtpKey("public_key_name", None, advice="the run uploads a fresh key pair; `key_pair: NAME` with "
                                             "`private_key: PATH` uses an existing one"),

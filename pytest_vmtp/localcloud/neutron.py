@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import ipam, quotas, security, segments
 from .common import new_id, new_mac, now
-from .dataplane.model import PortSpec
+from .dataplane.model import DhcpSpec, Ipv6Address, PortSpec
 from .dataplane.nl import DataplaneError
 from .errors import neutron
 
@@ -23,6 +23,10 @@ EXTERNAL_MTU = 1500
 ROUTER_INTERFACE = "network:router_interface"
 ROUTER_GATEWAY = "network:router_gateway"
 FLOATINGIP_OWNER = "network:floatingip"
+DHCP_OWNER = "network:dhcp"
+# Ports that take no automatic (SLAAC) address (neutron-lib ROUTER_INTERFACE_OWNERS_SNAT).
+ROUTER_OWNERS = (ROUTER_INTERFACE, "network:router_interface_distributed",
+                 "network:ha_router_replicated_interface", "network:router_centralized_snat")
 
 NOT_FOUND_TYPES = {"networks": "NetworkNotFound", "subnets": "SubnetNotFound",
                    "ports": "PortNotFound", "routers": "RouterNotFound",
@@ -110,31 +114,79 @@ def update_network(c: Cloud,  # noqa: ARG001 - every update handler takes the cl
 def delete_network(c: Cloud, net_id: str) -> None:
     net = get(c, "networks", net_id)
     ports = c.state.table("ports")
-    if any(p["network_id"] == net_id and p["device_owner"] != "network:dhcp"
+    if any(p["network_id"] == net_id and p["device_owner"] != DHCP_OWNER
            for p in ports.values()):
         raise neutron(409, "NetworkInUse",
                       f"Unable to complete operation on network {net_id}. There are one or more "
                       "ports still in use on the network.")
+    for port_id in [p["id"] for p in ports.values() if p["network_id"] == net_id]:
+        del ports[port_id]  # its DHCP port
     for subnet_id in list(net["subnets"]):
         c.state.table("subnets").pop(subnet_id, None)
+    c.dataplane.update_dhcp(net_id, None)
     c.dataplane.delete_network(net_id)
     del c.state.table("networks")[net_id]
 
 
 # --- subnets --------------------------------------------------------------------------------
 
+IPV6_MODES = ("dhcpv6-stateful", "dhcpv6-stateless", "slaac")  # neutron-lib's order
+DHCPV6_MODES = ("dhcpv6-stateful", "dhcpv6-stateless")
+
+
+def _ip_version(body: dict[str, Any]) -> int:
+    version = body.get("ip_version", 4)
+    if str(version) not in ("4", "6"):
+        raise neutron(400, "HTTPBadRequest", f"Invalid input for ip_version. Reason: "
+                      f"'{version}' is not in [4, 6].")
+    return int(version)
+
+
+def _ipv6_modes(body: dict[str, Any], version: int, cidr: ipaddress.IPv4Network |
+                ipaddress.IPv6Network, enable_dhcp: bool) -> tuple[str | None, str | None]:
+    """(ipv6_ra_mode, ipv6_address_mode), checked in Neutron's order and words
+    (db_base_plugin_v2._validate_subnet and _validate_ipv6_attributes)."""
+    modes: list[str | None] = []
+    for key in ("ipv6_ra_mode", "ipv6_address_mode"):
+        value = body.get(key)
+        if value is not None and value not in IPV6_MODES:
+            raise neutron(400, "HTTPBadRequest", f"Invalid input for {key}. Reason: '{value}' is "
+                          f"not in {list(IPV6_MODES)}.")
+        modes.append(value)
+    ra_mode, address_mode = modes
+    if version == 4:
+        for key, value in (("ipv6_ra_mode", ra_mode), ("ipv6_address_mode", address_mode)):
+            if value is not None:
+                raise ipam.invalid(f"{key} is not valid when ip_version is 4")
+        return None, None
+    if (ra_mode or address_mode) and not enable_dhcp:
+        raise ipam.invalid("ipv6_ra_mode or ipv6_address_mode cannot be set when enable_dhcp is "
+                           "set to False")
+    if ra_mode and address_mode and ra_mode != address_mode:
+        raise ipam.invalid(f"ipv6_ra_mode set to '{ra_mode}' with ipv6_address_mode set to "
+                           f"'{address_mode}' is not valid. If both attributes are set, they must "
+                           "be the same value")
+    auto = ipam.AUTO_ADDRESS_MODES
+    if (ra_mode in auto or address_mode in auto) and cidr.prefixlen != 64:
+        raise ipam.invalid(f"Invalid CIDR {cidr} for IPv6 address mode. OpenStack uses the "
+                           "EUI-64 address format, which requires the prefix to be /64")
+    return ra_mode, address_mode
+
+
 def create_subnet(c: Cloud, body: dict[str, Any]) -> dict[str, Any]:
     quota_check(c, "subnets", "subnet")
     net = get(c, "networks", str(body.get("network_id")))
-    if int(body.get("ip_version", 4)) != 4:
-        raise neutron(400, "InvalidInput",
-                      "Invalid input for operation: only ip_version 4 is supported here.")
+    version = _ip_version(body)
     if "cidr" not in body:
         raise neutron(400, "BadRequest", "Bad subnets request: a cidr must be specified.")
-    cidr = ipam.parse_cidr(body["cidr"])
+    cidr = ipam.parse_cidr(body["cidr"], version)
     if str(cidr) != str(body["cidr"]).strip():
         raise neutron(400, "HTTPBadRequest", f"Invalid input for cidr. Reason: '{body['cidr']}' "
                       f"isn't a recognized IP subnet cidr, '{cidr}' is recommended.")
+    enable_dhcp = bool(body.get("enable_dhcp", True))
+    if version == 6 and enable_dhcp and cidr.prefixlen > 126:
+        raise ipam.invalid("Subnet has a prefix length that is incompatible with DHCP service "
+                           "enabled")
     subnets = c.state.table("subnets")
     siblings = [subnets[s]["cidr"] for s in net["subnets"]]
     if ipam.overlaps(cidr, siblings):
@@ -147,19 +199,31 @@ def create_subnet(c: Cloud, body: dict[str, Any]) -> dict[str, Any]:
         gateway = str(ipam.parse_ip(body["gateway_ip"], cidr, "gateway_ip"))
     else:
         gateway = str(next(cidr.hosts()))
+    dns = list(body.get("dns_nameservers") or [])
+    for server in dns:
+        try:
+            server_version = ipaddress.ip_address(str(server)).version
+        except ValueError:
+            raise ipam.invalid(f"Error parsing dns address {server}") from None
+        if server_version != version:
+            raise ipam.invalid(f"dns_nameserver '{server}' does not match the ip_version "
+                               f"'{version}'")
+    ra_mode, address_mode = _ipv6_modes(body, version, cidr, enable_dhcp)
     pools = (ipam.check_pools(body["allocation_pools"], cidr) if body.get("allocation_pools")
              else ipam.default_pools(cidr, gateway))
     subnet = standard(c, body)
     subnet.update({
-        "name": str(body.get("name") or ""), "network_id": net["id"], "ip_version": 4,
+        "name": str(body.get("name") or ""), "network_id": net["id"], "ip_version": version,
         "cidr": str(cidr), "gateway_ip": gateway, "allocation_pools": pools,
-        "enable_dhcp": bool(body.get("enable_dhcp", True)),
-        "dns_nameservers": list(body.get("dns_nameservers") or []),
-        "host_routes": list(body.get("host_routes") or []), "ipv6_ra_mode": None,
-        "ipv6_address_mode": None, "subnetpool_id": None, "segment_id": None,
+        "enable_dhcp": enable_dhcp, "dns_nameservers": dns,
+        "host_routes": list(body.get("host_routes") or []), "ipv6_ra_mode": ra_mode,
+        "ipv6_address_mode": address_mode, "subnetpool_id": None, "segment_id": None,
         "service_types": [], "dns_publish_fixed_ip": False,
     })
     if gateway and provider_gateway(c, subnet):
+        if version == 6:
+            raise segments.invalid(f"gateway_ip {gateway}: this machine is no IPv6 router of "
+                                   "provider networks here; give gateway_ip null")
         try:  # this machine is the provider subnet's physical router
             c.dataplane.add_provider_gateway(net["id"], gateway, cidr.prefixlen)
         except DataplaneError as exc:
@@ -168,24 +232,39 @@ def create_subnet(c: Cloud, body: dict[str, Any]) -> dict[str, Any]:
     subnets[subnet["id"]] = subnet
     net["subnets"].append(subnet["id"])
     touch(net)
+    if ipam.is_auto_address(subnet):  # every port of the network gets its EUI-64 address
+        for port in c.state.table("ports").values():
+            if port["network_id"] == net["id"] and port["device_owner"] not in ROUTER_OWNERS:
+                port["fixed_ips"].append({"subnet_id": subnet["id"],
+                                          "ip_address": ipam.eui64(str(cidr), port["mac_address"])})
+    sync_dhcp(c, net["id"])
     return subnet
 
 
-def update_subnet(c: Cloud,  # noqa: ARG001 - every update handler takes the cloud
-                   subnet: dict[str, Any], body: dict[str, Any]) -> None:
+def update_subnet(c: Cloud, subnet: dict[str, Any], body: dict[str, Any]) -> None:
+    if body.get("enable_dhcp") is False and (subnet["ipv6_ra_mode"] or subnet["ipv6_address_mode"]):
+        raise ipam.invalid("Cannot disable enable_dhcp with ipv6 attributes set")
     for key in ("name", "description", "enable_dhcp", "dns_nameservers", "host_routes"):
         if key in body:
             subnet[key] = body[key]
     touch(subnet)
+    if subnet["ip_version"] == 6:
+        sync_dhcp(c, subnet["network_id"])
 
 
 def delete_subnet(c: Cloud, subnet_id: str) -> None:
     subnet = get(c, "subnets", subnet_id)
-    if any(ip["subnet_id"] == subnet_id for p in c.state.table("ports").values()
-           for ip in p["fixed_ips"]):
+    ports = c.state.table("ports").values()
+    auto = ipam.is_auto_address(subnet)
+    # Neutron: a DHCP port's address goes with the subnet, and so does an automatic (SLAAC)
+    # address of any port but a router's.
+    if any(ip["subnet_id"] == subnet_id for p in ports for ip in p["fixed_ips"]
+           if p["device_owner"] != DHCP_OWNER and (not auto or p["device_owner"] in ROUTER_OWNERS)):
         raise neutron(409, "SubnetInUse",
                       f"Unable to complete operation on subnet {subnet_id}: One or more ports have "
                       "an IP allocation from this subnet.")
+    for port in ports:
+        port["fixed_ips"] = [ip for ip in port["fixed_ips"] if ip["subnet_id"] != subnet_id]
     net = c.state.table("networks").get(subnet["network_id"])
     if provider_gateway(c, subnet):
         c.dataplane.remove_provider_gateway(subnet["network_id"], subnet["gateway_ip"],
@@ -193,6 +272,53 @@ def delete_subnet(c: Cloud, subnet_id: str) -> None:
     if net and subnet_id in net["subnets"]:
         net["subnets"].remove(subnet_id)
     del c.state.table("subnets")[subnet_id]
+    sync_dhcp(c, subnet["network_id"])
+
+
+# --- DHCP (the DHCP agent's part) ------------------------------------------------------------
+
+def _dhcpv6_subnets(c: Cloud, net_id: str) -> list[dict[str, Any]]:
+    net = c.state.table("networks").get(net_id)
+    subnets = c.state.table("subnets")
+    return [subnets[s] for s in (net or {}).get("subnets", []) if subnets[s]["ip_version"] == 6
+            and subnets[s]["enable_dhcp"] and subnets[s]["ipv6_address_mode"] in DHCPV6_MODES]
+
+
+def sync_dhcp(c: Cloud, net_id: str) -> None:
+    """Neutron's DHCP agent for IPv6: a network with DHCPv6 subnets (stateful: addresses,
+    stateless: options only) has a network:dhcp port and a dnsmasq serving it (dataplane
+    update_dhcp); SLAAC subnets need none. IPv4 addresses are set on the VMs directly, so no
+    DHCPv4 server runs. Called after every change of the network's subnets or ports."""
+    ports = c.state.table("ports")
+    wanted = _dhcpv6_subnets(c, net_id)
+    dhcp = next((p for p in ports.values() if p["network_id"] == net_id
+                 and p["device_owner"] == DHCP_OWNER), None)
+    if not wanted:
+        if dhcp is not None:
+            del ports[dhcp["id"]]
+        if net_id in c.state.table("networks"):
+            c.dataplane.update_dhcp(net_id, None)
+        return
+    if dhcp is None:
+        dhcp = create_port(c, {"network_id": net_id, "device_owner": DHCP_OWNER,
+                               "device_id": f"dhcp-{net_id}",
+                               "fixed_ips": [{"subnet_id": s["id"]} for s in wanted]},
+                           dhcp_sync=False)
+    else:  # a DHCPv6 subnet added since: the port takes an address there too
+        have = {ip["subnet_id"] for ip in dhcp["fixed_ips"]}
+        for subnet in wanted:
+            if subnet["id"] not in have and not ipam.is_auto_address(subnet):
+                ip = ipam.allocate(subnet, _used_ips(c, subnet["id"]))
+                if ip:
+                    dhcp["fixed_ips"].append({"subnet_id": subnet["id"], "ip_address": ip})
+    stateful = {s["id"] for s in wanted if s["ipv6_address_mode"] == "dhcpv6-stateful"}
+    hosts = tuple(sorted((p["mac_address"], ip["ip_address"]) for p in ports.values()
+                         if p["network_id"] == net_id and p["device_owner"] != DHCP_OWNER
+                         for ip in p["fixed_ips"] if ip["subnet_id"] in stateful))
+    dns = tuple(d for s in wanted for d in s["dns_nameservers"])
+    c.dataplane.update_dhcp(net_id, DhcpSpec(
+        port=port_spec(c, dhcp), hosts=hosts, dns_servers=dns,
+        subnets=tuple((s["id"], s["cidr"], s["ipv6_address_mode"]) for s in wanted)))
 
 
 # --- ports ----------------------------------------------------------------------------------
@@ -204,46 +330,79 @@ def _used_ips(c: Cloud, subnet_id: str) -> set[str]:
     return used | ({gateway} if gateway else set())
 
 
-def _fixed_ips(c: Cloud, net: dict[str, Any], wanted: Any) -> list[dict[str, str]]:
+def _exhausted(net: dict[str, Any]) -> Exception:
+    return neutron(409, "IpAddressGenerationFailure",
+                   f"No more IP addresses available on network {net['id']}.")
+
+
+def _fixed_ips(c: Cloud, net: dict[str, Any], wanted: Any, mac: str,
+               owner: str) -> list[dict[str, str]]:
+    """Neutron's IPAM for a new port (ipam_pluggable_backend): without fixed_ips, one address
+    of an IPv4 subnet and one of a DHCPv6-stateful subnet; either way, unless it is a router's
+    port, its EUI-64 address on every SLAAC / DHCPv6-stateless subnet of the network."""
     subnets = c.state.table("subnets")
+    on_net = [subnets[s] for s in net["subnets"]]
+    router = owner in ROUTER_OWNERS
+    out: list[dict[str, str]] = []
     if wanted is None:
-        for subnet_id in net["subnets"]:
-            ip = ipam.allocate(subnets[subnet_id], _used_ips(c, subnet_id))
-            if ip:
-                return [{"subnet_id": subnet_id, "ip_address": ip}]
-        if net["subnets"]:
-            raise neutron(409, "IpAddressGenerationFailure",
-                          f"No more IP addresses available on network {net['id']}.")
-        return []
-    out = []
-    for item in wanted:
-        subnet_id = item.get("subnet_id")
-        ip = item.get("ip_address")
-        if subnet_id is None and ip is not None:
-            subnet_id = next((s for s in net["subnets"] if ipaddress.IPv4Address(str(ip))
-                              in ipaddress.ip_network(subnets[s]["cidr"])), None)
-            if subnet_id is None:
-                raise neutron(400, "InvalidIpForNetwork",
-                              f"IP address {ip} is not a valid IP for any of the subnets on the "
-                              "specified network.")
-        if subnet_id not in net["subnets"]:
-            raise neutron(400, "InvalidInput", f"Invalid input for operation: Failed to "
-                          f"create port on network {net['id']}, because fixed_ips included "
-                          f"invalid subnet {subnet_id}.")
-        subnet = subnets[subnet_id]
-        if ip is None:
-            ip = ipam.allocate(subnet, _used_ips(c, subnet_id))
+        v4 = [s for s in on_net if s["ip_version"] == 4]
+        stateful = [s for s in on_net if s["ip_version"] == 6 and not ipam.is_auto_address(s)]
+        for group in (v4, stateful):
+            if not group:
+                continue
+            ip = next((a for a in (ipam.allocate(s, _used_ips(c, s["id"])) for s in group) if a),
+                      None)
             if ip is None:
-                raise neutron(409, "IpAddressGenerationFailure",
-                              f"No more IP addresses available on network {net['id']}.")
-        else:
-            ip = str(ipam.parse_ip(ip, ipaddress.IPv4Network(subnet["cidr"]), "ip_address"))
-            used = {a["ip_address"] for p in c.state.table("ports").values()
-                    for a in p["fixed_ips"] if a["subnet_id"] == subnet_id}
-            if ip in used:
-                raise neutron(409, "IpAddressAlreadyAllocated",
-                              f"IP address {ip} already allocated in subnet {subnet_id}")
-        out.append({"subnet_id": subnet_id, "ip_address": ip})
+                raise _exhausted(net)
+            subnet_id = next(s["id"] for s in group
+                             if ipaddress.ip_address(ip) in ipaddress.ip_network(s["cidr"]))
+            out.append({"subnet_id": subnet_id, "ip_address": ip})
+    else:
+        for item in wanted:
+            subnet_id = item.get("subnet_id")
+            ip = item.get("ip_address")
+            if subnet_id is None and ip is not None:
+                try:
+                    address = ipaddress.ip_address(str(ip))
+                except ValueError:
+                    raise neutron(400, "HTTPBadRequest", f"Invalid input for fixed_ips. Reason: "
+                                  f"'{ip}' is not a valid IP address.") from None
+                subnet_id = next((s["id"] for s in on_net
+                                  if address in ipaddress.ip_network(s["cidr"])), None)
+                if subnet_id is None:
+                    raise neutron(400, "InvalidIpForNetwork",
+                                  f"IP address {ip} is not a valid IP for any of the subnets on "
+                                  "the specified network.")
+            if subnet_id not in net["subnets"]:
+                raise neutron(400, "InvalidInput", f"Invalid input for operation: Failed to "
+                              f"create port on network {net['id']}, because fixed_ips included "
+                              f"invalid subnet {subnet_id}.")
+            subnet = subnets[subnet_id]
+            auto = ipam.is_auto_address(subnet) and not router
+            if ip is None:
+                if auto:
+                    continue  # added below with the other automatic addresses
+                ip = ipam.allocate(subnet, _used_ips(c, subnet_id))
+                if ip is None:
+                    raise _exhausted(net)
+            else:
+                ip = str(ipam.parse_ip(ip, ipaddress.ip_network(subnet["cidr"]), "ip_address"))
+                if auto and ip != ipam.eui64(subnet["cidr"], mac):
+                    raise neutron(400, "AllocationOnAutoAddressSubnet",
+                                  f"IPv6 address {ip} cannot be directly assigned to a port on "
+                                  f"subnet {subnet_id} as the subnet is configured for "
+                                  "automatic addresses")
+                used = {a["ip_address"] for p in c.state.table("ports").values()
+                        for a in p["fixed_ips"] if a["subnet_id"] == subnet_id}
+                if ip in used:
+                    raise neutron(409, "IpAddressAlreadyAllocated",
+                                  f"IP address {ip} already allocated in subnet {subnet_id}")
+            out.append({"subnet_id": subnet_id, "ip_address": ip})
+    if not router:
+        done = {a["subnet_id"] for a in out}
+        out += [{"subnet_id": s["id"], "ip_address": ipam.eui64(s["cidr"], mac)}
+                for s in on_net if s["ip_version"] == 6 and ipam.is_auto_address(s)
+                and s["id"] not in done]
     return out
 
 
@@ -263,7 +422,8 @@ def default_group(c: Cloud) -> dict[str, Any]:
     return group
 
 
-def create_port(c: Cloud, body: dict[str, Any]) -> dict[str, Any]:
+def create_port(c: Cloud, body: dict[str, Any], dhcp_sync: bool = True) -> dict[str, Any]:
+    """dhcp_sync: tell the network's DHCPv6 server of the new port (sync_dhcp)."""
     quota_check(c, "ports", "port")
     net = get(c, "networks", str(body.get("network_id")))
     ports = c.state.table("ports")
@@ -281,10 +441,10 @@ def create_port(c: Cloud, body: dict[str, Any]) -> dict[str, Any]:
     for group_id in groups:
         get(c, "security_groups", group_id)
     port = standard(c, body)
+    mac = str(mac).lower() if mac else new_mac(taken)
     port.update({
         "name": str(body.get("name") or ""), "network_id": net["id"],
-        "mac_address": str(mac).lower() if mac else new_mac(taken),
-        "fixed_ips": _fixed_ips(c, net, body.get("fixed_ips")),
+        "mac_address": mac, "fixed_ips": _fixed_ips(c, net, body.get("fixed_ips"), mac, owner),
         "device_id": str(body.get("device_id") or ""), "device_owner": owner,
         "status": "ACTIVE" if owner.startswith("network:") else "DOWN",
         "admin_state_up": bool(body.get("admin_state_up", True)),
@@ -297,6 +457,8 @@ def create_port(c: Cloud, body: dict[str, Any]) -> dict[str, Any]:
         "dns_assignment": [], "ip_allocation": "immediate", "propagate_uplink_status": False,
     })
     ports[port["id"]] = port
+    if dhcp_sync and _dhcpv6_subnets(c, net["id"]):
+        sync_dhcp(c, net["id"])
     return port
 
 
@@ -330,16 +492,25 @@ def delete_port(c: Cloud, port_id: str, by_owner: bool = False) -> None:
         if fip["port_id"] == port_id:
             disassociate(c, fip)
     del c.state.table("ports")[port_id]
+    if _dhcpv6_subnets(c, port["network_id"]):
+        sync_dhcp(c, port["network_id"])
     security.push(c)
 
 
 def port_spec(c: Cloud, port: dict[str, Any]) -> PortSpec:
-    ip = port["fixed_ips"][0]
-    subnet = c.state.table("subnets")[ip["subnet_id"]]
+    """The data path's view of a port: its first IPv4 address (with its subnet's prefix and
+    gateway) and all of its IPv6 addresses with their subnets' modes."""
+    subnets = c.state.table("subnets")
     net = c.state.table("networks")[port["network_id"]]
+    v4 = [ip for ip in port["fixed_ips"] if subnets[ip["subnet_id"]]["ip_version"] == 4]
+    v6 = tuple(Ipv6Address(ip=ip["ip_address"], cidr=(s := subnets[ip["subnet_id"]])["cidr"],
+                           ra_mode=s["ipv6_ra_mode"], address_mode=s["ipv6_address_mode"])
+               for ip in port["fixed_ips"] if subnets[ip["subnet_id"]]["ip_version"] == 6)
+    first = subnets[v4[0]["subnet_id"]] if v4 else None
     return PortSpec(port_id=port["id"], network_id=port["network_id"], mac=port["mac_address"],
-                    ip=ip["ip_address"], prefixlen=ipam.prefixlen(subnet),
-                    gateway=subnet["gateway_ip"], mtu=net["mtu"])
+                    ip=v4[0]["ip_address"] if v4 else "",
+                    prefixlen=ipam.prefixlen(first) if first else 0,
+                    gateway=first["gateway_ip"] if first else None, mtu=net["mtu"], ipv6=v6)
 
 
 # --- routers --------------------------------------------------------------------------------
@@ -477,7 +648,8 @@ def add_interface(c: Cloud, router: dict[str, Any], body: dict[str, Any]) -> dic
         if sid == new_subnet_id:
             raise neutron(400, "BadRequest", f"Bad router request: Router already has a port on "
                           f"subnet {sid}.")
-        if new_cidr.overlaps(ipaddress.ip_network(subnets[sid]["cidr"])):
+        other = ipaddress.ip_network(subnets[sid]["cidr"])
+        if other.version == new_cidr.version and new_cidr.overlaps(other):
             raise neutron(400, "BadRequest", f"Bad router request: Cidr {new_cidr} of subnet "
                           f"{new_subnet_id} overlaps with cidr {subnets[sid]['cidr']} of subnet "
                           f"{sid}.")
@@ -575,10 +747,18 @@ def associate(c: Cloud, fip: dict[str, Any], port_id: str, fixed_ip: Any) -> Non
     if not port["fixed_ips"]:
         raise neutron(400, "BadRequest", f"Bad floatingip request: Port {port_id} does not have "
                       "any fixed IP address.")
-    ip = next((a for a in port["fixed_ips"] if fixed_ip in (None, a["ip_address"])), None)
+    ip = next((a for a in port["fixed_ips"] if fixed_ip in (None, a["ip_address"])
+               and (fixed_ip is not None or ipaddress.ip_address(a["ip_address"]).version == 4)),
+              None)
     if ip is None:
+        if fixed_ip is None:  # floating IPs are IPv4: Neutron NATs no IPv6 address
+            raise neutron(400, "BadRequest", f"Bad floatingip request: Port {port_id} does not "
+                          "have any fixed IPv4 address.")
         raise neutron(400, "BadRequest", f"Bad floatingip request: Port {port_id} does not have "
                       f"fixed ip {fixed_ip}.")
+    if ipaddress.ip_address(ip["ip_address"]).version != 4:
+        raise neutron(400, "BadRequest", f"Bad floatingip request: Cannot process floating IP "
+                      f"association with {fixed_ip}, since that is not an IPv4 address.")
     for other in c.state.table("floatingips").values():
         if other["id"] != fip["id"] and other["port_id"] == port_id and \
                 other["fixed_ip_address"] == ip["ip_address"]:

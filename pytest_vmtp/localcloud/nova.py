@@ -8,6 +8,7 @@ messages so clients show what a real cloud says. Booting itself runs in builder.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -97,7 +98,8 @@ def addresses(c: Cloud, server_id: str) -> dict[str, list[dict[str, Any]]]:
         name = networks.get(port["network_id"], {}).get("name") or port["network_id"]
         entries = out.setdefault(name, [])
         for ip in port["fixed_ips"]:
-            entries.append({"version": 4, "addr": ip["ip_address"], "OS-EXT-IPS:type": "fixed",
+            entries.append({"version": ipaddress.ip_address(ip["ip_address"]).version,
+                            "addr": ip["ip_address"], "OS-EXT-IPS:type": "fixed",
                             "OS-EXT-IPS-MAC:mac_addr": port["mac_address"]})
             for fip in fips:
                 if fip["port_id"] == port["id"] and fip["fixed_ip_address"] == ip["ip_address"]:

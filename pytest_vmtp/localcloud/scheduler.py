@@ -10,7 +10,7 @@ from .errors import nova
 ZONE = "nova"
 
 
-class NoValidHost(Exception):
+class NoValidHost(Exception):  # noqa: N818 - Nova's own name for it
     """No host satisfies the request; the server goes to ERROR (as in Nova)."""
 
 

@@ -57,12 +57,14 @@ def _wait_listening(server: Runner, bg: Background, port: int, proto: str, label
 class _Session:
     """A started server plus the client-side tool, for one batch of runs."""
 
-    def __init__(self, client: Runner, server: Runner, tool: ThroughputTool, protocol: str):
+    def __init__(self, client: Runner, server: Runner, tool: ThroughputTool, protocol: str,
+                 dest_ip: str):
         self.client, self.server, self.tool, self.protocol = client, server, tool, protocol
+        self.ipv6 = validate.is_ipv6(validate.ip_address(dest_ip, "destination address"))
         self.bg: Background | None = None
 
     def _start_server(self) -> None:
-        self.bg = self.server.start(self.tool.server_command(self.protocol))
+        self.bg = self.server.start(self.tool.server_command(self.protocol, self.ipv6))
         try:
             port, proto = self.tool.listen_port(self.protocol)
             _wait_listening(self.server, self.bg, port, proto, self.tool.binary)
@@ -124,7 +126,7 @@ def measure_tcp(client: Runner, server: Runner, dest_ip: str, settings: MeasureS
     """settings.tcp_runs results per TCP message size, one per run (as VMTP), numbered by `run`."""
     tool = tool_for(client, settings)
     results = []
-    with _Session(client, server, tool, "TCP") as session:
+    with _Session(client, server, tool, "TCP", dest_ip) as session:
         for size in settings.tcp_pkt_sizes:
             spec = RunSpec("TCP", dest_ip, settings.duration_s, size, settings.bandwidth_kbps,
                            reverse, settings.tcp_buffer)
@@ -193,7 +195,7 @@ def measure_udp(client: Runner, server: Runner, dest_ip: str, settings: MeasureS
                 reverse: bool = False) -> list[ThroughputResult]:
     """One result per UDP packet size; loss_rate in percent; without a cap, the rate searched."""
     tool = tool_for(client, settings)
-    with _Session(client, server, tool, "UDP") as session:
+    with _Session(client, server, tool, "UDP", dest_ip) as session:
         return [_udp_like(session, "UDP", dest_ip, settings, size, reverse, None)
                 for size in settings.udp_pkt_sizes]
 
@@ -209,7 +211,7 @@ def measure_multicast(client: Runner, server: Runner, settings: MeasureSettings,
     if dest_ip is None:
         raise MeasureError("multicast needs the server's address for nuttcp's control connection")
     tool = tool_for(client, replace(settings, tool="nuttcp"))  # the only multicast tool
-    with _Session(client, server, tool, "Multicast") as session:
+    with _Session(client, server, tool, "Multicast", dest_ip) as session:
         return [_udp_like(session, "Multicast", dest_ip, settings, size, False,
                           group or settings.multicast_group)
                 for size in settings.udp_pkt_sizes]
@@ -223,7 +225,8 @@ def measure_icmp(client: Runner, dest_ip: str, settings: MeasureSettings) -> Icm
     interval = validate.seconds(settings.ping_interval_s, "ping interval")
     for size in settings.icmp_pkt_sizes:
         size = validate.whole_number(size, "ICMP packet size", validate.MAX_PKT_SIZE)
-        command = f"ping -c {count} -i {interval:g} -s {size} -q {shlex.quote(dest_ip)}"
+        six = "-6 " if validate.is_ipv6(dest_ip) else ""  # iputils and busybox alike (VMTP: ping6)
+        command = f"ping {six}-c {count} -i {interval:g} -s {size} -q {shlex.quote(dest_ip)}"
         # busybox ping waits up to 10 s for a first reply once all pings are sent
         timeout = count * (interval + 1) + 15
         res = client.run(command, timeout=timeout)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pytest_vmtp.catalogue import TOOLS
+from pytest_vmtp.catalogue import TOOLS, Tool
 from pytest_vmtp.defaults import value
 
 __all__ = ["TOOLS", "MeasureSettings"]
@@ -18,7 +18,7 @@ __all__ = ["TOOLS", "MeasureSettings"]
 class MeasureSettings:
     """Field defaults come from defaults.yaml (pytest_vmtp.defaults), the one table of them."""
 
-    tool: str = value("tool")  # nuttcp | iperf3 | iperf
+    tool: Tool = value("tool")
     duration_s: int = value("duration_s")
     tcp_pkt_sizes: tuple[int, ...] = value("tcp_pkt_sizes")
     tcp_runs: int = value("tcp_runs")  # TCP runs per size, one result item each

@@ -25,9 +25,10 @@ class Iperf2:
         self.settings = settings
         self.version = version
 
-    def server_command(self, protocol: str) -> str:
+    def server_command(self, protocol: str, ipv6: bool = False) -> str:
+        # -V: an IPv6 server, as VMTP's ipv6_mode ran it (without it iperf 2 listens on IPv4).
         udp = " -u" if protocol == "UDP" else ""
-        return f"iperf -s{udp} -p {self._port()} -y C"
+        return f"iperf -s{udp}{' -V' if ipv6 else ''} -p {self._port()} -y C"
 
     def _port(self) -> int:
         return validate.port(self.settings.iperf_port, "iperf_port")
@@ -39,7 +40,8 @@ class Iperf2:
         spec = validate.run_spec(spec)
         if spec.protocol == "Multicast":
             raise MeasureError("this engine measures multicast with nuttcp only")
-        args = [f"iperf -c {shlex.quote(spec.dest_ip)} -p {self._port()}",
+        six = " -V" if validate.is_ipv6(spec.dest_ip) else ""
+        args = [f"iperf -c {shlex.quote(spec.dest_ip)}{six} -p {self._port()}",
                 f"-t {spec.duration_s:g} -y C", *shared_client_options(spec, 1_000_000)]
         return " ".join(args)
 

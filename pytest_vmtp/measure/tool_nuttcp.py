@@ -38,10 +38,11 @@ class Nuttcp:
             return True
         return numbers >= (6, 2, 9)
 
-    def server_command(self, protocol: str) -> str:
+    def server_command(self, protocol: str, ipv6: bool = False) -> str:
         # --nofork keeps the server in the foreground, so stopping the started process stops it.
+        # -6: an IPv6 server (it then takes IPv6 clients only), as VMTP's ipv6_mode ran it.
         control, data = self._ports()
-        return f"nuttcp -S -P{control} -p{data} --nofork"
+        return f"nuttcp -S{' -6' if ipv6 else ''} -P{control} -p{data} --nofork"
 
     def _ports(self) -> tuple[int, int]:
         s = self.settings
@@ -56,6 +57,8 @@ class Nuttcp:
         s = self.settings
         control, data = self._ports()
         args = [f"nuttcp -T{spec.duration_s:g} -p{data} -P{control}", "-fparse"]
+        if validate.is_ipv6(spec.dest_ip):
+            args.append("-6")
         if spec.protocol in ("UDP", "Multicast"):
             args.append("-u")
         if spec.protocol == "Multicast":

@@ -108,7 +108,7 @@ class ResultCollector:
             out.status, out.reason = "SKIPPED", reason_of(report)
 
     @pytest.hookimpl(trylast=True)
-    def pytest_terminal_summary(self, terminalreporter) -> None:
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if not self.outcomes:
             return
         terminalreporter.write_sep("=", "VMTP summary")

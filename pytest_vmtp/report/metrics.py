@@ -38,7 +38,7 @@ def properties(flow: dict[str, Any]) -> list[tuple[str, str]]:
     TCP runs each get theirs ('tcp.65536.run2.retrans'); 'tcp.65536.throughput_kbps' and
     'tcp.65536.rtt_ms' are the means over the runs, as in the summary table."""
     props = [("vmtp.scenario", flow["scenario"]), ("vmtp.status", flow["status"])]
-    for key in ("desc", "ip_from", "ip_to"):
+    for key in ("desc", "ip_from", "ip_to", "ip_version"):
         if flow.get(key):
             props.append((f"vmtp.{key}", str(flow[key])))
     tcp_runs: dict[str, list[dict[str, Any]]] = defaultdict(list)

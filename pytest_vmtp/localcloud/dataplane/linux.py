@@ -12,8 +12,18 @@ from pytest_vmtp.sshd import SshdHandle, start_sshd
 
 from . import cleanup, impair, physnets
 from .addressing import NETWORK_NODE, Addressing
+from .dhcp import DhcpServers
 from .hosts import Host, Underlay
-from .model import End, Leg, LegState, PortSpec, ProviderSegment, SecurityRule, ServerSpec
+from .model import (
+    DhcpSpec,
+    End,
+    Leg,
+    LegState,
+    PortSpec,
+    ProviderSegment,
+    SecurityRule,
+    ServerSpec,
+)
 from .names import MGMT_LEG, Names, check_prefix
 from .networks import Network, add_bridge, plug_network, unplug_network
 from .nl import DataplaneError, Ns, kill_named, ns_pids, remove_ns
@@ -60,6 +70,7 @@ class LinuxDataplane:
         self._underlay: Underlay | None = None
         self._servers: Servers | None = None
         self._routers: Routers | None = None
+        self._dhcp: DhcpServers | None = None
         self._networks: dict[str, Network] = {}
         self._host_sshd: dict[str, SshdHandle] = {}
         self.impairer = impair.Impairer()
@@ -91,7 +102,8 @@ class LinuxDataplane:
                         physnets.plug_host(self._root, self.names, self._record, index, node)
                 self._servers = Servers(self.names, self._record, self._root, self.workdir,
                                         host_key)
-                self._routers = Routers(self.names, self._record, self._root)
+                self._routers = Routers(self.names, self._record, self._root, self.workdir)
+                self._dhcp = DhcpServers(self.names, self._record, self.workdir)
                 if host_authorized_keys:
                     for host in self.hosts():
                         self._start_host_sshd(self._host(host), host_authorized_keys, host_key)
@@ -129,6 +141,8 @@ class LinuxDataplane:
                 self._require_record().discard("pids", handle.pid)
             if self._routers is not None:
                 self._routers.routers.clear()
+            if self._dhcp is not None:
+                self._dhcp.clear()
             if self._underlay is not None:
                 self._underlay.teardown()
             self._networks.clear()
@@ -207,6 +221,15 @@ class LinuxDataplane:
                                        index, net.provider)
         for host in self._underlay.hosts.values():
             unplug_network(host, net)
+
+    def update_dhcp(self, network_id: str, spec: DhcpSpec | None) -> None:
+        with self._lock:
+            net = self._networks.get(network_id)
+        if spec is not None and (net is None or net.external):
+            raise DataplaneError(f"DHCP server of network {network_id}: not ensured or external")
+        if self._dhcp is None or self._underlay is None:
+            return
+        self._dhcp.update(network_id, spec, net, self._underlay.hosts[NETWORK_NODE])
 
     def add_provider_gateway(self, network_id: str, ip: str, prefixlen: int) -> None:
         net, index = self._provider(network_id)

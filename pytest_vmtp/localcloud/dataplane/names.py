@@ -78,6 +78,10 @@ class Names:
     def router_ns(self, router_id: str) -> str:
         return f"{self.prefix}-qrouter-{short(router_id, 8)}"
 
+    def dhcp_ns(self, network_id: str) -> str:
+        """A network's DHCP server (Neutron's qdhcp-<network id>)."""
+        return f"{self.prefix}-qdhcp-{short(network_id, 8)}"
+
     # -- inside namespaces (no prefix needed: the namespace is ours) ---------------------------
     @staticmethod
     def network_bridge(network_id: str) -> str:
@@ -121,8 +125,10 @@ class Names:
 
     @staticmethod
     def sg_chain(port_id: str, direction: str) -> str:
-        """iptables chain of a port's filter, "sg-i<10>" (ingress) / "sg-o<10>" (egress)."""
-        return f"sg-{'i' if direction == 'ingress' else 'o'}{short(port_id, 10)}"
+        """iptables chain of a port's filter, "sg-i<10>" (ingress) / "sg-o<10>" (egress), and
+        ip6tables' "sg-s<10>" (spoof: the addresses the port may send from)."""
+        tag = {"ingress": "i", "egress": "o", "spoof": "s"}[direction]
+        return f"sg-{tag}{short(port_id, 10)}"
 
 
 MGMT_LEG = "mgmt0"  # a host namespace's end of its management veth

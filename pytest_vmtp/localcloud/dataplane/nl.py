@@ -135,20 +135,15 @@ def ns_pids(name: str) -> list[int]:
 def kill_named(name: str, process_name: str) -> int:
     """SIGKILL the processes called process_name (their comm, as ps shows it) in namespace
     name; how many were killed."""
-    try:
-        inode = os.stat(NETNS_DIR / name).st_ino
-    except FileNotFoundError:
-        return 0
     killed = 0
-    for proc in psutil.process_iter(["name"]):
-        if proc.info["name"] != process_name:
-            continue
+    for pid in ns_pids(name):
         try:
-            if os.stat(f"/proc/{proc.pid}/ns/net").st_ino != inode:
+            proc = psutil.Process(pid)
+            if proc.name() != process_name:
                 continue
             proc.kill()
             killed += 1
-        except (OSError, psutil.Error):
+        except psutil.Error:
             continue  # gone meanwhile
     return killed
 
