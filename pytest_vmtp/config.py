@@ -26,6 +26,9 @@ from pytest_vmtp.measure import validate
 from pytest_vmtp.measure.settings import TOOLS, MeasureSettings
 
 LOCAL_CLOUD = "local"
+# The local cloud's clouds.yaml entries (localcloud/layout.py's CLOUD_NAME, MEMBER_CLOUD_NAME):
+# its admin, and a member of project demo (--vmtp-cloud local-member runs as a non-admin).
+LOCAL_CLOUDS = (LOCAL_CLOUD, "local-member")
 # Keys of defaults.yaml that belong to the cloud orchestration (passed on as a dict).
 CLOUD_KEYS = (
     "image", "flavor", "external_network", "login_user", "hypervisors", "availability_zone",
@@ -53,7 +56,7 @@ class VmtpConfig:
     protocols: tuple[Protocol, ...]
     hosts: tuple[str, ...]
     external_host: str | None
-    cloud_name: str  # "local" or a clouds.yaml entry
+    cloud_name: str  # "local", "local-member" or a clouds.yaml entry
     cloud: dict[str, Any] = field(default_factory=dict)
     json_path: Path | None = None
     description: str | None = None
@@ -72,7 +75,8 @@ class VmtpConfig:
 
     @property
     def is_local_cloud(self) -> bool:
-        return self.cloud_name == LOCAL_CLOUD
+        """The local cloud, as its admin (`local`) or its member user (`local-member`)."""
+        return self.cloud_name in LOCAL_CLOUDS
 
 
 def load_defaults() -> dict[str, Any]:

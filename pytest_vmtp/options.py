@@ -51,7 +51,8 @@ class Option:
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("--vmtp-cloud", "clouds.yaml entry to test ('local' starts the local cloud)", "cloud", "NAME"),
+    Option("--vmtp-cloud", "clouds.yaml entry to test ('local' starts the local cloud and runs as its "
+           "admin, 'local-member' as a member of its project demo)", "cloud", "NAME"),
     Option("--vmtp-config", "YAML file overriding pytest_vmtp/defaults.yaml", None, "FILE"),
     Option("--vmtp-host", "native host user@host[:port][,key=PATH][,password_env=VAR][,agent=yes|no]"
            "[,listen=IFNAME|ADDRESS][,jump=user@host][,known_hosts=PATH][,hostkey=accept-new] (VMTP's "

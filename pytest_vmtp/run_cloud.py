@@ -245,11 +245,22 @@ class RunCloud:
         """Local cloud only: its compute hosts as native hosts, "root@<host_ip>,key=<operator
         key>,known_hosts=<their host keys>", found like an operator would: Nova's hypervisor
         list, the deployer's key and the host keys the cloud publishes in its state dir."""
+        from openstack import exceptions as sdk_exc
+
+        from pytest_vmtp.cloud.errors import AdminRequiredError, translate
         from pytest_vmtp.localcloud.control import HOSTS_KEY, HOSTS_KNOWN_HOSTS
 
         conn = self.connection()
         key, known = local_state_dir() / HOSTS_KEY, local_state_dir() / HOSTS_KNOWN_HOSTS
-        hyps = sorted(conn.compute.hypervisors(details=True), key=lambda h: h.name)
+        try:
+            hyps = sorted(conn.compute.hypervisors(details=True), key=lambda h: h.name)
+        except sdk_exc.ForbiddenException:
+            raise AdminRequiredError(f"the native rows on the local cloud run on its compute hosts, found in "
+                             f"Nova's hypervisor list, which only an admin may read (403 for cloud "
+                             f"'{self.cfg.cloud_name}'): run them as `--vmtp-cloud local`, or give "
+                             "--vmtp-host") from None
+        except sdk_exc.SDKException as exc:
+            raise translate(exc, "listing the hypervisors") from None
         return [f"root@{h.host_ip},key={key},known_hosts={known}" for h in hyps[:2] if h.host_ip]
 
     def runner(self, vm: VmEndpoint) -> SshRunner:

@@ -23,7 +23,7 @@ def _private_run_history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
 # after the other. A folder whose modules share a session, package or fixed-range fixture (a
 # local cloud, the PostgreSQL server, the netns lab, the browser) is one group; elsewhere each
 # module is its own, as each starts its clouds with its own prefix and ranges.
-_FOLDER_GROUPS = {"cloud", "localcloud", "measure", "history", "report", "gate"}
+_FOLDER_GROUPS = {"cloud", "localcloud", "measure", "history", "report", "gate", "identity"}
 # Modules that share a folder group's machine-wide resources from another folder: the plugin's
 # own local cloud takes the default ranges, as the localcloud data-path tests do.
 _MODULE_GROUPS = {"tests/e2e/test_local_cloud_lifecycle.py": "localcloud"}

@@ -193,6 +193,10 @@ class Topology:
         """Why inter-node roles cannot be placed (one compute host), or None."""
         return self.placement().single_host_reason
 
+    def placement_reason(self) -> str | None:
+        """Why no VM can be placed with the settings and the user's rights, or None."""
+        return self.placement().needs_admin
+
     def placement(self) -> Placement:
         """Where host A and host B are (decided once per run, on first use)."""
         state = self._state.read()
@@ -395,6 +399,8 @@ class Topology:
 
         Scheduler mode (no admin): side A shares an affinity group; side B has its own and asks
         for a host other than the server's (different_host); _endpoint() checks the result."""
+        if placement.needs_admin:
+            raise CloudError(placement.needs_admin)
         side = ROLES[role].side
         choice = placement.a if side == "A" else placement.b
         if choice is None:

@@ -55,7 +55,8 @@ def _spec(c: Cloud, server: Resource) -> ServerSpec:
 def spec_of(c: Cloud, server: Resource, start_sshd: bool) -> ServerSpec:
     """The server's ServerSpec from the state (state lock held)."""
     rules, port_security = security.server_security(c, server["id"])
-    keypair = c.state.table("keypairs").get(server.get("key_name") or "")
+    keypair = c.state.table("keypairs").get(
+        f"{server['user_id']}/{server.get('key_name') or ''}")  # nova.keypair_key
     return ServerSpec(
         server_id=server["id"], host=server["OS-EXT-SRV-ATTR:host"],
         ports=tuple(neutron.port_spec(c, p) for p in ordered_ports(c, server) if p["fixed_ips"]),

@@ -2,6 +2,13 @@
 
 Called with the state lock held by api/network.py and by the compute side (server ports).
 Errors are Neutron's exception types and messages so clients show what a real cloud says.
+
+Every resource belongs to a project (`project_id`, the token's unless an admin names another);
+`caller` is who asks (policy.Caller). What a caller may not see is not found (404), as
+Neutron's project-scoped queries make it: another project's network, subnet, port, router,
+floating IP or security group, except shared and external networks (and their subnets when
+shared), and ports on a network the caller owns. caller None: the cloud itself (bootstrap,
+recovery), which sees everything.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from .common import new_id, new_mac, now
 from .dataplane.model import DhcpSpec, Ipv6Address, PortSpec
 from .dataplane.nl import DataplaneError
 from .errors import neutron
+from .policy import Caller, neutron_refusal
 
 if TYPE_CHECKING:
     from .context import Cloud
@@ -38,10 +46,18 @@ _NICE = {"networks": "Network", "subnets": "Subnet", "ports": "Port", "routers":
          "security_group_rules": "Security group rule"}
 
 
-def standard(c: Cloud, body: dict[str, Any]) -> dict[str, Any]:
+def project_of(body: dict[str, Any], caller: Caller | None) -> str:
+    """The project a new resource belongs to: named in the body (checked by policy), else the
+    caller's; the cloud's own gateway and floating-IP ports belong to none (""), as Neutron's."""
+    named = body.get("project_id", body.get("tenant_id"))
+    return str(named) if named is not None else (caller.project_id if caller else "")
+
+
+def standard(c: Cloud,  # noqa: ARG001 - the resource helpers all take the cloud
+             body: dict[str, Any], caller: Caller | None) -> dict[str, Any]:
     """Fields every Neutron resource carries (standard-attr, project)."""
     stamp = now()
-    project = body.get("project_id") or body.get("tenant_id") or c.state.identity.project_id
+    project = project_of(body, caller)
     return {"id": new_id(), "tenant_id": project, "project_id": project,
             "description": str(body.get("description") or ""), "tags": [],
             "created_at": stamp, "updated_at": stamp, "revision_number": 0}
@@ -52,28 +68,52 @@ def touch(item: dict[str, Any]) -> None:
     item["revision_number"] = item.get("revision_number", 0) + 1
 
 
-def get(c: Cloud, table: str, item_id: str) -> dict[str, Any]:
+def visible(c: Cloud, table: str, item: dict[str, Any], caller: Caller | None) -> bool:
+    """May the caller see the item at all (Neutron's get_<resource> defaults)?"""
+    if caller is None or caller.is_admin or caller.owns(item):
+        return True
+    nets = c.state.table("networks")
+    if table == "networks":
+        return bool(item["shared"] or item["router:external"])
+    if table == "subnets":
+        return bool(nets.get(item["network_id"], {}).get("shared"))
+    if table == "ports":  # the network's owner sees the ports on it
+        return caller.owns(nets.get(item["network_id"], {}))
+    return False
+
+
+def get(c: Cloud, table: str, item_id: str, caller: Caller | None = None) -> dict[str, Any]:
     item = c.state.table(table).get(item_id)
-    if item is None:
+    if item is None or not visible(c, table, item, caller):
         raise neutron(404, NOT_FOUND_TYPES[table], f"{_NICE[table]} {item_id} could not be found.")
     return item
 
 
-def quota_check(c: Cloud, table: str, quota_name: str) -> None:
+def owned(c: Cloud, table: str, item_id: str, caller: Caller | None, action: str
+          ) -> dict[str, Any]:
+    """An item the caller names in a create or update: visible (else 404) and the caller's
+    project's (else Neutron's 403 for the action), unless the caller is an admin."""
+    item = get(c, table, item_id, caller)
+    if caller is not None and not caller.is_admin and not caller.owns(item):
+        raise neutron_refusal([action])
+    return item
+
+
+def quota_check(c: Cloud, table: str, quota_name: str, project_id: str) -> None:
     """409 OverQuota when the project has `limit` of these already (-1: unlimited)."""
-    limit = getattr(c.state.quotas, quota_name)
-    if limit >= 0 and quotas.used_by(c, table, c.state.identity.project_id) >= limit:
+    limit = getattr(c.state.quotas_of(project_id), quota_name)
+    if limit >= 0 and quotas.used_by(c, table, project_id) >= limit:
         raise neutron(409, "OverQuota", f"Quota exceeded for resources: ['{quota_name}'].")
 
 
 # --- networks -------------------------------------------------------------------------------
 
-def create_network(c: Cloud, body: dict[str, Any]) -> dict[str, Any]:
+def create_network(c: Cloud, body: dict[str, Any], caller: Caller | None) -> dict[str, Any]:
     """A tenant (VXLAN) network, or with `provider:*` a provider network (segments.py)."""
-    quota_check(c, "networks", "network")
+    quota_check(c, "networks", "network", project_of(body, caller))
     external = bool(body.get("router:external", False))
     segment = segments.requested(c, body, external)
-    net = standard(c, body)
+    net = standard(c, body, caller)
     vni = segment.segmentation_id if segment.network_type == "vxlan" else 0
     mtu = int(body.get("mtu") or (TENANT_MTU if segment.network_type == "vxlan" else EXTERNAL_MTU))
     net.update({
@@ -103,7 +143,8 @@ def provider_gateway(c: Cloud, subnet: dict[str, Any]) -> bool:
 
 
 def update_network(c: Cloud,  # noqa: ARG001 - every update handler takes the cloud
-                    net: dict[str, Any], body: dict[str, Any]) -> None:
+                   net: dict[str, Any], body: dict[str, Any],
+                   caller: Caller | None) -> None:  # noqa: ARG001 - and the caller
     segments.check_update(net, body)
     for key in ("name", "description", "admin_state_up", "shared", "port_security_enabled"):
         if key in body:
@@ -173,9 +214,9 @@ def _ipv6_modes(body: dict[str, Any], version: int, cidr: ipaddress.IPv4Network 
     return ra_mode, address_mode
 
 
-def create_subnet(c: Cloud, body: dict[str, Any]) -> dict[str, Any]:
-    quota_check(c, "subnets", "subnet")
-    net = get(c, "networks", str(body.get("network_id")))
+def create_subnet(c: Cloud, body: dict[str, Any], caller: Caller | None) -> dict[str, Any]:
+    quota_check(c, "subnets", "subnet", project_of(body, caller))
+    net = owned(c, "networks", str(body.get("network_id")), caller, "create_subnet")
     version = _ip_version(body)
     if "cidr" not in body:
         raise neutron(400, "BadRequest", "Bad subnets request: a cidr must be specified.")
@@ -211,7 +252,7 @@ def create_subnet(c: Cloud, body: dict[str, Any]) -> dict[str, Any]:
     ra_mode, address_mode = _ipv6_modes(body, version, cidr, enable_dhcp)
     pools = (ipam.check_pools(body["allocation_pools"], cidr) if body.get("allocation_pools")
              else ipam.default_pools(cidr, gateway))
-    subnet = standard(c, body)
+    subnet = standard(c, body, caller)
     subnet.update({
         "name": str(body.get("name") or ""), "network_id": net["id"], "ip_version": version,
         "cidr": str(cidr), "gateway_ip": gateway, "allocation_pools": pools,
@@ -241,7 +282,8 @@ def create_subnet(c: Cloud, body: dict[str, Any]) -> dict[str, Any]:
     return subnet
 
 
-def update_subnet(c: Cloud, subnet: dict[str, Any], body: dict[str, Any]) -> None:
+def update_subnet(c: Cloud, subnet: dict[str, Any], body: dict[str, Any],
+                  caller: Caller | None) -> None:  # noqa: ARG001 - every update takes it
     if body.get("enable_dhcp") is False and (subnet["ipv6_ra_mode"] or subnet["ipv6_address_mode"]):
         raise ipam.invalid("Cannot disable enable_dhcp with ipv6 attributes set")
     for key in ("name", "description", "enable_dhcp", "dns_nameservers", "host_routes"):
@@ -300,10 +342,11 @@ def sync_dhcp(c: Cloud, net_id: str) -> None:
             c.dataplane.update_dhcp(net_id, None)
         return
     if dhcp is None:
+        owner = c.state.table("networks")[net_id]["project_id"]  # Neutron's: the network's
         dhcp = create_port(c, {"network_id": net_id, "device_owner": DHCP_OWNER,
-                               "device_id": f"dhcp-{net_id}",
+                               "device_id": f"dhcp-{net_id}", "project_id": owner,
                                "fixed_ips": [{"subnet_id": s["id"]} for s in wanted]},
-                           dhcp_sync=False)
+                           None, dhcp_sync=False)
     else:  # a DHCPv6 subnet added since: the port takes an address there too
         have = {ip["subnet_id"] for ip in dhcp["fixed_ips"]}
         for subnet in wanted:
@@ -406,26 +449,29 @@ def _fixed_ips(c: Cloud, net: dict[str, Any], wanted: Any, mac: str,
     return out
 
 
-def default_group(c: Cloud) -> dict[str, Any]:
+def default_group(c: Cloud, project: str) -> dict[str, Any]:
     """The project's `default` security group, created on first use as Neutron does."""
-    project = c.state.identity.project_id
     for group in c.state.table("security_groups").values():
         if group["name"] == "default" and group["project_id"] == project:
             return group
-    group = create_security_group(c, {"name": "default",
-                                      "description": "Default security group"}, check=False)
+    owner = {"project_id": project}
+    group = create_security_group(c, {"name": "default", "description": "Default security group",
+                                      **owner}, None, check=False)
     for ethertype in ("IPv4", "IPv6"):
         create_rule(c, {"security_group_id": group["id"], "direction": "egress",
-                        "ethertype": ethertype}, push=False)
+                        "ethertype": ethertype, **owner}, None, push=False)
         create_rule(c, {"security_group_id": group["id"], "direction": "ingress",
-                        "ethertype": ethertype, "remote_group_id": group["id"]}, push=False)
+                        "ethertype": ethertype, "remote_group_id": group["id"], **owner}, None,
+                    push=False)
     return group
 
 
-def create_port(c: Cloud, body: dict[str, Any], dhcp_sync: bool = True) -> dict[str, Any]:
+def create_port(c: Cloud, body: dict[str, Any], caller: Caller | None, dhcp_sync: bool = True
+                ) -> dict[str, Any]:
     """dhcp_sync: tell the network's DHCPv6 server of the new port (sync_dhcp)."""
-    quota_check(c, "ports", "port")
-    net = get(c, "networks", str(body.get("network_id")))
+    project = project_of(body, caller)
+    quota_check(c, "ports", "port", project)
+    net = get(c, "networks", str(body.get("network_id")), caller)
     ports = c.state.table("ports")
     mac = body.get("mac_address")
     taken = {p["mac_address"] for p in ports.values()}
@@ -436,11 +482,11 @@ def create_port(c: Cloud, body: dict[str, Any], dhcp_sync: bool = True) -> dict[
     port_security = bool(body.get("port_security_enabled", net["port_security_enabled"]))
     groups = body.get("security_groups")
     if groups is None:
-        groups = [default_group(c)["id"]] if port_security and not owner.startswith(
+        groups = [default_group(c, project)["id"]] if port_security and not owner.startswith(
             "network:") else []
     for group_id in groups:
-        get(c, "security_groups", group_id)
-    port = standard(c, body)
+        get(c, "security_groups", group_id, caller)
+    port = standard(c, body, caller)
     mac = str(mac).lower() if mac else new_mac(taken)
     port.update({
         "name": str(body.get("name") or ""), "network_id": net["id"],
@@ -462,7 +508,8 @@ def create_port(c: Cloud, body: dict[str, Any], dhcp_sync: bool = True) -> dict[
     return port
 
 
-def update_port(c: Cloud, port: dict[str, Any], body: dict[str, Any]) -> None:
+def update_port(c: Cloud, port: dict[str, Any], body: dict[str, Any],
+                caller: Caller | None) -> None:
     for key in ("name", "description", "admin_state_up", "device_id", "device_owner",
                 "binding:host_id", "allowed_address_pairs"):
         if key in body:
@@ -471,7 +518,7 @@ def update_port(c: Cloud, port: dict[str, Any], body: dict[str, Any]) -> None:
         raise neutron(400, "BadRequest", "Updating fixed_ips is not supported by this cloud.")
     if "security_groups" in body or "port_security_enabled" in body:
         for group_id in body.get("security_groups") or []:
-            get(c, "security_groups", group_id)
+            get(c, "security_groups", group_id, caller)
         if "security_groups" in body:
             port["security_groups"] = list(body["security_groups"] or [])
         if "port_security_enabled" in body:
@@ -520,9 +567,9 @@ def _router_ports(c: Cloud, router_id: str, owner: str) -> list[dict[str, Any]]:
             if p["device_id"] == router_id and p["device_owner"] == owner]
 
 
-def create_router(c: Cloud, body: dict[str, Any]) -> dict[str, Any]:
-    quota_check(c, "routers", "router")
-    router = standard(c, body)
+def create_router(c: Cloud, body: dict[str, Any], caller: Caller | None) -> dict[str, Any]:
+    quota_check(c, "routers", "router", project_of(body, caller))
+    router = standard(c, body, caller)
     router.update({"name": str(body.get("name") or ""), "status": "ACTIVE",
                    "admin_state_up": bool(body.get("admin_state_up", True)),
                    "external_gateway_info": None, "routes": [], "distributed": False,
@@ -532,7 +579,7 @@ def create_router(c: Cloud, body: dict[str, Any]) -> dict[str, Any]:
     c.state.table("routers")[router["id"]] = router
     try:
         if body.get("external_gateway_info"):
-            set_gateway(c, router, body["external_gateway_info"])
+            set_gateway(c, router, body["external_gateway_info"], caller)
     except Exception:
         c.dataplane.delete_router(router["id"])
         del c.state.table("routers")[router["id"]]
@@ -540,13 +587,13 @@ def create_router(c: Cloud, body: dict[str, Any]) -> dict[str, Any]:
     return router
 
 
-def set_gateway(c: Cloud, router: dict[str, Any], info: Any) -> None:
+def set_gateway(c: Cloud, router: dict[str, Any], info: Any, caller: Caller | None) -> None:
     if not info:
         clear_gateway(c, router)
         return
     if not isinstance(info, dict) or "network_id" not in info:
         raise neutron(400, "HTTPBadRequest", "Invalid input for external_gateway_info.")
-    net = get(c, "networks", str(info["network_id"]))
+    net = get(c, "networks", str(info["network_id"]), caller)
     if not net["router:external"]:
         raise neutron(400, "BadRequest", f"Bad router request: Network {net['id']} is not an "
                       "external network.")
@@ -563,8 +610,8 @@ def set_gateway(c: Cloud, router: dict[str, Any], info: Any) -> None:
     if current:
         clear_gateway(c, router)
     port = create_port(c, {"network_id": net["id"], "device_id": router["id"],
-                           "device_owner": ROUTER_GATEWAY,
-                           "fixed_ips": info.get("external_fixed_ips")})
+                           "device_owner": ROUTER_GATEWAY, "project_id": "",
+                           "fixed_ips": info.get("external_fixed_ips")}, None)
     ip = port["fixed_ips"][0]
     subnet = c.state.table("subnets")[ip["subnet_id"]]
     try:
@@ -595,12 +642,13 @@ def clear_gateway(c: Cloud, router: dict[str, Any]) -> None:
     touch(router)
 
 
-def update_router(c: Cloud, router: dict[str, Any], body: dict[str, Any]) -> None:
+def update_router(c: Cloud, router: dict[str, Any], body: dict[str, Any],
+                  caller: Caller | None) -> None:
     for key in ("name", "description", "admin_state_up"):
         if key in body:
             router[key] = body[key]
     if "external_gateway_info" in body:
-        set_gateway(c, router, body["external_gateway_info"])
+        set_gateway(c, router, body["external_gateway_info"], caller)
     touch(router)
 
 
@@ -614,10 +662,11 @@ def delete_router(c: Cloud, router_id: str) -> None:
     c.poke_faults()
 
 
-def add_interface(c: Cloud, router: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+def add_interface(c: Cloud, router: dict[str, Any], body: dict[str, Any],
+                  caller: Caller | None) -> dict[str, Any]:
     subnets = c.state.table("subnets")
     if body.get("port_id"):
-        port = get(c, "ports", str(body["port_id"]))
+        port = owned(c, "ports", str(body["port_id"]), caller, "add_router_interface")
         if port["device_id"]:
             raise neutron(409, "PortInUse", f"Unable to complete operation on port "
                           f"{port['id']} for network {port['network_id']}. Port already has an "
@@ -627,7 +676,7 @@ def add_interface(c: Cloud, router: dict[str, Any], body: dict[str, Any]) -> dic
                           "least one fixed IP.")
         created = False
     elif body.get("subnet_id"):
-        subnet = get(c, "subnets", str(body["subnet_id"]))
+        subnet = owned(c, "subnets", str(body["subnet_id"]), caller, "add_router_interface")
         if not subnet["gateway_ip"]:
             raise neutron(400, "BadRequest", "Bad router request: Subnet for router interface "
                           "must have a gateway IP.")
@@ -657,7 +706,8 @@ def add_interface(c: Cloud, router: dict[str, Any], body: dict[str, Any]) -> dic
         port = create_port(c, {"network_id": subnet["network_id"],
                                "fixed_ips": [{"subnet_id": subnet["id"],
                                               "ip_address": subnet["gateway_ip"]}],
-                               "device_owner": ROUTER_INTERFACE, "device_id": router["id"]})
+                               "device_owner": ROUTER_INTERFACE, "device_id": router["id"],
+                               "project_id": router["project_id"]}, None)
     else:
         port.update({"device_owner": ROUTER_INTERFACE, "device_id": router["id"],
                      "status": "ACTIVE"})
@@ -681,7 +731,8 @@ def _interface_info(router: dict[str, Any], port: dict[str, Any]) -> dict[str, A
             "subnet_ids": [subnet_id], "network_id": port["network_id"], "tags": []}
 
 
-def remove_interface(c: Cloud, router: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+def remove_interface(c: Cloud, router: dict[str, Any], body: dict[str, Any],
+                     caller: Caller | None) -> dict[str, Any]:  # noqa: ARG001 - as add
     ports = _router_ports(c, router["id"], ROUTER_INTERFACE)
     if body.get("port_id"):
         port = next((p for p in ports if p["id"] == body["port_id"]), None)
@@ -715,17 +766,17 @@ def remove_interface(c: Cloud, router: dict[str, Any], body: dict[str, Any]) -> 
 
 # --- floating IPs ---------------------------------------------------------------------------
 
-def create_floatingip(c: Cloud, body: dict[str, Any]) -> dict[str, Any]:
-    quota_check(c, "floatingips", "floatingip")
-    net = get(c, "networks", str(body.get("floating_network_id")))
+def create_floatingip(c: Cloud, body: dict[str, Any], caller: Caller | None) -> dict[str, Any]:
+    quota_check(c, "floatingips", "floatingip", project_of(body, caller))
+    net = get(c, "networks", str(body.get("floating_network_id")), caller)
     if not net["router:external"]:
         raise neutron(400, "BadRequest", f"Bad floatingip request: Network {net['id']} is not a "
                       "valid external network.")
-    fip = standard(c, body)
+    fip = standard(c, body, caller)
     wanted = ([{"ip_address": body["floating_ip_address"]}] if body.get("floating_ip_address")
               else ([{"subnet_id": body["subnet_id"]}] if body.get("subnet_id") else None))
-    port = create_port(c, {"network_id": net["id"], "device_id": fip["id"],
-                           "device_owner": FLOATINGIP_OWNER, "fixed_ips": wanted})
+    port = create_port(c, {"network_id": net["id"], "device_id": fip["id"], "project_id": "",
+                           "device_owner": FLOATINGIP_OWNER, "fixed_ips": wanted}, None)
     fip.update({"floating_network_id": net["id"],
                 "floating_ip_address": port["fixed_ips"][0]["ip_address"],
                 "router_id": None, "port_id": None, "fixed_ip_address": None, "status": "DOWN",
@@ -734,7 +785,7 @@ def create_floatingip(c: Cloud, body: dict[str, Any]) -> dict[str, Any]:
     c.state.table("floatingips")[fip["id"]] = fip
     try:
         if body.get("port_id"):
-            associate(c, fip, str(body["port_id"]), body.get("fixed_ip_address"))
+            associate(c, fip, str(body["port_id"]), body.get("fixed_ip_address"), caller)
     except Exception:
         del c.state.table("floatingips")[fip["id"]]
         del c.state.table("ports")[port["id"]]
@@ -742,8 +793,9 @@ def create_floatingip(c: Cloud, body: dict[str, Any]) -> dict[str, Any]:
     return fip
 
 
-def associate(c: Cloud, fip: dict[str, Any], port_id: str, fixed_ip: Any) -> None:
-    port = get(c, "ports", port_id)
+def associate(c: Cloud, fip: dict[str, Any], port_id: str, fixed_ip: Any,
+              caller: Caller | None) -> None:
+    port = get(c, "ports", port_id, caller)
     if not port["fixed_ips"]:
         raise neutron(400, "BadRequest", f"Bad floatingip request: Port {port_id} does not have "
                       "any fixed IP address.")
@@ -805,12 +857,13 @@ def disassociate(c: Cloud, fip: dict[str, Any]) -> None:
     touch(fip)
 
 
-def update_floatingip(c: Cloud, fip: dict[str, Any], body: dict[str, Any]) -> None:
+def update_floatingip(c: Cloud, fip: dict[str, Any], body: dict[str, Any],
+                      caller: Caller | None) -> None:
     if "description" in body:
         fip["description"] = str(body["description"] or "")
     if "port_id" in body:
         if body["port_id"]:
-            associate(c, fip, str(body["port_id"]), body.get("fixed_ip_address"))
+            associate(c, fip, str(body["port_id"]), body.get("fixed_ip_address"), caller)
         elif fip["port_id"]:
             disassociate(c, fip)
     touch(fip)
@@ -826,22 +879,23 @@ def delete_floatingip(c: Cloud, fip_id: str) -> None:
 
 # --- security groups ------------------------------------------------------------------------
 
-def create_security_group(c: Cloud, body: dict[str, Any], check: bool = True
-                          ) -> dict[str, Any]:
+def create_security_group(c: Cloud, body: dict[str, Any], caller: Caller | None,
+                          check: bool = True) -> dict[str, Any]:
+    project = project_of(body, caller)
     if check:
-        quota_check(c, "security_groups", "security_group")
+        quota_check(c, "security_groups", "security_group", project)
         if body.get("name") == "default":
             raise neutron(409, "SecurityGroupDefaultAlreadyExists",
                           "Default security group already exists.")
-    group = standard(c, body)
+    group = standard(c, body, caller)
     group.update({"name": str(body.get("name") or ""), "security_group_rules": [],
                   "stateful": bool(body.get("stateful", True)), "shared": False})
     c.state.table("security_groups")[group["id"]] = group
     if check:
-        default_group(c)
+        default_group(c, project)
         for ethertype in ("IPv4", "IPv6"):
             create_rule(c, {"security_group_id": group["id"], "direction": "egress",
-                            "ethertype": ethertype}, push=False)
+                            "ethertype": ethertype, "project_id": project}, None, push=False)
     return group
 
 
@@ -863,8 +917,10 @@ _RULE_KEYS = ("direction", "ethertype", "protocol", "port_range_min", "port_rang
               "remote_ip_prefix", "remote_group_id")
 
 
-def create_rule(c: Cloud, body: dict[str, Any], push: bool = True) -> dict[str, Any]:
-    group = get(c, "security_groups", str(body.get("security_group_id")))
+def create_rule(c: Cloud, body: dict[str, Any], caller: Caller | None, push: bool = True
+                ) -> dict[str, Any]:
+    group = get(c, "security_groups", str(body.get("security_group_id")), caller)
+    body = {"project_id": group["project_id"], **body}  # a rule is its group's
     direction = body.get("direction")
     if direction not in ("ingress", "egress"):
         raise neutron(400, "HTTPBadRequest", f"Invalid input for direction. Reason: {direction} "
@@ -900,11 +956,11 @@ def create_rule(c: Cloud, body: dict[str, Any], push: bool = True) -> dict[str, 
                           f"'{prefix}' is not a valid IP subnet.") from None
     remote_group = body.get("remote_group_id")
     if remote_group:
-        get(c, "security_groups", str(remote_group))
+        get(c, "security_groups", str(remote_group), caller)
     if prefix and remote_group:
         raise neutron(400, "SecurityGroupRemoteGroupAndRemoteIpPrefix",
                       "Only remote_ip_prefix or remote_group_id may be provided.")
-    rule = standard(c, body)
+    rule = standard(c, body, caller)
     rule.update({"security_group_id": group["id"], "direction": direction,
                  "ethertype": ethertype, "protocol": protocol, "port_range_min": low,
                  "port_range_max": high, "remote_ip_prefix": prefix,
@@ -916,7 +972,7 @@ def create_rule(c: Cloud, body: dict[str, Any], push: bool = True) -> dict[str, 
                 all(other[k] == rule[k] for k in _RULE_KEYS):
             raise neutron(409, "SecurityGroupRuleExists",
                           f"Security group rule already exists. Rule id is {other['id']}.")
-    quota_check(c, "security_group_rules", "security_group_rule")
+    quota_check(c, "security_group_rules", "security_group_rule", rule["project_id"])
     rules[rule["id"]] = rule
     touch(group)
     if push:

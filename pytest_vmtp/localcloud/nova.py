@@ -3,6 +3,10 @@ server groups and host usage. api/compute.py is the HTTP side (microversions, vi
 
 Called with the state lock held, as neutron.py is. Errors are Nova's status codes and
 messages so clients show what a real cloud says. Booting itself runs in builder.py.
+
+Servers and server groups belong to the caller's project, key pairs to the caller's user
+(policy.Caller, from the token); another project's server or group is not found (404), and
+only an admin may force a host (Nova's os_compute_api:servers:create:forced_host).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from . import builder, keys, neutron, quotas, scheduler
 from .common import new_id, now
 from .errors import ApiError, nova
+from .policy import Caller, enforce
 from .state import Resource
 
 if TYPE_CHECKING:
@@ -42,15 +47,22 @@ def get_flavor(c: Cloud, flavor_id: str) -> Resource:
 
 # --- keypairs -------------------------------------------------------------------------------
 
-def create_keypair(c: Cloud, body: dict[str, Any]) -> tuple[Resource, str | None]:
+def keypair_key(user_id: str, name: str) -> str:
+    """Key pairs are per user: the table's key."""
+    return f"{user_id}/{name}"
+
+
+def create_keypair(c: Cloud, body: dict[str, Any], caller: Caller
+                   ) -> tuple[Resource, str | None]:
     """(keypair, private key when Nova generated it) for a POST os-keypairs body."""
     name = body.get("name")
     if not isinstance(name, str) or not _KEYPAIR_NAME.fullmatch(name):
         raise nova(400, "Keypair data is invalid: Keypair name contains unsafe characters")
     table = c.state.table("keypairs")
-    if name in table:
+    if keypair_key(caller.user_id, name) in table:
         raise nova(409, f"Key pair '{name}' already exists.")
-    if len(table) >= c.state.quotas.key_pairs:
+    used = quotas.compute_usage(c, caller.project_id, caller.user_id)["key_pairs"]
+    if quotas.exceeds(c.state.quotas_of(caller.project_id).key_pairs, used):
         raise nova(403, "Quota exceeded, too many key pairs.")
     private = None
     public = body.get("public_key")
@@ -63,28 +75,29 @@ def create_keypair(c: Cloud, body: dict[str, Any]) -> tuple[Resource, str | None
         fingerprint = keys.fingerprint(public)
     keypair = {"id": len(table) + 1, "name": name, "public_key": str(public).strip(),
                "fingerprint": fingerprint, "type": body.get("type", "ssh"),
-               "user_id": c.state.identity.user_id, "created_at": now()}
-    table[name] = keypair
+               "user_id": caller.user_id, "created_at": now()}
+    table[keypair_key(caller.user_id, name)] = keypair
     return keypair, private
 
 
-def get_keypair(c: Cloud, name: str) -> Resource:
-    keypair = c.state.table("keypairs").get(name)
+def get_keypair(c: Cloud, name: str, user_id: str) -> Resource:
+    keypair = c.state.table("keypairs").get(keypair_key(user_id, name))
     if keypair is None:
-        raise nova(404, f"Keypair {name} not found for user {c.state.identity.user_id}")
+        raise nova(404, f"Keypair {name} not found for user {user_id}")
     return keypair
 
 
-def delete_keypair(c: Cloud, name: str) -> None:
-    get_keypair(c, name)
-    del c.state.table("keypairs")[name]
+def delete_keypair(c: Cloud, name: str, user_id: str) -> None:
+    get_keypair(c, name, user_id)
+    del c.state.table("keypairs")[keypair_key(user_id, name)]
 
 
 # --- servers: reading -----------------------------------------------------------------------
 
-def get_server(c: Cloud, server_id: str) -> Resource:
+def get_server(c: Cloud, server_id: str, caller: Caller | None = None) -> Resource:
+    """The server, else 404 (also when it is another project's and the caller no admin)."""
     server = c.state.table("servers").get(server_id)
-    if server is None:
+    if server is None or not (caller is None or caller.is_admin or caller.owns(server)):
         raise nova(404, f"Instance {server_id} could not be found.")
     return server
 
@@ -128,14 +141,18 @@ class BootRequest:
     metadata: dict[str, str]
     description: str | None
     tags: list[str]
+    caller: Caller  # whose server it is: its project and user
+    different_host: list[str]  # scheduler hints (DifferentHostFilter, SameHostFilter)
+    same_host: list[str]
 
 
-def create_server(c: Cloud, body: dict[str, Any], hints: dict[str, Any]) -> Resource:
+def create_server(c: Cloud, body: dict[str, Any], hints: dict[str, Any], caller: Caller
+                  ) -> Resource:
     """Validate, check quota, schedule, make ports, record the server, start its boot.
 
     No valid host is not an error of the call: the server exists, in ERROR, as in Nova."""
-    request = validate(c, body, hints)
-    check_quota(c, request.flavor)
+    request = validate(c, body, hints, caller)
+    check_quota(c, request.flavor, caller.project_id)
     check_request_quotas(c, request)
     server_id = new_id()
     host, no_host = schedule(c, request)
@@ -148,8 +165,17 @@ def create_server(c: Cloud, body: dict[str, Any], hints: dict[str, Any]) -> Reso
     return server
 
 
-def validate(c: Cloud, body: dict[str, Any], hints: dict[str, Any]) -> BootRequest:
-    """Every reference in the request must exist: 400 (or 409) naming the first that does not."""
+def _hint_ids(value: object) -> list[str]:
+    """A different_host/same_host hint: one server id or a list of them."""
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def validate(c: Cloud, body: dict[str, Any], hints: dict[str, Any], caller: Caller
+             ) -> BootRequest:
+    """Every reference in the request must exist for the caller: 400 (or 409) naming the
+    first that does not; forcing a host is an admin's (403)."""
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
         raise nova(400, "Invalid input for field/attribute name.")
@@ -160,43 +186,52 @@ def validate(c: Cloud, body: dict[str, Any], hints: dict[str, Any]) -> BootReque
     if image_id not in c.state.table("images"):
         raise nova(400, f"Image {body.get('imageRef')} could not be found.")
     key_name = body.get("key_name")
-    if key_name and key_name not in c.state.table("keypairs"):
+    if key_name and keypair_key(caller.user_id, key_name) not in c.state.table("keypairs"):
         raise nova(400, "Invalid key_name provided.")
-    group_names, group_ids = _security_groups(c, body.get("security_groups"))
-    forced, zone = scheduler.parse_zone(body.get("availability_zone"), c.state.zones)
+    group_names, group_ids = _security_groups(c, body.get("security_groups"), caller)
+    zone_text = body.get("availability_zone")
+    if zone_text and ":" in str(zone_text):  # "zone:host", "zone::node", ":host"
+        enforce(caller, "os_compute_api:servers:create:forced_host")
+    forced, zone = scheduler.parse_zone(zone_text, c.state.zones)
     group = None
     if hints.get("group"):
         group = c.state.table("server_groups").get(hints["group"])
-        if group is None:
+        if group is None or not (caller.is_admin or caller.owns(group)):
             raise nova(400, f"Invalid server group {hints['group']}")
-    networks = _requested_networks(c, body.get("networks"))
+    networks = _requested_networks(c, body.get("networks"), caller)
     return BootRequest(
         name=name, flavor=flavor, image_id=image_id, key_name=key_name or None,
         security_group_names=group_names, security_group_ids=group_ids, forced_host=forced,
         zone=zone, group=group, networks=networks,
         metadata={str(k): str(v) for k, v in (body.get("metadata") or {}).items()},
-        description=body.get("description"), tags=[str(t) for t in body.get("tags") or []])
+        description=body.get("description"), tags=[str(t) for t in body.get("tags") or []],
+        caller=caller, different_host=_hint_ids(hints.get("different_host")),
+        same_host=_hint_ids(hints.get("same_host")))
 
 
-def _security_groups(c: Cloud, refs: list[object] | None) -> tuple[list[str], list[str]]:
-    """(names, ids) of the requested groups (by name or id); the project's default if none."""
-    neutron.default_group(c)
-    groups = c.state.table("security_groups")
+def _security_groups(c: Cloud, refs: list[object] | None, caller: Caller
+                     ) -> tuple[list[str], list[str]]:
+    """(names, ids) of the requested groups of the caller's project (by name or id); the
+    project's default if none."""
+    neutron.default_group(c, caller.project_id)
+    groups = [g for g in c.state.table("security_groups").values() if caller.owns(g)]
     names: list[str] = []
     ids: list[str] = []
     for ref in refs or [{"name": "default"}]:
         wanted = ref.get("name") if isinstance(ref, dict) else None
-        found = next((g for g in groups.values() if wanted in (g["id"], g["name"])), None)
+        found = next((g for g in groups if wanted in (g["id"], g["name"])), None)
         if found is None:
             raise nova(400, f"Security group {wanted} not found for project "
-                            f"{c.state.identity.project_id}.")
+                            f"{caller.project_id}.")
         names.append(found["name"])
         ids.append(found["id"])
     return names, ids
 
 
-def _requested_networks(c: Cloud, spec: object) -> list[dict[str, Any]]:
-    networks = c.state.table("networks")
+def _requested_networks(c: Cloud, spec: object, caller: Caller) -> list[dict[str, Any]]:
+    """The networks and ports asked for, as the caller sees them (Neutron's visibility)."""
+    networks = {k: n for k, n in c.state.table("networks").items()
+                if neutron.visible(c, "networks", n, caller)}
     if spec in (None, "auto"):
         tenant = [n for n in networks.values() if not n["router:external"]]
         if len(tenant) != 1:
@@ -212,7 +247,7 @@ def _requested_networks(c: Cloud, spec: object) -> list[dict[str, Any]]:
             raise nova(400, "Invalid input for field/attribute networks.")
         if item.get("port"):
             port = c.state.table("ports").get(item["port"])
-            if port is None:
+            if port is None or not neutron.visible(c, "ports", port, caller):
                 raise nova(400, f"Port id {item['port']} could not be found.")
             if port["device_id"]:
                 raise nova(409, f"Port {item['port']} is still in use.")
@@ -224,12 +259,14 @@ def _requested_networks(c: Cloud, spec: object) -> list[dict[str, Any]]:
     return spec
 
 
-def check_quota(c: Cloud, flavor: Resource) -> None:
-    """403 when one more server of this flavor would exceed instances, cores or RAM."""
-    used = quotas.compute_usage(c)
+def check_quota(c: Cloud, flavor: Resource, project_id: str) -> None:
+    """403 when one more server of this flavor would exceed the project's instances, cores or
+    RAM."""
+    used = quotas.compute_usage(c, project_id)
+    limits = c.state.quotas_of(project_id)
     wanted = {"instances": 1, "cores": flavor["vcpus"], "ram": flavor["ram"]}
     for name in ("instances", "cores", "ram"):
-        limit = getattr(c.state.quotas, name)
+        limit = getattr(limits, name)
         if quotas.exceeds(limit, used[name], wanted[name]):
             raise nova(403, f"Quota exceeded for {name}: Requested {wanted[name]}, but already "
                             f"used {used[name]} of {limit} {name}")
@@ -237,10 +274,11 @@ def check_quota(c: Cloud, flavor: Resource) -> None:
 
 def check_request_quotas(c: Cloud, request: BootRequest) -> None:
     """Nova's per-request limits: metadata items, members of the requested server group."""
-    limit = c.state.quotas.metadata_items
+    limits = c.state.quotas_of(request.caller.project_id)
+    limit = limits.metadata_items
     if limit >= 0 and len(request.metadata) > limit:
         raise nova(403, f"Maximum number of metadata items exceeds {limit}")
-    limit = c.state.quotas.server_group_members
+    limit = limits.server_group_members
     if request.group is not None and limit >= 0 and len(request.group["members"]) >= limit:
         raise nova(403, "Quota exceeded, too many servers in group")
 
@@ -250,7 +288,7 @@ def schedule(c: Cloud, request: BootRequest) -> tuple[str | None, str | None]:
     try:
         return scheduler.pick(c.state.hosts, list(c.state.table("servers").values()),
                               request.forced_host, request.group, request.zone,
-                              c.state.zones), None
+                              c.state.zones, request.different_host, request.same_host), None
     except scheduler.NoValidHost as exc:
         return None, str(exc)
 
@@ -272,7 +310,8 @@ def build_ports(c: Cloud, server_id: str, host: str | None,
                 port = neutron.create_port(c, {
                     "network_id": item["uuid"], "device_id": server_id,
                     "device_owner": COMPUTE_OWNER, "binding:host_id": host or "",
-                    "security_groups": request.security_group_ids, "fixed_ips": fixed})
+                    "security_groups": request.security_group_ids, "fixed_ips": fixed},
+                    request.caller)
                 created.append(port["id"])
             ports.append(port["id"])
     except ApiError as exc:
@@ -293,11 +332,11 @@ def _record(c: Cloud, server_id: str, request: BootRequest, host: str | None,
             ports: list[str], created: list[str]) -> Resource:
     """The server in BUILD, as GET /servers/<id> will show it."""
     stamp = now()
-    project = c.state.identity.project_id
+    project = request.caller.project_id
     servers = c.state.table("servers")
     server = {
         "id": server_id, "name": request.name, "status": "BUILD", "tenant_id": project,
-        "user_id": c.state.identity.user_id, "metadata": request.metadata,
+        "user_id": request.caller.user_id, "metadata": request.metadata,
         "hostId": hashlib.sha224((project + host).encode()).hexdigest() if host else "",
         "created": stamp, "updated": stamp, "key_name": request.key_name,
         "accessIPv4": "", "accessIPv6": "", "progress": 0, "config_drive": "",
@@ -322,38 +361,39 @@ def _record(c: Cloud, server_id: str, request: BootRequest, host: str | None,
 
 # --- servers: delete ------------------------------------------------------------------------
 
-def delete_server(c: Cloud, server_id: str) -> None:
+def delete_server(c: Cloud, server_id: str, caller: Caller) -> None:
     """Mark it deleting; builder.py removes it (after its boot, if one runs)."""
-    server = get_server(c, server_id)
+    server = get_server(c, server_id, caller)
     server["OS-EXT-STS:task_state"] = "deleting"
     builder.delete(c, server_id)
 
 
 # --- server groups --------------------------------------------------------------------------
 
-def create_server_group(c: Cloud, body: dict[str, Any]) -> Resource:
+def create_server_group(c: Cloud, body: dict[str, Any], caller: Caller) -> Resource:
     policy = body.get("policy") or (body.get("policies") or [None])[0]
     if policy not in _POLICIES:
         raise nova(400, f"Invalid input for field/attribute policy. Value: {policy}.")
     groups = c.state.table("server_groups")
-    if len(groups) >= c.state.quotas.server_groups:
+    used = quotas.compute_usage(c, caller.project_id)["server_groups"]
+    if quotas.exceeds(c.state.quotas_of(caller.project_id).server_groups, used):
         raise nova(403, "Quota exceeded, too many server groups.")
     group = {"id": new_id(), "name": str(body.get("name") or ""),
              "policy": policy.removeprefix("soft-"), "members": [],
-             "project_id": c.state.identity.project_id, "user_id": c.state.identity.user_id}
+             "project_id": caller.project_id, "user_id": caller.user_id}
     groups[group["id"]] = group
     return group
 
 
-def get_server_group(c: Cloud, group_id: str) -> Resource:
+def get_server_group(c: Cloud, group_id: str, caller: Caller) -> Resource:
     group = c.state.table("server_groups").get(group_id)
-    if group is None:
+    if group is None or not (caller.is_admin or caller.owns(group)):
         raise nova(404, f"Instance group {group_id} could not be found.")
     return group
 
 
-def delete_server_group(c: Cloud, group_id: str) -> None:
-    get_server_group(c, group_id)
+def delete_server_group(c: Cloud, group_id: str, caller: Caller) -> None:
+    get_server_group(c, group_id, caller)
     del c.state.table("server_groups")[group_id]
 
 

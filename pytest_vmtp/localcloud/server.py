@@ -1,7 +1,8 @@
 """The local cloud's server process: data path + API on 127.0.0.1, until SIGTERM.
 
-Started by control.start() (`vmtp-localcloud start`) as a detached child; reads the admin password
-from stdin so it is never on a command line or in the environment. Writes `server.json`
+Started by control.start() (`vmtp-localcloud start`) as a detached child; reads the admin's and
+the demo user's passwords from stdin (a line each) so they are never on a command line or in
+the environment. Writes `server.json`
 (pid, port, status) in the state dir; on SIGTERM it deletes every kernel object it made.
 """
 
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from werkzeug.serving import make_server
 
-from . import bootstrap, keys, process, recovery
+from . import bootstrap, keys, keystone, process, recovery
 from .app import create_app
 from .context import Cloud
 from .dataplane.cleanup import workdir_path
@@ -36,10 +37,11 @@ from .layout import (
     SERVER_FILE,
     SERVER_MODULE,
     SNAPSHOT,
+    TOKEN_KEY,
     load_dataplane_class,
 )
 from .state import CloudState
-from .tokens import TokenStore
+from .tokens import TOKEN_LIFETIME, TokenStore, load_key
 
 
 def write_server_file(state_dir: Path, **fields: str | int | None) -> None:
@@ -49,7 +51,9 @@ def write_server_file(state_dir: Path, **fields: str | int | None) -> None:
 
 
 def port_free(port: int) -> bool:
+    """Could werkzeug's server (SO_REUSEADDR) listen there?"""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
@@ -99,11 +103,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataplane", default=os.environ.get(DATAPLANE_ENV, DEFAULT_DATAPLANE))
     parser.add_argument("--recover", action="store_true",
                         help="rebuild the snapshot of a crashed server (recovery.py)")
+    parser.add_argument("--token-lifetime", type=float, default=TOKEN_LIFETIME,
+                        help="seconds a Keystone token lives (Keystone's [token] expiration)")
     args = parser.parse_args(argv)
     state_dir: Path = args.state_dir
-    password = sys.stdin.readline().strip()
-    if not password:
-        print("error: no admin password on stdin", flush=True)
+    admin_password = sys.stdin.readline().strip()
+    member_password = sys.stdin.readline().strip()
+    if not admin_password or not member_password:
+        print("error: no admin and demo passwords on stdin", flush=True)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -144,9 +151,12 @@ def main(argv: list[str] | None = None) -> int:
                            dataplane.physical_networks(), not args.no_external_network, zones)
         if snapshot:
             state.restore(snapshot)
+        if not snapshot:  # a new cloud: the tokens of any earlier one mean nothing here
+            (state_dir / TOKEN_KEY).unlink(missing_ok=True)
+        tokens = TokenStore(load_key(state_dir / TOKEN_KEY), args.token_lifetime)
         cloud = Cloud(state=state, dataplane=dataplane,
-                      faults=FaultBook(state_dir, dataplane.hosts()), tokens=TokenStore(),
-                      password=password)
+                      faults=FaultBook(state_dir, dataplane.hosts()), tokens=tokens)
+        keystone.bootstrap(cloud, admin_password, member_password)
         if snapshot:
             recovery.rebuild(cloud)
         else:
@@ -178,11 +188,8 @@ def main(argv: list[str] | None = None) -> int:
             dataplane.stop()
         except Exception:
             logging.exception("data path teardown failed")
-        for name in (SERVER_FILE, SNAPSHOT):
-            try:
-                (state_dir / name).unlink()
-            except FileNotFoundError:
-                pass
+        for name in (SERVER_FILE, SNAPSHOT, TOKEN_KEY):
+            (state_dir / name).unlink(missing_ok=True)
         logging.info("stopped")
     return 0
 

@@ -66,7 +66,7 @@ def test_explicit_clouds_yaml(localcloud: Path, monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(tmp_path / "absent.yaml"))
     assert connect("local", config_file=str(localcloud)).config.name == "local"
     with pytest.raises(CloudError, match=rf"^cloud 'prod' not found in clouds.yaml \(searched: {localcloud}; "
-                                         r"known clouds: local\): check --vmtp-cloud$"):
+                                         r"known clouds: local, local-member\): check --vmtp-cloud$"):
         connect("prod", config_file=str(localcloud))
     with pytest.raises(CloudError, match="absent.yaml: file not found"):
         connect("local", config_file=str(tmp_path / "absent.yaml"))

@@ -61,6 +61,26 @@ def test_neutron_agents_as_a_linuxbridge_deployment_lists_them(admin) -> None:
         admin.network.get_agent("00000000-0000-0000-0000-000000000000")
 
 
+def test_a_member_sees_no_agent_and_its_metadata_says_so(cloud) -> None:
+    """Neutron's default policy lists agents to admins only: a member gets an empty list (not a
+    403) and 404 for one agent; the run metadata then names no L2 agent, and says why."""
+    from pytest_vmtp.cloud.metadata import metadata
+
+    config = openstack.config.OpenStackConfig(config_files=[str(cloud.clouds_yaml)])
+    member = openstack.connection.Connection(config=config.get_one("local-member"))
+    try:
+        assert list(member.network.agents()) == []
+        with openstack.connection.Connection(config=config.get_one(cloud.cloud_name)) as admin:
+            some = next(iter(admin.network.agents())).id
+        with pytest.raises(openstack.exceptions.NotFoundException):
+            member.network.get_agent(some)
+        meta = metadata(member, None)
+        assert "l2agent_type" not in meta and "none visible" in meta["neutron_agents"]["error"]
+        assert meta["openstack_version"] == "Train (compute API 2.79)"  # the versions are anyone's
+    finally:
+        member.close()
+
+
 def test_run_metadata_names_the_l2_agent_and_the_release(admin) -> None:
     from pytest_vmtp.cloud.metadata import metadata
 

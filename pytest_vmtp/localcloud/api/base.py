@@ -8,13 +8,16 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Blueprint, Response, current_app, json, request
+from flask import Blueprint, Response, current_app, g, json, request
 from werkzeug.datastructures import MultiDict
 
+from .. import keystone
 from ..context import Cloud
 from ..errors import ApiError, unauthorized
 from ..faults import ApiFault
+from ..policy import Caller
 from ..state import Resource
+from ..tokens import Token
 
 Args = MultiDict[str, str]  # a request's query parameters
 NOT_AN_OBJECT = "The request body is not a valid JSON object."
@@ -60,8 +63,11 @@ def body_of(key: str | None, service: str, message: str | None = None) -> dict[s
     return inner
 
 
-def guard(bp: Blueprint, service: str, public: Iterable[str] = ()) -> None:
-    """Check the token and injected API faults before every request of a blueprint."""
+def guard(bp: Blueprint, service: str, public: Iterable[str] = (), unscoped: bool = False
+          ) -> None:
+    """Check injected API faults, then the token, before every request of a blueprint: an
+    expired, revoked, malformed or another cloud's token is a 401, as is an unscoped one
+    outside Keystone (unscoped=False). The bearer (policy.Caller) goes to flask.g."""
     open_endpoints = {f"{bp.name}.{name}" for name in public}
 
     @bp.before_request
@@ -72,17 +78,23 @@ def guard(bp: Blueprint, service: str, public: Iterable[str] = ()) -> None:
             injected(fault, service)
         if request.endpoint in open_endpoints:
             return
-        if c.tokens.get(request.headers.get("X-Auth-Token")) is None:
+        token = keystone.caller_token(c, request.headers.get("X-Auth-Token"))
+        if token is None or (token.project_id is None and not unscoped):
             raise unauthorized(service)
+        g.token = token
+        g.caller = keystone.caller_of(c, token)
 
 
-def caller_is_admin() -> bool:
-    """Does the request's token carry the admin role (the admin-only default policies:
-    Neutron's agents, Nova's hypervisors)? A token that names no roles is the cloud's one
-    admin user's."""
-    token = cloud().tokens.get(request.headers.get("X-Auth-Token"))
-    roles = getattr(token, "roles", None)
-    return roles is None or "admin" in roles
+def caller() -> Caller:
+    """Who makes this request (from its token; set by guard)."""
+    who: Caller = g.caller
+    return who
+
+
+def token() -> Token:
+    """This request's own token (set by guard)."""
+    own: Token = g.token
+    return own
 
 
 def injected(fault: ApiFault, service: str) -> None:

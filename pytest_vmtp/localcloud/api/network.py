@@ -1,4 +1,8 @@
-"""Neutron v2.0 subset over HTTP: collections, router actions, tags, quotas, extensions, agents."""
+"""Neutron v2.0 subset over HTTP: collections, router actions, tags, quotas, extensions, agents.
+
+Every call is the token's project's: lists show what the caller may see (neutron.visible),
+another project's items are not found, and creates and updates pass Neutron's policy checks
+(policy.enforce_neutron: the admin-only attributes such as router:external and provider:*)."""
 
 from __future__ import annotations
 
@@ -10,8 +14,9 @@ from flask import Blueprint, Response, request
 from .. import agents, neutron, quotas
 from ..context import Cloud
 from ..errors import neutron as error
+from ..policy import Caller, allowed, enforce, enforce_neutron, hide_fields
 from ..state import Resource
-from .base import base_url, body_of, caller_is_admin, cloud, filtered, guard, only_fields, paginate, reply
+from .base import base_url, body_of, caller, cloud, filtered, guard, only_fields, paginate, reply
 from .tags import Tags
 
 bp = Blueprint("network", __name__, url_prefix="/network")
@@ -30,8 +35,8 @@ class Collection(NamedTuple):
     url: str
     table: str
     key: str
-    create: Callable[[Cloud, dict[str, Any]], Resource]
-    update: Callable[[Cloud, Resource, dict[str, Any]], None]
+    create: Callable[[Cloud, dict[str, Any], Caller], Resource]
+    update: Callable[[Cloud, Resource, dict[str, Any], Caller], None]
     delete: Callable[[Cloud, str], None]
 
 
@@ -47,10 +52,12 @@ COLLECTIONS = [
     Collection("floatingips", "floatingips", "floatingip", neutron.create_floatingip,
                neutron.update_floatingip, neutron.delete_floatingip),
     Collection("security-groups", "security_groups", "security_group",
-               neutron.create_security_group, lambda c, item, body: _update_group(item, body),
+               lambda c, body, who: neutron.create_security_group(c, body, who),
+               lambda c, item, body, who: _update_group(item, body),
                neutron.delete_security_group),
     Collection("security-group-rules", "security_group_rules", "security_group_rule",
-               neutron.create_rule, lambda c, item, body: _no_update(), neutron.delete_rule),
+               lambda c, body, who: neutron.create_rule(c, body, who),
+               lambda c, item, body, who: _no_update(), neutron.delete_rule),
 ]
 BY_URL = {entry.url: entry for entry in COLLECTIONS}
 
@@ -92,9 +99,10 @@ def _no_update() -> None:
 
 
 def _view(table: str, item: Resource) -> Resource:
+    """The item as the caller may see it (admin-only fields such as provider:* left out)."""
     if table == "security_groups":
         return neutron.group_view(cloud(), item)
-    return neutron.public(item)
+    return hide_fields(caller(), table, neutron.public(item))
 
 
 def _collection(name: str) -> Collection:
@@ -140,7 +148,7 @@ def availability_zones() -> Response:
 def list_agents() -> Response:
     """Neutron's default policy (get_agent: admin only) filters the list: a member gets 200 and
     an empty list, not a 403."""
-    items = agents.agents(cloud()) if caller_is_admin() else []
+    items = agents.agents(cloud()) if allowed(caller(), "get_agent") else []
     items = paginate(filtered(items, request.args), request.args)
     return reply({"agents": [only_fields(i, request.args) for i in items]})
 
@@ -148,7 +156,7 @@ def list_agents() -> Response:
 @bp.get("/v2.0/agents/<agent_id>")
 def get_agent(agent_id: str) -> Response:
     """Not an admin: 404, as Neutron pretends what policy hides does not exist."""
-    for item in agents.agents(cloud()) if caller_is_admin() else []:
+    for item in agents.agents(cloud()) if allowed(caller(), "get_agent") else []:
         if item["id"] == agent_id:
             return reply({"agent": only_fields(item, request.args)})
     raise error(404, "AgentNotFound", f"Agent {agent_id} could not be found.")
@@ -158,10 +166,12 @@ def get_agent(agent_id: str) -> Response:
 def list_items(name: str) -> Response:
     col = _collection(name)
     c = cloud()
+    who = caller()
     with c.state.lock:
         if col.table == "security_groups":
-            neutron.default_group(c)
-        items = [_view(col.table, item) for item in c.state.table(col.table).values()]
+            neutron.default_group(c, who.project_id)
+        items = [_view(col.table, item) for item in c.state.table(col.table).values()
+                 if neutron.visible(c, col.table, item, who)]
     items = paginate(filtered(items, request.args), request.args)
     return reply({col.url.replace("-", "_"): [only_fields(i, request.args) for i in items]})
 
@@ -170,9 +180,11 @@ def list_items(name: str) -> Response:
 def create_item(name: str) -> Response:
     col = _collection(name)
     c = cloud()
+    who = caller()
     body = body_of(col.key, "network")
+    enforce_neutron(who, f"create_{col.key}", col.key, body)
     with c.state.edit():
-        item = col.create(c, body)
+        item = col.create(c, body, who)
         if body.get("tags"):
             item["tags"] = sorted(set(map(str, body["tags"])))
         view = _view(col.table, item)
@@ -184,7 +196,7 @@ def get_item(name: str, item_id: str) -> Response:
     col = _collection(name)
     c = cloud()
     with c.state.lock:
-        view = _view(col.table, neutron.get(c, col.table, item_id))
+        view = _view(col.table, neutron.get(c, col.table, item_id, caller()))
     return reply({col.key: only_fields(view, request.args)})
 
 
@@ -192,10 +204,12 @@ def get_item(name: str, item_id: str) -> Response:
 def update_item(name: str, item_id: str) -> Response:
     col = _collection(name)
     c = cloud()
+    who = caller()
     body = body_of(col.key, "network")
     with c.state.edit():
-        item = neutron.get(c, col.table, item_id)
-        col.update(c, item, body)
+        item = neutron.get(c, col.table, item_id, who)
+        enforce_neutron(who, f"update_{col.key}", col.key, body, item)
+        col.update(c, item, body, who)
         view = _view(col.table, item)
     return reply({col.key: view})
 
@@ -204,7 +218,9 @@ def update_item(name: str, item_id: str) -> Response:
 def delete_item(name: str, item_id: str) -> Response:
     col = _collection(name)
     c = cloud()
+    who = caller()
     with c.state.edit():
+        enforce(who, f"delete_{col.key}", neutron.get(c, col.table, item_id, who))
         col.delete(c, item_id)
     return Response(status=204)
 
@@ -213,11 +229,13 @@ def delete_item(name: str, item_id: str) -> Response:
 def router_action(router_id: str, action: str) -> Response:
     if action in ("add_router_interface", "remove_router_interface"):
         c = cloud()
+        who = caller()
         body = body_of(None, "network")
         with c.state.edit():
-            router = neutron.get(c, "routers", router_id)
+            router = neutron.get(c, "routers", router_id, who)
+            enforce(who, action, router)
             act = neutron.add_interface if action.startswith("add") else neutron.remove_interface
-            info = act(c, router, body)
+            info = act(c, router, body, who)
         return reply(info)
     if action == "tags":  # this route shadows the tags one for routers
         return TAGS.replace_tags(name="routers", item_id=router_id)
@@ -227,7 +245,7 @@ def router_action(router_id: str, action: str) -> Response:
 # --- tags -----------------------------------------------------------------------------------
 
 def _tagged(c: Cloud, name: str, item_id: str) -> Resource:
-    return neutron.get(c, _collection(name).table, item_id)
+    return neutron.get(c, _collection(name).table, item_id, caller())
 
 
 TAGS = Tags("network", find=_tagged,
@@ -240,19 +258,28 @@ TAGS.register(bp, "/v2.0/<name>/<item_id>")
 # --- quotas ---------------------------------------------------------------------------------
 
 def _quota(project_id: str) -> dict[str, Any]:
-    limit = quotas.limits(cloud())
+    limit = quotas.limits(cloud(), project_id)
     return {name: limit[name] for name in quotas.NETWORK} | {"project_id": project_id,
                                                             "tenant_id": project_id}
 
 
 @bp.get("/v2.0/quotas")
 def list_quotas() -> Response:
-    return reply({"quotas": [_quota(cloud().state.identity.project_id)]})
+    """The projects whose quotas were set (and the caller's own); Neutron: admin only."""
+    who = caller()
+    if not who.is_admin:
+        raise error(403, "AdminRequired", "User does not have admin privileges: Only admin "
+                                          "can view or configure quota.")
+    c = cloud()
+    with c.state.lock:
+        projects = list(dict.fromkeys([who.project_id, *c.state.quotas]))
+    return reply({"quotas": [_quota(p) for p in projects]})
 
 
 @bp.get("/v2.0/quotas/<project_id>")
 @bp.get("/v2.0/quotas/<project_id>/default")
 def get_quota(project_id: str) -> Response:
+    enforce(caller(), "get_quota", {"project_id": project_id})
     q = _quota(project_id)
     q.pop("project_id")
     q.pop("tenant_id")
@@ -262,8 +289,9 @@ def get_quota(project_id: str) -> Response:
 @bp.get("/v2.0/quotas/<project_id>/details")
 @bp.get("/v2.0/quotas/<project_id>/details.json")
 def get_quota_details(project_id: str) -> Response:
+    enforce(caller(), "get_quota", {"project_id": project_id})
     c = cloud()
-    limit = quotas.limits(c)
+    limit = quotas.limits(c, project_id)
     used = quotas.network_usage(c, project_id)
     return reply({"quota": {name: {"limit": limit[name], "used": used[name], "reserved": 0}
                             for name in quotas.NETWORK}})
@@ -271,7 +299,8 @@ def get_quota_details(project_id: str) -> Response:
 
 @bp.put("/v2.0/quotas/<project_id>")
 def update_quota(project_id: str) -> Response:
+    enforce(caller(), "update_quota", {"project_id": project_id})
     body = body_of("quota", "network")
-    quotas.update(cloud(), body, quotas.NETWORK,
+    quotas.update(cloud(), project_id, body, quotas.NETWORK,
                   lambda name: error(400, "HTTPBadRequest", f"Invalid input for {name}."))
     return get_quota(project_id)
