@@ -23,7 +23,7 @@ from pytest_vmtp.gate.rules import GateRules, RuleError
 from pytest_vmtp.history.errors import HistoryError
 from pytest_vmtp.history.mongo import MongoTarget
 from pytest_vmtp.measure import validate
-from pytest_vmtp.measure.settings import TOOLS, MeasureSettings
+from pytest_vmtp.measure.settings import MULTICAST_TOOLS, TOOLS, MeasureSettings
 
 LOCAL_CLOUD = "local"
 # The local cloud's clouds.yaml entries (localcloud/layout.py's CLOUD_NAME, MEMBER_CLOUD_NAME):
@@ -207,6 +207,12 @@ def _sources(name: str, value: Any) -> list[str]:
     return [str(v) for v in value]
 
 
+def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ConfigError(f"{name} {value!r}: choose one of {', '.join(choices)}")
+    return str(value)
+
+
 def _optional(name: str, check: Callable[[Any], Any], value: Any) -> Any:
     return None if value is None else _checked(name, check, value)
 
@@ -270,6 +276,7 @@ def build(overrides: dict[str, Any], config_file: str | None = None, user_file: 
         nuttcp_control_port=_checked("nuttcp_control_port", validate.port, merged["nuttcp_control_port"]),
         iperf_port=_checked("iperf_port", validate.port, merged["iperf_port"]),
         multicast_group=_checked("multicast_group", validate.multicast_group, merged["multicast_group"]),
+        multicast_tool=_choice("multicast_tool", merged["multicast_tool"], MULTICAST_TOOLS),
         tcp_buffer=_optional("tcp_buffer", validate.buffer_size, merged["tcp_buffer"]),
         udp_buffer=_optional("udp_buffer", validate.buffer_size, merged["udp_buffer"]),
     )

@@ -68,6 +68,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("--vmtp-tool", "throughput tool", "tool", None, {"choices": TOOLS}),
     Option("--vmtp-protocols", "T=TCP U=UDP I=ICMP M=multicast; rows of the others are skipped", "protocols",
            "TUIM"),
+    Option("--vmtp-multicast-group", "multicast group of the x.4 rows (VMTP's --multicast_addr; "
+           "nuttcp takes 231.x.y.z only)", "multicast_group", "ADDR"),
     Option("--vmtp-time", "seconds per throughput test", "duration_s", "SEC", {"type": int}),
     Option("--vmtp-bandwidth", "rate cap, e.g. 500M; none: search the UDP rate whose loss is in "
            "udp_loss_target", "bandwidth", "RATE"),

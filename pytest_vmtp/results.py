@@ -38,11 +38,15 @@ class ThroughputResult:
     bandwidth_limit_kbps: int | None = None  # the user's cap (--vmtp-bandwidth) only
     direction: str | None = None  # None (forward) or "reverse"
     cpu_load: dict[str, float] | None = None  # {"tx": %, "rx": %} from the tool itself
-    jitter: float | None = None  # ms
+    jitter: float | None = None  # ms, the largest the tool reports (VMTP: nuttcp's msmaxjitter)
+    jitter_kind: str | None = None  # "max" (nuttcp -j) or "max-interval" (iperf 2), see README
     run: int | None = None  # TCP: 1, 2, 3... of the runs of this size
     search_rate_kbps: int | None = None  # UDP without a cap: the send rate the search chose
     loss_in_target: bool | None = None  # ... and whether the full-length run's loss hit the window
     rate_search: RateSearch | None = None
+    multicast_group: str | None = None  # multicast: the group the datagrams went to ...
+    multicast_group_asked: str | None = None  # ... and the one asked for (multicast_group setting)
+    note: str | None = None  # what differs from what was asked (VMTP's tool, group), and why
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -115,6 +119,7 @@ class FlowResult:
     az_to: str | None = None
     distro_id: str | None = None
     distro_version: str | None = None
+    multicast_address: str | None = None  # multicast rows: the configured group (VMTP's flow key)
     results: list[Measurement] = field(default_factory=list)
     duration_s: float | None = None
     gate: dict[str, Any] | None = None  # the gate's verdict (gate/judge.py Verdict.to_json)

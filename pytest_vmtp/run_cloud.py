@@ -36,19 +36,25 @@ VM_KNOWN_HOSTS = "known_hosts"  # the run's VMs' SSH host keys, learnt on first 
 
 def tool_ports(cfg: VmtpConfig) -> dict[str, tuple[tuple[int, int], ...]]:
     """The security group's tool ports: those of the selected tool only (VMTP opened a fixed
-    5001-5002 for all), plus nuttcp's for multicast; UDP ones only when UDP or multicast runs.
-    nuttcp: TCP data + control, UDP data; iperf3 and iperf 2: their one port for both."""
+    5001-5002 for all), UDP ones only when UDP runs; nuttcp: TCP data + control, UDP data; iperf3
+    and iperf 2: their one port for both. Multicast adds its tools' (multicast_tool auto: nuttcp
+    and iperf 2): nuttcp's as above, iperf 2's UDP port (it has no control connection)."""
     m = cfg.measure
-    tools = {m.tool} if {"tcp", "udp"} & set(cfg.protocols) else set()
-    if cfg.multicast:
-        tools.add("nuttcp")
-    udp = "udp" in cfg.protocols or cfg.multicast
     tcp_ports: set[int] = set()
     udp_ports: set[int] = set()
-    for tool in tools:
+
+    def add(tool: str, udp: bool, tcp: bool = True) -> None:
         data = m.nuttcp_data_port if tool == "nuttcp" else m.iperf_port
-        tcp_ports |= {data, m.nuttcp_control_port} if tool == "nuttcp" else {data}
-        udp_ports |= {data} if udp else set()
+        if tcp:
+            tcp_ports.update({data, m.nuttcp_control_port} if tool == "nuttcp" else {data})
+        if udp:
+            udp_ports.add(data)
+
+    if {"tcp", "udp"} & set(cfg.protocols):
+        add(m.tool, "udp" in cfg.protocols)
+    if cfg.multicast:
+        for tool in ("nuttcp", "iperf") if m.multicast_tool == "auto" else (m.multicast_tool,):
+            add(tool, True, tcp=tool == "nuttcp")
     return {"tcp_ports": _ranges(tcp_ports), "udp_ports": _ranges(udp_ports)}
 
 

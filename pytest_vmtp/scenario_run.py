@@ -14,7 +14,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from pytest_vmtp.catalogue import Scenario
+from pytest_vmtp.catalogue import Protocol, Scenario, selected_measures
 from pytest_vmtp.measure import flows as measure
 from pytest_vmtp.measure.errors import MeasureError
 from pytest_vmtp.measure.runner import Runner
@@ -42,15 +42,21 @@ class FlowEndpoints:
     companion: str | None = None
 
 
-_TOOL_OF = {"icmp": "ping"}
+_TITLE = {"tcp": "TCP", "udp": "UDP", "icmp": "ICMP", "multicast": "Multicast"}
 
 
 def run_scenario(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSettings,
-                 flow: FlowResult, lock_dir: Path | None = None) -> None:
-    """Measure scenario.protocol from ends.client to ends.dest_ip; raise MeasureError on error."""
+                 flow: FlowResult, lock_dir: Path | None = None,
+                 protocols: tuple[Protocol, ...] | None = None) -> None:
+    """Measure the row's protocols (those of `protocols`, --vmtp-protocols, that it measures)
+    from ends.client to ends.dest_ip; raise MeasureError on the first error, recorded as the
+    failing protocol's error item."""
     flow.desc, flow.ip_from, flow.ip_to = ends.desc, ends.ip_from, ends.ip_to
     flow.ip_version = _family(ends.dest_ip)
     flow.az_from, flow.az_to = ends.az_from, ends.az_to
+    wanted = selected_measures(scenario, protocols) if protocols is not None else scenario.measures
+    # VMTP pinged first, then measured throughput (instance.py run_client).
+    order = sorted(wanted, key=lambda p: p != "icmp")
     started = time.monotonic()
     with ExitStack() as stack:
         if lock_dir is not None:
@@ -58,12 +64,15 @@ def run_scenario(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSetti
             for name in sorted(set(ends.locks)):  # one order everywhere: no deadlock
                 stack.enter_context(FileLock(str(lock_dir / f"{name}.lock")))
         try:
-            _measure(scenario, ends, settings, flow)
-        except MeasureError as exc:
-            flow.results.append(ErrorResult(
-                protocol=scenario.protocol.upper() if scenario.protocol != "multicast" else "Multicast",
-                tool=_TOOL_OF.get(scenario.protocol, settings.tool), error=str(exc)))
-            raise
+            flow.distro_id, flow.distro_version = measure.host_distro(ends.client)
+            for proto in order:
+                try:
+                    _measure(proto, ends, settings, flow)
+                except MeasureError as exc:
+                    tool = "ping" if proto == "icmp" else (
+                        settings.multicast_tool if proto == "multicast" else settings.tool)
+                    flow.results.append(ErrorResult(protocol=_TITLE[proto], tool=tool, error=str(exc)))
+                    raise
         finally:
             flow.duration_s = round(time.monotonic() - started, 3)
 
@@ -76,12 +85,10 @@ def _family(address: str) -> int | None:
         return None
 
 
-def _measure(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSettings, flow: FlowResult) -> None:
-    proto = scenario.protocol
+def _measure(proto: Protocol, ends: FlowEndpoints, settings: MeasureSettings, flow: FlowResult) -> None:
     measure.check_tools(ends.client, settings, (proto,))
     if proto != "icmp":
         measure.check_tools(ends.server, settings, (proto,))
-    flow.distro_id, flow.distro_version = measure.host_distro(ends.client)
     if proto == "icmp":
         icmp = measure.measure_icmp(ends.client, ends.dest_ip, settings)
         flow.results.append(icmp)
@@ -93,7 +100,9 @@ def _measure(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSettings,
         flow.results.extend(measure.measure_udp(ends.client, ends.server, ends.dest_ip, settings,
                                                 reverse=ends.reverse))
     elif proto == "multicast":
-        flow.results.extend(measure.measure_multicast(ends.client, ends.server, settings, dest_ip=ends.dest_ip))
+        flow.multicast_address = settings.multicast_group
+        flow.results.extend(measure.measure_multicast(ends.client, ends.server, settings,
+                                                      dest_ip=ends.dest_ip, peer_ip=ends.ip_from))
     else:  # pragma: no cover - the catalogue has no other protocol
         raise MeasureError(f"unknown protocol {proto}")
 

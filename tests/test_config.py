@@ -46,6 +46,7 @@ def test_bandwidth(text, kbps):
     ({"udp_pkt_sizes": "a,b"}, "comma-separated list"),
     ({"duration_s": -1}, "--vmtp-time"),
     ({"hosts": ["a", "b", "c"]}, "give one host"),
+    ({"multicast_tool": "netperf"}, "multicast_tool 'netperf': choose one of auto, nuttcp, iperf"),
 ])
 def test_bad_values_give_one_line(overrides, fragment):
     with pytest.raises(ConfigError) as exc:
@@ -130,6 +131,7 @@ def test_good_values_are_kept(tmp_path):
     (["--vmtp-host", "root@1.2.3.4; rm -rf /"], "--vmtp-host"),
     (["--vmtp-external-host", "root@$(reboot)"], "--vmtp-external-host"),
     (["--vmtp-udp-pkt-sizes", "128;id"], "--vmtp-udp-pkt-sizes"),
+    (["--vmtp-multicast-group", "10.1.1.1"], "multicast_group"),
 ])
 def test_hostile_options_are_one_usage_error_line(pytester: pytest.Pytester, args, option):
     res = pytester.runpytest_subprocess("--pyargs", "pytest_vmtp.scenarios", "-p", "no:cacheprovider",

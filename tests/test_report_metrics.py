@@ -48,3 +48,21 @@ def test_icmp_interval_and_busybox_sizes():
     assert props["icmp.ping_interval_s"] == "0.2" and props["icmp.64.rtt_avg_ms"] == "0.063"
     assert "icmp.64.rtt_stddev" not in props
     assert "ping every 0.2 s" in html_table(_flow([icmp]))
+
+
+def test_multicast_properties_say_what_the_tool_did():
+    """Jenkins sees the jitter, the group used beside the one asked, and why they differ."""
+    item = ThroughputResult(
+        "Multicast", "nuttcp-6.1.2", 20_000, pkt_size=1024, loss_rate=0.0, multicast_group="231.18.0.10",
+        multicast_group_asked="231.1.1.1", note="nuttcp-6.1.2 has neither -g nor -j (nuttcp 7.2.1+)")
+    props = dict(properties(_flow([item])))
+    assert props["multicast.1024.multicast_group"] == "231.18.0.10"
+    assert props["multicast.1024.multicast_group_asked"] == "231.1.1.1"
+    assert props["multicast.1024.note"].startswith("nuttcp-6.1.2 has neither")
+    assert "multicast.1024.jitter" not in props
+    measured = ThroughputResult("Multicast", "iperf-2.1.8", 20_000, pkt_size=1024, loss_rate=0.0, jitter=0.004,
+                                jitter_kind="max-interval", multicast_group="231.1.1.1",
+                                multicast_group_asked="231.1.1.1")
+    props = dict(properties(_flow([measured])))
+    assert (props["multicast.1024.jitter"], props["multicast.1024.jitter_kind"]) == ("0.004", "max-interval")
+    assert "iperf-2.1.8 (jitter 0.004 ms)" in html_table(_flow([measured]))

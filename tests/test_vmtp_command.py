@@ -61,7 +61,6 @@ def test_placement_flags_are_marker_expressions_and_pytest_options() -> None:
     ("-p hunter2", "export OS_PASSWORD"),
     ("--controller-node root@10.0.0.1", "from the APIs"),
     ("-m 10.0.0.1", "gmond:"),
-    ("--multicast_addr 231.1.1.2", "multicast_group"),
     ("--keep-first-flow-and-exit", "-k 1.1 --vmtp-keep"),
     ("--os-dataplane-network physnet2", "controller"),
 ])
@@ -70,6 +69,12 @@ def test_flags_that_cannot_be_honoured_are_errors_that_say_so(args: str, says: s
         vmtp_flags.translate(shlex.split(args), None)
     assert "not supported by this command" in str(info.value) and says in str(info.value)
     assert "hunter2" not in str(info.value)
+
+
+def test_a_multicast_group_adds_the_multicast_rows_as_in_vmtp() -> None:
+    assert _argv("--multicast_addr 231.1.1.2") == ["--vmtp-protocols", "TUIM", "--vmtp-multicast-group", "231.1.1.2"]
+    assert _argv("--protocols TM --multicast_addr 231.1.1.2") == [
+        "--vmtp-protocols", "TM", "--vmtp-multicast-group", "231.1.1.2"]
 
 
 def test_a_flag_whose_option_this_version_lacks_is_an_error() -> None:

@@ -67,8 +67,8 @@ FLAGS: tuple[Flag, ...] = (
          "(rows 3.x-6.x are not run; 8.x still use the floating IP)", markers=("not different_network",)),
     Flag(("--protocols",), "protocols", "<T|U|I|M>", "protocols: T(TCP) U(UDP) I(ICMP) M(Multicast)",
          to=("--vmtp-protocols",)),
-    Flag(("--multicast_addr",), "multicast_addr", "<multicast_address>", "multicast group",
-         refuse="give multicast_group: ADDRESS in the -c config file and add M to --protocols"),
+    Flag(("--multicast_addr",), "multicast_addr", "<multicast_address>", "multicast group (adds M to --protocols, "
+         "as VMTP)", to=("--vmtp-multicast-group",)),
     Flag(("--bandwidth",), "vm_bandwidth", "<bandwidth>", "rate cap for TCP/UDP, e.g. 128K, 32M, 5G",
          to=("--vmtp-bandwidth",)),
     Flag(("--tcpbuf",), "tcp_pkt_sizes", "<tcp_pkt_size1,...>", "TCP message sizes", to=("--vmtp-tcp-pkt-sizes",)),
@@ -151,6 +151,8 @@ def translate(argv: list[str], known_options: set[str] | None = None) -> Transla
     --vmtp-* options there are; None: not checked); SystemExit(2) from argparse for unknown ones."""
     own, sep, rest = _split(argv)
     opts = parser().parse_args(own)
+    if opts.multicast_addr and "M" not in (opts.protocols or "TUI").upper():
+        opts.protocols = (opts.protocols or "TUI") + "M"  # VMTP: a group given means multicast rows
     args: list[str] = []
     markers: list[str] = []
     for flag in FLAGS:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import shlex
 import time
+from contextlib import ExitStack
 from dataclasses import replace
 from statistics import mean
 
 from ..results import IcmpResult, RateSearch, ThroughputResult
 from . import validate
 from .errors import MeasureError
+from .multicast import MulticastTool, choose_tool, multicast_route
 from .parse_os_release import parse_os_release
 from .parse_ping import parse_ping
 from .probe import RunOutcome, RunSpec
@@ -84,26 +86,27 @@ class _Session:
         self._stop_server()
 
     def run(self, spec: RunSpec) -> RunOutcome:
-        # iperf 2.1's UDP server can crash after a test: give each such run a fresh server.
-        fresh = isinstance(self.tool, Iperf2) and spec.protocol == "UDP"
+        # iperf 2.1's UDP server can crash after a test, and reports each test in its own log:
+        # give each such run a fresh server.
+        fresh = isinstance(self.tool, Iperf2) and spec.protocol in ("UDP", "Multicast")
         if fresh or self.bg is None or not self.bg.alive():
             self._stop_server()
             self._start_server()
         command = self.tool.client_command(spec)
         result = self.client.run(command, timeout=spec.duration_s + CLIENT_GRACE_S)
-        server_log = self._iperf2_server_report() if fresh else ""
+        server_log = self._iperf2_server_report(spec.protocol) if fresh else ""
         try:
             return self.tool.parse(spec, result, server_log)
         except MeasureError as exc:
             raise MeasureError(f"{exc} (on {self.client.label}: {command})") from None
 
-    def _iperf2_server_report(self) -> str:
+    def _iperf2_server_report(self, protocol: str) -> str:
         """iperf 2 writes its UDP report a moment after the client is done."""
         assert self.bg is not None and isinstance(self.tool, Iperf2)
         deadline = time.monotonic() + 3.0
         while True:
             log = self.bg.log()
-            if self.tool.server_rows(log) or time.monotonic() > deadline:
+            if self.tool.server_report_done(protocol, log) or time.monotonic() > deadline:
                 return log
             time.sleep(0.05)
 
@@ -141,10 +144,16 @@ def measure_tcp(client: Runner, server: Runner, dest_ip: str, settings: MeasureS
     return results
 
 
-def _checked(out: RunOutcome, protocol: str, size: int, rate_kbps: int | None, tool: str) -> RunOutcome:
+def _checked(out: RunOutcome, protocol: str, size: int, rate_kbps: int | None, tool: str,
+             group: str | None = None) -> RunOutcome:
     """A UDP run whose loss is unknown, or that delivered nothing, is a failure, never 0 % loss."""
     at = f"at {rate_kbps} kbit/s" if rate_kbps else "at full speed"
     if out.rx_bytes == 0 or (out.loss_rate is not None and out.loss_rate >= 100.0):
+        if protocol == "Multicast":
+            raise MeasureError(
+                f"Multicast {size} B {at}: no datagram sent to group {out.multicast_group or group} "
+                f"reached the receiver ({tool}): a router forwards multicast only where the cloud "
+                "relays it (Neutron's do not); else check that the security group lets UDP through")
         raise MeasureError(f"{protocol} {size} B {at}: no datagram reached the receiver ({tool}); "
                            "check the path and that the security group lets UDP through")
     if out.loss_rate is None:
@@ -154,13 +163,14 @@ def _checked(out: RunOutcome, protocol: str, size: int, rate_kbps: int | None, t
 
 
 def _udp_like(session: _Session, protocol: str, dest_ip: str, settings: MeasureSettings,
-              size: int, reverse: bool, group: str | None) -> ThroughputResult:
+              size: int, reverse: bool, multicast: MulticastTool | None = None) -> ThroughputResult:
     """Measure at the capped rate, or search the rate (short probes) and then measure once."""
     version = session.tool.version
+    group = settings.multicast_group if multicast else None
 
     def run(rate: int | None, duration: float) -> RunOutcome:
         spec = RunSpec(protocol, dest_ip, duration, size, rate, reverse, settings.udp_buffer, group)
-        return _checked(session.run(spec), protocol, size, rate, version)
+        return _checked(session.run(spec), protocol, size, rate, version, group)
 
     search: SearchOutcome | None = None
     rate = settings.bandwidth_kbps
@@ -181,6 +191,12 @@ def _udp_like(session: _Session, protocol: str, dest_ip: str, settings: MeasureS
         pkt_size=size, loss_rate=round(out.loss_rate, 4),
         bandwidth_limit_kbps=settings.bandwidth_kbps, direction="reverse" if reverse else None,
         cpu_load=_cpu([out]), jitter=round(out.jitter_ms, 4) if out.jitter_ms is not None else None,
+        jitter_kind=session.tool.jitter_kind if multicast and out.jitter_ms is not None else None,
+        # The group as the tool reported it; else the one asked, if the tool takes a group.
+        multicast_group=(out.multicast_group or (group if getattr(session.tool, "multicast_options", False)
+                                                 else None)) if multicast else None,
+        multicast_group_asked=group,
+        note=multicast.note if multicast else None,
         search_rate_kbps=search.rate_kbps if search else None,
         loss_in_target=(low <= out.loss_rate <= high) if search else None,
         rate_search=RateSearch(
@@ -196,24 +212,30 @@ def measure_udp(client: Runner, server: Runner, dest_ip: str, settings: MeasureS
     """One result per UDP packet size; loss_rate in percent; without a cap, the rate searched."""
     tool = tool_for(client, settings)
     with _Session(client, server, tool, "UDP", dest_ip) as session:
-        return [_udp_like(session, "UDP", dest_ip, settings, size, reverse, None)
+        return [_udp_like(session, "UDP", dest_ip, settings, size, reverse)
                 for size in settings.udp_pkt_sizes]
 
 
 def measure_multicast(client: Runner, server: Runner, settings: MeasureSettings,
                       dest_ip: str | None = None, group: str | None = None,
-                      ) -> list[ThroughputResult]:
-    """nuttcp multicast (VMTP's -m32 -o -j -g<group>): throughput, loss and jitter per size.
+                      peer_ip: str | None = None) -> list[ThroughputResult]:
+    """Multicast throughput, loss and max jitter per UDP size, as VMTP (nuttcp -m32 -o -j
+    -g<group>), with the tool measure/multicast.py picks for these hosts: each result names the
+    group its datagrams went to, and a note says where that or the jitter differs from VMTP's.
 
-    dest_ip is the server's control address (nuttcp's control connection is unicast);
-    the data goes to the multicast group.
+    dest_ip: the server's address (nuttcp's control connection is unicast; the data goes to the
+    group); peer_ip: the client's address as the server sees it (which interface joins the group).
     """
     if dest_ip is None:
         raise MeasureError("multicast needs the server's address for nuttcp's control connection")
-    tool = tool_for(client, replace(settings, tool="nuttcp"))  # the only multicast tool
-    with _Session(client, server, tool, "Multicast", dest_ip) as session:
-        return [_udp_like(session, "Multicast", dest_ip, settings, size, False,
-                          group or settings.multicast_group)
+    settings = replace(settings, multicast_group=validate.multicast_group(group or settings.multicast_group))
+    chosen = choose_tool(client, server, settings)
+    with ExitStack() as stack:
+        # The server joins the group when it starts (iperf 2) or when a test starts (nuttcp).
+        stack.enter_context(multicast_route(client, dest_ip, settings.multicast_group))
+        stack.enter_context(multicast_route(server, peer_ip, settings.multicast_group))
+        session = stack.enter_context(_Session(client, server, chosen.tool, "Multicast", dest_ip))
+        return [_udp_like(session, "Multicast", dest_ip, settings, size, False, chosen)
                 for size in settings.udp_pkt_sizes]
 
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pytest_vmtp.catalogue import TOOLS, Tool
+from pytest_vmtp.catalogue import MULTICAST_TOOLS, TOOLS, Tool
 from pytest_vmtp.defaults import value
 
-__all__ = ["TOOLS", "MeasureSettings"]
+__all__ = ["MULTICAST_TOOLS", "TOOLS", "MeasureSettings"]
 
 
 @dataclass(frozen=True)
@@ -35,5 +35,6 @@ class MeasureSettings:
     nuttcp_control_port: int = value("nuttcp_control_port")
     iperf_port: int = value("iperf_port")
     multicast_group: str = value("multicast_group")
+    multicast_tool: str = value("multicast_tool")  # auto | nuttcp | iperf (measure/multicast.py)
     tcp_buffer: str | None = value("tcp_buffer")  # e.g. "128K" (nuttcp -w / iperf -w)
     udp_buffer: str | None = value("udp_buffer")

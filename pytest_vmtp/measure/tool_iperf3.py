@@ -16,6 +16,7 @@ from .settings import MeasureSettings
 class Iperf3:
     binary = "iperf3"
     version_command = "iperf3 --version 2>&1"
+    jitter_kind = "rfc3550"  # UDP: iperf3's running estimate at the end (no multicast)
 
     def __init__(self, settings: MeasureSettings, version: str = "iperf3") -> None:
         self.settings = settings

@@ -7,8 +7,9 @@ from collections import defaultdict
 from statistics import mean
 from typing import Any
 
-_TP_FIELDS = ("throughput_kbps", "loss_rate", "rtt_ms", "retrans", "jitter",
-              "bandwidth_limit_kbps", "search_rate_kbps", "loss_in_target")
+_TP_FIELDS = ("throughput_kbps", "loss_rate", "rtt_ms", "retrans", "jitter", "jitter_kind",
+              "bandwidth_limit_kbps", "search_rate_kbps", "loss_in_target", "multicast_group",
+              "multicast_group_asked", "note")
 _RUN_FIELDS = ("throughput_kbps", "rtt_ms", "retrans")  # per TCP run
 _ICMP_FIELDS = ("rtt_avg_ms", "rtt_min_ms", "rtt_max_ms", "rtt_stddev", "tx_packets", "rx_packets")
 
@@ -112,12 +113,17 @@ def html_table(flow: dict[str, Any]) -> str:
             if item.get("loss_in_target") is False:
                 low, high = (item.get("rate_search") or {}).get("loss_target") or ("", "")
                 loss += f" (outside {_v(low)}-{_v(high)})"
+            tool = html.escape(str(item.get("tool", "")))
+            if item.get("jitter") is not None:  # multicast (and iperf's UDP): the receiver's jitter
+                tool += f" (jitter {_v(item['jitter'])} ms)"
+            if item.get("note"):
+                tool += f"<br>{html.escape(item['note'])}"
             rows.append(
                 f"<tr><td>{proto}{dirn}{run}</td><td>{_v(item.get('pkt_size'))}</td>"
                 f"<td>{_v(asked)}{how}</td>"
                 f"<td>{_v(item.get('throughput_kbps'))}</td><td>{loss}</td>"
                 f"<td>{_v(item.get('rtt_ms'))}</td><td>{_v(item.get('retrans'))}</td>"
-                f"<td>{html.escape(str(item.get('tool', '')))}</td></tr>"
+                f"<td>{tool}</td></tr>"
             )
     if not rows:
         return ""
