@@ -14,6 +14,8 @@ Kind = Literal["vm", "native", "external"]  # a scenario module's VMTP_KIND
 Protocol = Literal["tcp", "udp", "icmp", "multicast"]
 Tool = Literal["nuttcp", "iperf3", "iperf"]
 TOOLS: tuple[Tool, ...] = get_args(Tool)  # the throughput tools, VMTP's two and iperf3
+VNIC_TYPES = ("normal", "direct", "macvtap")  # --vmtp-vnic-type (VMTP's --vnic-type)
+FOOTPRINTS = ("fast", "minimal")  # --vmtp-footprint
 IPV6_MODES = ("slaac", "dhcpv6-stateless", "dhcpv6-stateful")  # VMTP's ipv6_mode values
 MULTICAST_TOOLS = ("auto", "nuttcp", "iperf")  # multicast: which tool (measure/multicast.py)
 Network = Literal["net1", "net2"]  # net1: the server's; net2: behind the router
@@ -226,6 +228,29 @@ def roles_needed(rows: Iterable[Scenario]) -> set[Role]:
         if row.group is not None:
             roles.add(row.group.client_role)
     return roles
+
+
+def floating_roles_needed(rows: Iterable[Scenario]) -> set[Role]:
+    """The VMs these rows reach through a floating IP: the server VM of the floating-IP and
+    external rows, and the floating-IP rows' clients (their traffic leaves through theirs)."""
+    roles: set[Role] = set()
+    for row in rows:
+        if row.kind == "external" or (row.group is not None and row.group.address == "floating_ip"):
+            roles.add(SERVER_ROLE)
+            if row.group is not None:
+                roles.add(row.group.client_role)
+    return roles
+
+
+def footprint_sort_key(row: Scenario) -> tuple[int, int, int, int]:
+    """VMTP's order, client by client, so that with --vmtp-footprint minimal each client VM
+    boots once: the intra-node clients (same network 1.x; other network 3.x, 5.x), then the
+    inter-node ones (2.x; 4.x, 6.x), then the rows of no client VM."""
+    if row.group is None:
+        return (2, *row.sort_key, 0)
+    g = row.group
+    return (int(g.placement == "inter_node"), int(g.network == "different_network"), g.group,
+            row.sort_key[1])
 
 
 def unselected_reason(row: Scenario, protocols: tuple[Protocol, ...]) -> str | None:

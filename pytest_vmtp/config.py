@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from pytest_vmtp import defaults
+from pytest_vmtp import config_boot, defaults
 from pytest_vmtp.catalogue import IPV6_MODES, Protocol, parse_protocols
 from pytest_vmtp.gate.rules import GateRules, RuleError
 from pytest_vmtp.history.errors import HistoryError
@@ -34,6 +34,8 @@ CLOUD_KEYS = (
     "image", "flavor", "external_network", "login_user", "hypervisors", "availability_zone",
     "cidrs", "boot_timeout_s", "ssh_timeout_s", "keep", "dns_nameservers", "networks", "router",
     "security_group", "key_pair", "private_key", "floating_ips", "ssh_jump", "ipv6_mode", "ipv6_cidrs",
+    "vm_image_url", "delete_image_after_run", "vnic_type", "config_drive", "user_data", "dhcp",
+    "footprint",
 )
 
 
@@ -99,6 +101,8 @@ _EMPTY_DEFAULT = {
 def describe_default(key: str) -> str:
     """The default of a defaults.yaml key in words, for option help texts."""
     value = load_defaults().get(key)
+    if isinstance(value, dict) and "name" in value:  # flavor: its name (the spec is in the file)
+        value = value["name"]
     if value in (None, [], ""):
         return _EMPTY_DEFAULT.get(key, "none")
     if isinstance(value, list):
@@ -237,15 +241,18 @@ def build(overrides: dict[str, Any], config_file: str | None = None, user_file: 
     merged = dict(defaults)
     warnings: list[str] = []
     files: list[str] = []
+    from_file: dict[str, Any] = {}  # what the files set (the flavor merges over defaults.yaml's)
     user_file = user_file or (user_vmtp_file() if read_user_file else None)
     if user_file is not None:
         settings, notes = load_file(user_file, vmtp=True, label="VMTP's per-user config")
         merged.update(settings)
+        from_file.update(settings)
         warnings += notes
         files.append(str(user_file))
     if config_file:
         settings, notes = load_file(config_file)
         merged.update(settings)
+        from_file.update(settings)
         warnings += notes
         files.append(str(config_file))
     merged.update({k: v for k, v in overrides.items() if v is not None and k in merged})
@@ -297,6 +304,10 @@ def build(overrides: dict[str, Any], config_file: str | None = None, user_file: 
     if len(hyps) > 2:
         raise ConfigError("--vmtp-hypervisor: give it at most twice (server host, client host)")
     _network_modes(merged)
+    try:
+        config_boot.normalise(merged, from_file.get("flavor"), overrides.get("flavor"))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     # As the openstack CLI: an explicit name, else OS_CLOUD; with neither, the local cloud.
     cloud_name = merged["cloud"] or os.environ.get("OS_CLOUD") or LOCAL_CLOUD
     json_path = merged["json"]

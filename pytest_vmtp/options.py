@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pytest_vmtp.catalogue import IPV6_MODES, TOOLS
+from pytest_vmtp.catalogue import FOOTPRINTS, IPV6_MODES, TOOLS, VNIC_TYPES
 
 if TYPE_CHECKING:
     import argparse
@@ -78,7 +78,20 @@ OPTIONS: tuple[Option, ...] = (
     Option("--vmtp-icmp-pkt-sizes", "ping payload sizes, comma-separated", "icmp_pkt_sizes", "LIST"),
     Option("--vmtp-ping-count", "pings per size", "ping_count", "N", {"type": int}),
     Option("--vmtp-image", "Glance image of the test VMs", "image", "NAME"),
-    Option("--vmtp-flavor", "Nova flavor of the test VMs", "flavor", "NAME"),
+    Option("--vmtp-image-url", "upload the image from this http(s):// or file:// URL or file when no "
+           "image has its name (VMTP's vm_image_url)", "vm_image_url", "URL|PATH"),
+    Option("--vmtp-flavor", "Nova flavor of the test VMs; made from the config's flavor spec when missing, "
+           "and deleted after the run", "flavor", "NAME"),
+    Option("--vmtp-vnic-type", "vNIC type of the test VMs' ports: direct and macvtap (SR-IOV) ports are made "
+           "first with binding:vnic_type", "vnic_type", None, {"choices": VNIC_TYPES}),
+    Option("--vmtp-config-drive", "boot the test VMs with a config drive", "config_drive", None,
+           {"action": "store_const", "const": True}, show_default=False),
+    Option("--vmtp-user-data", "pass this file to every test VM as its user data", "user_data", "FILE"),
+    Option("--vmtp-no-dhcp", "no DHCP on the subnets the run makes: the VMs take their addresses from the "
+           "config drive (turned on)", "dhcp", None, {"action": "store_const", "const": False},
+           show_default=False),
+    Option("--vmtp-footprint", "fast: boot every VM at once; minimal: at most two VMs and two floating IPs "
+           "at a time (small quotas)", "footprint", None, {"choices": FOOTPRINTS}),
     Option("--vmtp-external-network", "external network for the router and floating IPs", "external_network",
            "NAME"),
     Option("--vmtp-hypervisor", "compute host for the server VM, then for the inter-node client VM "

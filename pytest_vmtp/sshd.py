@@ -52,6 +52,13 @@ class SshdHandle:
         stop_group(self.pid, timeout)
 
 
+def _quoted(value: str) -> str:
+    """A SetEnv value: double-quoted when it holds blanks (sshd_config's own quoting)."""
+    if any(c in value for c in '"\n'):
+        raise SshdError(f"environment value {value!r}: no quotes or newlines")
+    return f'"{value}"' if any(c.isspace() for c in value) else value
+
+
 def ensure_host_key(directory: Path) -> None:
     key = directory / "ssh_host_ed25519_key"
     if not key.exists():
@@ -70,6 +77,7 @@ def start_sshd(
     timeout: float = 10.0,
     host_key_from: Path | None = None,
     root_password_hash: str | None = None,
+    environment: dict[str, str] | None = None,
 ) -> SshdHandle:
     """Start sshd (in netns, if given) and return once it listens.
 
@@ -79,6 +87,8 @@ def start_sshd(
     password hosts). sshd checks passwords against /etc/shadow; this server alone sees a shadow
     file holding just that root entry (bind-mounted in a mount namespace of its own), so the
     machine's accounts and their passwords are neither read nor changed.
+    environment: variables every session gets (sshd_config's SetEnv), e.g. where a local-cloud
+    VM's config drive is.
     """
     if not os.path.exists(SSHD):
         raise SshdError("sshd not found: install openssh-server")
@@ -93,9 +103,10 @@ def start_sshd(
     os.chmod(directory / "authorized_keys", 0o600)
     config = directory / "sshd_config"
     password = root_password_hash is not None
+    setenv = "".join(f"SetEnv {name}={_quoted(value)}\n" for name, value in (environment or {}).items())
     config.write_text(_CONFIG.format(port=port, listen=listen, dir=directory,
                                      root_login="yes" if password else "prohibit-password",
-                                     password_auth="yes" if password else "no"))
+                                     password_auth="yes" if password else "no") + setenv)
     os.makedirs("/run/sshd", exist_ok=True)  # privilege-separation directory
     log = directory / "sshd.log"
     cmd = [SSHD, "-D", "-e", "-f", str(config)]

@@ -109,15 +109,17 @@ class Maker:
 
     def network(self, key: str, cidr: str, settings: CloudSettings, router_id: str | None,
                 cidr6: str | None = None) -> tuple[Network, Subnet, Subnet | None]:
-        """Network + subnet (DHCP on, the settings' DNS servers) attached to the router (a
-        router of the run's, or one it reuses: cleanup removes the interface, not the router);
-        with cidr6, an IPv6 subnet beside it of settings.ipv6_mode (both of Neutron's mode
-        attributes, as VMTP set them), on the router too (it routes and advertises it)."""
+        """Network + subnet (DHCP as settings.dhcp says, the settings' DNS servers) attached to
+        the router (a router of the run's, or one it reuses: cleanup removes the interface, not
+        the router); with cidr6, an IPv6 subnet beside it of settings.ipv6_mode (both of
+        Neutron's mode attributes, as VMTP set them), on the router too (it routes and
+        advertises it)."""
         net_name, subnet_name = self.name(key), self.name(f"{key}-subnet")
         with cloud_errors(f"creating network {net_name} ({cidr})"):
             network = self.conn.network.create_network(name=net_name)
             self.tag(network)
-            subnet = self._subnet(network.id, subnet_name, cidr, settings, {"ip_version": 4})
+            subnet = self._subnet(network.id, subnet_name, cidr, settings,
+                                  {"ip_version": 4, "enable_dhcp": settings.dhcp})
             if router_id:
                 self.conn.network.add_interface_to_router(router_id, subnet.id)  # positional: renamed in SDK 4
         subnet6 = None
@@ -132,14 +134,14 @@ class Maker:
 
     def _subnet(self, network_id: str, name: str, cidr: str, settings: CloudSettings,
                 kwargs: dict[str, Any]) -> Subnet:
-        """A subnet with DHCP on and the settings' DNS servers of its family (Neutron refuses
-        the other family's)."""
+        """A subnet with DHCP on (unless kwargs say otherwise) and the settings' DNS servers of
+        its family (Neutron refuses the other family's)."""
         version = kwargs["ip_version"]
         dns = [d for d in settings.dns_nameservers if ipaddress.ip_address(d).version == version]
         if dns:
             kwargs = {**kwargs, "dns_nameservers": dns}
         subnet = self.conn.network.create_subnet(network_id=network_id, name=name, cidr=cidr,
-                                                 enable_dhcp=True, **kwargs)
+                                                 **{"enable_dhcp": True, **kwargs})
         self.tag(subnet)
         return subnet
 
@@ -148,8 +150,21 @@ class Maker:
         with cloud_errors(f"creating server group {name} ({policy})"):
             return self.conn.compute.create_server_group(name=name, policy=policy)
 
+    def port(self, role: str, network_id: str, vnic_type: str, security_group_id: str) -> Port:
+        """A VM's port made before its server, as SR-IOV needs (binding:vnic_type); Nova does
+        not delete a port it did not make: cleanup finds it by its mark."""
+        name = self.name(f"{role.replace('_', '-')}-port")
+        with cloud_errors(f"creating port {name} (vnic_type {vnic_type})"):
+            port = self.conn.network.create_port(network_id=network_id, name=name, binding_vnic_type=vnic_type,
+                                                 security_group_ids=[security_group_id])
+            self.tag(port)
+        return port
+
     def server(self, role: str, image_id: str, flavor_id: str, network_id: str, key_name: str,
-               security_group: str, availability_zone: str | None, hints: dict[str, Any] | None) -> Server:
+               security_group: str, availability_zone: str | None, hints: dict[str, Any] | None, *,
+               port_id: str | None = None, config_drive: bool = False, user_data: str | None = None) -> Server:
+        """The role's server on network_id, or on port_id (made by port(), which carries the
+        security group); with a config drive and user data (base64) when asked."""
         name = self.name(role.replace("_", "-"))
         kwargs: dict[str, Any] = {}
         if availability_zone:
@@ -158,10 +173,17 @@ class Maker:
             kwargs["scheduler_hints"] = hints
         if self.server_tags:
             kwargs["tags"] = naming.tags(self.run_id)
+        if config_drive:
+            kwargs["config_drive"] = True
+        if user_data:
+            kwargs["user_data"] = user_data
+        if port_id:
+            kwargs["networks"] = [{"port": port_id}]
+        else:
+            kwargs.update(networks=[{"uuid": network_id}], security_groups=[{"name": security_group}])
         with cloud_errors(f"creating server {name}"):
             return self.conn.compute.create_server(
-                name=name, image_id=image_id, flavor_id=flavor_id, networks=[{"uuid": network_id}],
-                key_name=key_name, security_groups=[{"name": security_group}],
+                name=name, image_id=image_id, flavor_id=flavor_id, key_name=key_name,
                 metadata={naming.SERVER_META_KEY: self.run_id}, **kwargs)
 
     def server_port(self, server_id: str, label: str | None = None) -> Port:

@@ -24,10 +24,11 @@ from typing import TYPE_CHECKING, Any
 
 from openstack.connection import Connection
 
+from pytest_vmtp import config_boot
 from pytest_vmtp.catalogue import ROLES, Network, Role
 from pytest_vmtp.catalogue import SERVER_ROLE as SERVER
-from pytest_vmtp.cloud import lookup, naming, sources
-from pytest_vmtp.cloud.errors import CloudError
+from pytest_vmtp.cloud import flavors, images, lookup, naming, quotas, sources
+from pytest_vmtp.cloud.errors import CloudError, cloud_errors
 from pytest_vmtp.cloud.keys import make_keypair
 from pytest_vmtp.cloud.modes import (
     NEED_FLOATING_IP,
@@ -40,9 +41,9 @@ from pytest_vmtp.cloud.modes import (
 )
 from pytest_vmtp.cloud.placement import SCHEDULER, Placement, plan
 from pytest_vmtp.cloud.resources import Maker
-from pytest_vmtp.cloud.settings import CloudSettings
+from pytest_vmtp.cloud.settings import MINIMAL_VMS, SRIOV_VNIC_TYPES, CloudSettings
 from pytest_vmtp.cloud.shared import SharedState
-from pytest_vmtp.cloud.waits import wait_for_port, wait_for_servers
+from pytest_vmtp.cloud.waits import retry_conflict, wait_for_port, wait_for_servers, wait_gone
 
 if TYPE_CHECKING:
     from openstack.compute.v2.server import Server
@@ -81,6 +82,7 @@ class VmEndpoint:
 
 
 Reach = Callable[[VmEndpoint, float], None]  # wait until SSH reaches the VM, else CloudError
+Retired = Callable[[VmEndpoint], None]  # a VM deleted to make room (minimal footprint)
 
 
 def reach_directly(vm: VmEndpoint, timeout: float) -> None:
@@ -101,11 +103,14 @@ class Topology:
     """One per run; usable from several processes sharing `shared_dir`."""
 
     def __init__(self, conn: Connection, settings: CloudSettings, run_id: str, shared_dir: str | Path,
-                 progress: Progress | None = None, reach: Reach | None = None) -> None:
+                 progress: Progress | None = None, reach: Reach | None = None,
+                 retired: Retired | None = None) -> None:
         """reach: how to wait for a booted VM's SSH (default: its port, from this machine; a
-        jump host's caller passes its own)."""
+        jump host's caller passes its own). retired: told of each client VM a minimal
+        footprint deletes (its SSH connections and host keys are stale)."""
         self.conn = conn
         self.reach = reach or reach_directly
+        self.retired: Retired = retired or (lambda vm: None)
         self.settings = settings
         self.run_id = naming.check_run_id(run_id)
         self.shared_dir = Path(shared_dir)
@@ -147,6 +152,12 @@ class Topology:
                         state["errors"][role] = gone.reason if no_ssh else \
                             f"{self._maker.name(role.replace('_', '-'))}: {gone.reason}"
                         missing.remove(role)
+                if missing and "quota" not in state:  # no reserve() before: these roles are the run's
+                    state["quota"] = self._check_quotas(state, set(missing), set())
+                if missing and state["quota"].get("short"):
+                    raise CloudError(state["quota"]["short"])
+                if missing and self.settings.minimal:
+                    self._make_room(state, keep=set(wanted))
                 if missing:
                     self._build(state, missing)
         failed = [state["errors"][r] for r in roles if r in state["errors"]]  # each names its VM
@@ -169,6 +180,7 @@ class Topology:
                 ext_id = state["resources"]["external_network"]["id"]
                 port = self._maker.server_port(record["server_id"])
                 fip = self._maker.floating_ip(role, ext_id, port.id)
+                state["ids"].setdefault(role, {})["floating_ip_id"] = fip.id
                 record["floating_ip"] = fip.floating_ip_address
                 self._allow_floating_ip(state, fip.floating_ip_address)
             return record["floating_ip"]
@@ -208,6 +220,20 @@ class Topology:
     def built(self) -> dict[str, Any]:
         """The shared record of what was built (for metadata and debugging)."""
         return self._state.read()
+
+    def reserve(self, roles: Iterable[Role], floating_roles: Iterable[Role] = ()) -> None:
+        """Before the first boot, once per run: do the project's quotas hold what the run will
+        make for these roles (the VMs the selected rows need; floating_roles: those given a
+        floating IP when SSH does not use them)? CloudError with the one line saying which
+        quota is short, every time it is asked, else nothing. Makes nothing."""
+        state = self._state.read()
+        if "quota" not in state:
+            with self._thread_lock, self._state.locked() as state:
+                if "quota" not in state:
+                    state["quota"] = self._check_quotas(state, set(roles), set(floating_roles))
+        problem = state["quota"].get("short")
+        if problem:
+            raise CloudError(problem)
 
     # ---------------------------------------------------------------- building
     def _placement(self, state: dict[str, Any]) -> Placement:
@@ -290,17 +316,128 @@ class Topology:
                         f"{ext.name} (a provider network?): the floating-IP rows need one")
         return None
 
+    def _check_quotas(self, state: dict[str, Any], roles: set[Role], floating_roles: set[Role]) -> dict[str, Any]:
+        s, res = self.settings, state["resources"]
+        start = time.monotonic()
+        plan = self._plan(state)
+        roles = {r for r in roles if self.role_available(r)}
+        if not roles or state["vms"]:
+            return {}
+        flavor = res.get("flavor") or (flavors.record(f) if (f := flavors.find(self.conn, s.flavor)) else None)
+        vcpus, ram = (flavor["vcpus"], flavor["ram"]) if flavor else (s.flavor_spec.vcpus, s.flavor_spec.ram)
+        made = [k for k in NETWORKS if k not in res and any(ROLES[r].network == k for r in roles)]
+        router = plan.router == "create" or "router" in res
+        floating = roles if plan.ssh == "floating" else (
+            floating_roles & roles if plan.unavailable(NEED_FLOATING_IP) is None else set())
+        per_network = 2 if s.ipv6_mode else 1  # an IPv6 subnet beside each IPv4 one, on the router too
+        wanted = quotas.Plan(vms=len(roles), vcpus=vcpus, ram=ram, floating_vms=len(floating), networks=len(made),
+                             router=plan.router == "create", interfaces=len(made) * per_network if router else 0,
+                             security_group=not s.security_group, key_pair=not s.key_pair,
+                             subnets_per_network=per_network)
+        rooms, unread = quotas.headroom(self.conn)
+        problem = quotas.verdict(wanted, s.minimal, rooms)
+        need = quotas.needs(wanted, s.minimal)
+        listed = ", ".join(f"{quotas.LABELS[k]} {v}" for k, v in need.items().items() if v and k in rooms)
+        self.progress(f"quotas: the run needs {listed or 'nothing that is counted'}"
+                      + (f" ({'minimal footprint: ' + str(MINIMAL_VMS) + ' VMs at a time'})" if s.minimal else "")
+                      + ("; SHORT" if problem else "; they fit")
+                      + (f"; not checked: {', '.join(unread)}" if unread else "") + f" ({_secs(start)} s)")
+        return {"short": problem} if problem else {"needs": need.items()}
+
+    def _image(self, state: dict[str, Any]) -> dict[str, Any]:
+        """The image of the configured name, else uploaded from the image URL."""
+        s, res = self.settings, state["resources"]
+        if "image" in res:
+            return dict(res["image"])
+        start = time.monotonic()
+        img = lookup.maybe_image(self.conn, s.image)
+        uploaded = img is None
+        if img is None:
+            if not s.image_url:
+                raise CloudError(f"image '{s.image}' not found: upload it, give --vmtp-image-url, or set --vmtp-image")
+            self.progress(f"image {s.image} not found: uploading it from {s.image_url} ...")
+            tags = naming.tags(self.run_id) if s.delete_image_after_run else []
+            img = images.upload(self.conn, s.image, s.image_url, self.shared_dir, tags)
+        res["image"] = {"id": img.id, "name": img.name, "login_user": lookup.login_user_of(img, s.login_user),
+                        "uploaded": uploaded}
+        secs = _secs(start)
+        _add_time(state, "resources_s", secs)
+        kept = "deleted after the run" if s.delete_image_after_run else "kept for the next runs"
+        self.progress(f"uploaded image {img.name} ({img.size} bytes, {kept}) in {secs} s" if uploaded
+                      else f"found image {s.image} in {secs} s")
+        self._state.write(state)
+        return dict(res["image"])
+
+    def _flavor(self, state: dict[str, Any]) -> dict[str, Any]:
+        """The flavor of the configured name, else one made from the flavor spec (deleted with
+        the run's resources: it carries the run's name)."""
+        s, res = self.settings, state["resources"]
+        if "flavor" in res:
+            return dict(res["flavor"])
+        start = time.monotonic()
+        found = flavors.find(self.conn, s.flavor)
+        if found is not None:
+            res["flavor"] = flavors.record(found)
+            label = f"found flavor {s.flavor}"
+        else:
+            name = self._maker.name(flavors.ROLE)
+            res["flavor"] = flavors.record(flavors.create(self.conn, s.flavor, s.flavor_spec, name), created=True)
+            label = f"flavor {s.flavor} not found: created {name} ({flavors.describe(s.flavor_spec)})"
+        secs = _secs(start)
+        _add_time(state, "resources_s", secs)
+        self.progress(f"{label} in {secs} s")
+        self._state.write(state)
+        return dict(res["flavor"])
+
+    def _explain(self, exc: CloudError) -> str:
+        """A boot failure, with what to do when it is an SR-IOV port that could not be bound."""
+        msg = str(exc)
+        if "Binding failed for port" in msg and self.settings.vnic_type in SRIOV_VNIC_TYPES:
+            msg += (f" (--vmtp-vnic-type {self.settings.vnic_type}: SR-IOV ports bind only on flat or VLAN "
+                    "provider networks of a physical network with SR-IOV NICs: give one with --vmtp-network)")
+        return msg
+
+    def _make_room(self, state: dict[str, Any], keep: set[Role]) -> None:
+        """Minimal footprint: delete every client VM but those in keep (the server VM stays),
+        with their floating IPs and ports, and wait until Nova has let them go."""
+        gone = [r for r in state["ids"] if r != SERVER and r not in keep]
+        if not gone:
+            return
+        start = time.monotonic()
+        for role in gone:
+            self._retire(state, role)
+        _add_time(state, "retire_s", _secs(start))
+        self.progress(f"footprint minimal: deleted {', '.join(gone)} to make room in {_secs(start)} s")
+        self._state.write(state)
+
+    def _retire(self, state: dict[str, Any], role: Role) -> None:
+        ids = state["ids"].pop(role)
+        record = state["vms"].pop(role, None)
+        net, compute = self.conn.network, self.conn.compute
+        if ids.get("floating_ip_id"):
+            with cloud_errors(f"deleting the floating IP of {role}"):
+                net.delete_ip(ids["floating_ip_id"], ignore_missing=True)
+        if ids.get("server_id"):
+            with cloud_errors(f"deleting server {self._maker.name(role.replace('_', '-'))}"):
+                compute.delete_server(ids["server_id"], ignore_missing=True)
+
+            def exists() -> bool:
+                with cloud_errors("waiting for a deleted server"):
+                    return compute.find_server(ids["server_id"], ignore_missing=True) is not None
+
+            wait_gone(exists, f"server of {role}", self.settings.boot_timeout_s)
+        if ids.get("port_id"):
+            retry_conflict(f"deleting the port of {role}", lambda: net.delete_port(ids["port_id"]),
+                           timeout=self.settings.boot_timeout_s)
+        if record is not None:
+            self.retired(VmEndpoint.from_json(record))
+
     def _base(self, state: dict[str, Any], networks: set[Network]) -> None:
         s, m, res = self.settings, self._maker, state["resources"]
         network_plan = self._plan(state)
 
-        def image() -> dict[str, Any]:
-            img = lookup.find_image(self.conn, s.image)
-            return {"id": img.id, "name": img.name, "login_user": lookup.login_user_of(img, s.login_user)}
-
-        self._step(state, "image", f"found image {s.image}", image)
-        self._step(state, "flavor", f"found flavor {s.flavor}",
-                   lambda: {"id": (f := lookup.find_flavor(self.conn, s.flavor)).id, "name": f.name})
+        self._image(state)
+        self._flavor(state)
 
         def keypair() -> dict[str, Any]:
             if s.key_pair:
@@ -423,16 +560,22 @@ class Topology:
         res = state["resources"]
         ordered = sorted(roles, key=lambda r: r != SERVER)  # the server first: hints may name it
         booted: dict[Role, str] = {}  # role -> server id
+        user_data = config_boot.user_data_b64(self.settings.user_data) if self.settings.user_data else None
 
         start = time.monotonic()
         for role in ordered:
             server_id = booted.get(SERVER) or state["vms"].get(SERVER, {}).get("server_id")
             try:
                 az, hints = self._boot_args(state, placement, role, server_id)
+                ids = state["ids"].setdefault(role, {})
+                if self.settings.vnic_type in SRIOV_VNIC_TYPES and not ids.get("port_id"):
+                    ids["port_id"] = self._maker.port(role, res[ROLES[role].network]["id"], self.settings.vnic_type,
+                                                      res["security_group"]["id"]).id
                 server = self._maker.server(role, res["image"]["id"], res["flavor"]["id"],
                                             res[ROLES[role].network]["id"], res["keypair"]["name"],
-                                            res["security_group"]["name"], az, hints)
-                booted[role] = server.id
+                                            res["security_group"]["name"], az, hints, port_id=ids.get("port_id"),
+                                            config_drive=self.settings.config_drive, user_data=user_data)
+                booted[role] = ids["server_id"] = server.id
             except CloudError as exc:
                 msg = str(exc)
                 vm_name = self._maker.name(role.replace("_", "-"))
@@ -457,7 +600,7 @@ class Topology:
         for role, sid in booted.items():
             active = results[sid]
             if isinstance(active, CloudError):
-                state["errors"][role] = str(active)
+                state["errors"][role] = self._explain(active)
                 continue
             try:
                 pending[role] = self._endpoint(state, placement, role, active, server_host_id)
@@ -485,7 +628,9 @@ class Topology:
                                  "--vmtp-ipv6-mode needs an IPv6 subnet there (a reused network must have one)")
         floating = None
         if NetworkPlan.from_json(state["plan"]).ssh == "floating":
-            floating = self._maker.floating_ip(role, res["external_network"]["id"], port.id).floating_ip_address
+            fip = self._maker.floating_ip(role, res["external_network"]["id"], port.id)
+            state["ids"].setdefault(role, {})["floating_ip_id"] = fip.id
+            floating = fip.floating_ip_address
             self._allow_floating_ip(state, floating)
         if placement.mode == SCHEDULER and ROLES[role].side == "B" and server_host_id:
             if server.host_id == server_host_id:

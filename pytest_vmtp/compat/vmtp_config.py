@@ -74,25 +74,24 @@ class VmtpKey:
 _NAMES = ("pytest-vmtp names what it makes vmtp-<run id>-... (so that vmtp-cleanup finds it) and reuses "
           "only what is named for reuse")
 
-# The table. "pending" in a comment: the pytest-vmtp key is being added in another branch (the
-# translation then warns that this version lacks it, until it is there).
+# The table. A key it maps onto that this version lacks is a warning saying so (translate).
 KEYS: tuple[VmtpKey, ...] = (
     VmtpKey("image_name", "image"),
     VmtpKey("ssh_vm_username", "login_user"),
     VmtpKey("flavor_type", "flavor"),
-    VmtpKey("flavor", "flavor"),  # pending: flavor as a dict (vcpus, ram, disk, extra_specs); see _flavor
+    VmtpKey("flavor", "flavor"),  # VMTP's attributes: pytest-vmtp's flavor spec; see _flavor
     VmtpKey("availability_zone", "availability_zone"),
     VmtpKey("dns_nameservers", "dns_nameservers"),
-    VmtpKey("vm_image_url", "vm_image_url"),  # pending
+    VmtpKey("vm_image_url", "vm_image_url"),
     VmtpKey("reuse_network_name", "networks", _networks),
     VmtpKey("floating_ip", "floating_ips", _bool),  # VMTP never read it; what it says is what users mean
     VmtpKey("ext_net_name", "external_network"),  # read by VMTP's code, not in its defaults file
-    VmtpKey("config_drive", "config_drive", _bool),  # pending
-    VmtpKey("user_data_file", "user_data"),  # pending
+    VmtpKey("config_drive", "config_drive", _bool),
+    VmtpKey("user_data_file", "user_data"),
     VmtpKey("ipv6_mode", "ipv6_mode"),
     # VMTP set these from its flags (over the file's value); written in a file, what they say is meant.
-    VmtpKey("no_dhcp", "dhcp", lambda v: _SKIP if v is None else not v),  # pending: dhcp (false = no DHCP)
-    VmtpKey("vnic_type", "vnic_type"),  # pending
+    VmtpKey("no_dhcp", "dhcp", lambda v: _SKIP if v is None else not v),  # dhcp: false = no DHCP
+    VmtpKey("vnic_type", "vnic_type"),
     VmtpKey("internal_cidr", "cidrs"),
     VmtpKey("internal_cidr_v6", "ipv6_cidrs"),  # used with ipv6_mode (VMTP: dual stack too)
     VmtpKey("tcp_tp_loop_count", "tcp_runs"),
@@ -199,7 +198,7 @@ def _flavor(data: dict[str, Any], out: Translation) -> None:
                 out.settings["flavor"] = name
             else:
                 out.settings.pop("flavor")
-        else:  # pending: flavor as a dict
+        else:  # pytest-vmtp's flavor spec: a mapping with the name
             out.settings["flavor"] = {"name": name or VMTP_DEFAULTS["flavor_type"], **attrs}
     elif "flavor" in data and attrs is not None and not isinstance(attrs, dict):
         out.warnings.append("VMTP's flavor is a mapping of vcpus, ram, disk and extra_specs; "

@@ -136,7 +136,7 @@ def test_the_vmtp_command_with_an_openrc_and_a_vmtp_config_file(cloud, tmp_path:
     vmtp_json.validate(doc)
     assert doc["test_description"] == "vmtp e2e" and doc["l2agent_type"] == "Linux bridge agent"
     assert doc["openstack_version"] == "Train (compute API 2.79)"
-    assert doc["args"]["image"] == "vmtp-local" and doc["args"]["flavor"] == "m1.tiny"
+    assert doc["args"]["image"] == "vmtp-local" and doc["args"]["flavor"]["name"] == "m1.tiny"
     assert doc["args"]["tcp_runs"] == 1 and doc["args"]["bandwidth"] == "200000K"
     tcp = next(f for f in doc["flows"] if f["scenario"] == "1.1")
     assert [r["bandwidth_limit_kbps"] for r in tcp["results"]] == [200000]
