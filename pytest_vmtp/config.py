@@ -24,6 +24,7 @@ from pytest_vmtp.history.errors import HistoryError
 from pytest_vmtp.history.mongo import MongoTarget
 from pytest_vmtp.measure import validate
 from pytest_vmtp.measure.settings import MULTICAST_TOOLS, TOOLS, MeasureSettings
+from pytest_vmtp.scale.settings import MAX_PAIRS, PROGRESSIONS, ScaleSettings
 
 LOCAL_CLOUD = "local"
 # The local cloud's clouds.yaml entries (localcloud/layout.py's CLOUD_NAME, MEMBER_CLOUD_NAME):
@@ -70,6 +71,7 @@ class VmtpConfig:
     host_key_policy: str = "strict"  # for hosts and external_host: strict | accept-new
     warnings: tuple[str, ...] = ()  # config files' keys that were not taken (VMTP keys without equivalent)
     files: tuple[str, ...] = ()  # the config files read, in order (~/.vmtp.yaml, --vmtp-config)
+    scale: ScaleSettings = field(default_factory=ScaleSettings)  # --vmtp-pairs, --vmtp-progression
 
     @property
     def multicast(self) -> bool:
@@ -328,7 +330,27 @@ def build(overrides: dict[str, Any], config_file: str | None = None, user_file: 
         host_key_policy=host_key_policy,
         warnings=tuple(warnings),
         files=tuple(files),
+        scale=_scale(merged),
     )
+
+
+def _scale(merged: dict[str, Any]) -> ScaleSettings:
+    """--vmtp-pairs and --vmtp-progression (README "Scale mode")."""
+    pairs = merged["pairs"]
+    if isinstance(pairs, bool) or not isinstance(pairs, int) or not 1 <= pairs <= MAX_PAIRS:
+        raise ConfigError(f"--vmtp-pairs {pairs!r}: give a whole number of pairs from 1 to {MAX_PAIRS}")
+    progression = merged["progression"]
+    if progression is not None and progression not in PROGRESSIONS:
+        raise ConfigError(f"--vmtp-progression {progression!r}: use one of {', '.join(PROGRESSIONS)}")
+    if progression is not None and pairs < 2:
+        raise ConfigError(f"--vmtp-progression {progression}: give its largest step with --vmtp-pairs N "
+                          "(2 or more)")
+    if pairs > 1 and merged["footprint"] == "minimal":
+        raise ConfigError(f"--vmtp-pairs {pairs} boots {pairs} server VMs and their clients at once: "
+                          "--vmtp-footprint minimal (two VMs at a time) cannot run it")
+    return ScaleSettings(pairs=pairs, progression=progression,
+                         start_lead_s=_positive("pairs_start_lead_s", merged["pairs_start_lead_s"], float),
+                         start_lead_per_pair_s=float(merged["pairs_start_lead_per_pair_s"] or 0))
 
 
 def _names(name: str, value: Any, most: int) -> list[str]:

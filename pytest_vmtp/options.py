@@ -71,6 +71,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("--vmtp-multicast-group", "multicast group of the x.4 rows (VMTP's --multicast_addr; "
            "nuttcp takes 231.x.y.z only)", "multicast_group", "ADDR"),
     Option("--vmtp-time", "seconds per throughput test", "duration_s", "SEC", {"type": int}),
+    Option("--vmtp-pairs", "scale mode: client/server pairs each VM-to-VM TCP/UDP row measures at once "
+           "(aggregate and per-pair figures); with --vmtp-progression its largest step", "pairs", "N",
+           {"type": int}),
+    Option("--vmtp-progression", "re-run each scaled row with 1, 2, 3 ... (linear) or 1, 2, 4 ... (quadratic) "
+           "pairs up to --vmtp-pairs, stopping at the first step that breaks an SLA", "progression", None,
+           {"choices": ("linear", "quadratic")}),
     Option("--vmtp-bandwidth", "rate cap, e.g. 500M; none: search the UDP rate whose loss is in "
            "udp_loss_target", "bandwidth", "RATE"),
     Option("--vmtp-tcp-pkt-sizes", "TCP message sizes, comma-separated", "tcp_pkt_sizes", "LIST"),

@@ -115,7 +115,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     rows.sort(key=lambda i: _row_order(_scenario_of(i), minimal))
     items[:] = others[:first] + rows + others[first:]
     running = [r for r in (_scenario_of(i) for i in rows if not i.get_closest_marker("skip")) if r]
-    session.planned_roles.update(catalogue.roles_needed(running))
+    scale = session.config.scale
+    session.planned_roles.update(catalogue.roles_needed(running, scale.pairs if scale.active else 1))
     session.planned_floating_roles.update(catalogue.floating_roles_needed(running))
 
 

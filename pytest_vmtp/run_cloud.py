@@ -92,6 +92,7 @@ def cloud_settings(cfg: VmtpConfig) -> dict[str, object]:
     values: dict[str, object] = {**cfg.cloud, **tool_ports(cfg), **security_sources(cfg)}
     values["use_floating_ips"] = cfg.cloud["floating_ips"]
     values["image_url"] = cfg.cloud.get("vm_image_url")
+    values["raise_quota"] = cfg.scale.active and cfg.is_local_cloud
     if cfg.cloud.get("ssh_jump"):
         values["use_floating_ip_for_ssh"] = False
     return values

@@ -134,3 +134,44 @@ def headroom(conn: Connection) -> tuple[dict[str, Room], list[str]]:
     except (sdk_exc.SDKException, ksa_exc.ClientException) as exc:
         unread.append(f"Neutron quota details ({type(exc).__name__})")
     return rooms, unread
+
+
+# `openstack quota set` names of the quotas above, per service; what raise_to_fit may raise.
+_SET_NOVA = {"instances": "instances", "cores": "cores", "ram": "ram", "key_pairs": "key_pairs"}
+_SET_NEUTRON = {"ports": "port", "floating_ips": "floatingip", "networks": "network", "subnets": "subnet",
+                "routers": "router", "security_groups": "security_group"}
+# Security-group rules each floating IP adds (ICMP, the tool's TCP and UDP ports), and the
+# group's own: only raised here, an estimate (the rules depend on the sources and the tool).
+RULES_PER_FLOATING_IP = 4
+RULES_BASE = 20
+
+
+def raise_to_fit(conn: Connection, wanted: Needs, rooms: dict[str, Room]) -> list[str]:
+    """Raise the current project's quotas that cannot hold `wanted` to what they need (scale
+    mode on the local cloud, whose admin the run is); the `openstack quota set` options used."""
+    project = conn.current_project_id or ""
+    nova: dict[str, int] = {}
+    neutron: dict[str, int] = {}
+    for name, amount in wanted.items().items():
+        room = rooms.get(name)
+        if room is None or room.free is None or amount <= room.free:
+            continue
+        if name in _SET_NOVA:
+            nova[_SET_NOVA[name]] = room.used + amount
+        elif name in _SET_NEUTRON:
+            neutron[_SET_NEUTRON[name]] = room.used + amount
+    if wanted.floating_ips:
+        neutron["security_group_rule"] = max(neutron.get("security_group_rule", 0),
+                                             RULES_BASE + RULES_PER_FLOATING_IP * wanted.floating_ips
+                                             + _rules_in_use(conn, project))
+    if nova:
+        conn.set_compute_quotas(project, **nova)
+    if neutron:
+        conn.set_network_quotas(project, **neutron)
+    return [f"--{k.replace('_', '-')} {v}" for k, v in {**nova, **neutron}.items()]
+
+
+def _rules_in_use(conn: Connection, project: str) -> int:
+    details = conn.network.get_quota(project, details=True)
+    item = getattr(details, "security_group_rules", None)
+    return int(item.get("used") or 0) if isinstance(item, dict) else 0

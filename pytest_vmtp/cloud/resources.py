@@ -71,28 +71,43 @@ class Maker:
             sg = self.conn.network.create_security_group(name=name, description=f"pytest-vmtp run {self.run_id}")
             self.tag(sg)
             for prefix in ssh_sources:
-                self._rule(sg.id, prefix, {"protocol": "tcp", "port_range_min": 22, "port_range_max": 22})
+                self._rule(self._rule_body(sg.id, prefix, {"protocol": "tcp", "port_range_min": 22,
+                                                           "port_range_max": 22}))
         self.allow_flows_from(sg.id, flow_sources, settings)
         return sg
 
     def allow_flows_from(self, security_group_id: str, prefixes: list[str], settings: CloudSettings) -> None:
-        """Open ICMP and the tool ports to these source prefixes (a rule that exists is fine)."""
+        """Open ICMP and the tool ports to these source prefixes (a rule that exists is fine).
+        In one bulk request (Neutron applies a group's rules to every port using it after each
+        request: scale mode adds rules for 64 floating IPs at once); one by one when the bulk
+        is refused (a rule there already)."""
         rules: list[dict[str, Any]] = [{"protocol": "icmp"}]
         rules += [{"protocol": "tcp", "port_range_min": lo, "port_range_max": hi} for lo, hi in settings.tcp_ports]
         rules += [{"protocol": "udp", "port_range_min": lo, "port_range_max": hi} for lo, hi in settings.udp_ports]
+        bodies = [self._rule_body(security_group_id, prefix, rule) for prefix in prefixes for rule in rules]
+        if not bodies:
+            return
         with cloud_errors(f"adding security group rules for {', '.join(prefixes)}"):
-            for prefix in prefixes:
-                for rule in rules:
-                    self._rule(security_group_id, prefix, rule)
+            try:
+                list(self.conn.network.create_security_group_rules(bodies))
+                return
+            except (sdk_exc.ConflictException, sdk_exc.BadRequestException) as exc:
+                if "already exists" not in str(exc) and not isinstance(exc, sdk_exc.BadRequestException):
+                    raise  # a quota, say, is a real error
+            for body in bodies:
+                self._rule(body)
 
-    def _rule(self, security_group_id: str, prefix: str, rule: dict[str, Any]) -> None:
+    @staticmethod
+    def _rule_body(security_group_id: str, prefix: str, rule: dict[str, Any]) -> dict[str, Any]:
         network = ipaddress.ip_network(prefix, strict=False)
         if network.version == 6 and rule.get("protocol") == "icmp":
             rule = {**rule, "protocol": "ipv6-icmp"}
+        return {"security_group_id": security_group_id, "direction": "ingress",
+                "ethertype": f"IPv{network.version}", "remote_ip_prefix": str(network), **rule}
+
+    def _rule(self, body: dict[str, Any]) -> None:
         try:
-            self.conn.network.create_security_group_rule(
-                security_group_id=security_group_id, direction="ingress", ethertype=f"IPv{network.version}",
-                remote_ip_prefix=str(network), **rule)
+            self.conn.network.create_security_group_rule(**body)
         except sdk_exc.ConflictException as exc:
             if "already exists" not in str(exc):  # a quota, say, is a real error
                 raise

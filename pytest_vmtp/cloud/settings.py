@@ -113,6 +113,9 @@ class CloudSettings:
     user_data: str | None = None  # a file passed as every VM's user_data
     dhcp: bool = value("dhcp")  # False: the run's subnets have no DHCP (the config drive has the addresses)
     footprint: str = value("footprint")  # fast | minimal
+    # Scale mode boots many VMs: on the local cloud, whose admin the run is, the quotas it
+    # lacks are raised instead of refusing the run (quotas.raise_to_fit).
+    raise_quota: bool = False
 
     @property
     def minimal(self) -> bool:
