@@ -71,6 +71,8 @@ class VmtpConfig:
     raw: dict[str, Any] = field(default_factory=dict)  # merged YAML view, for the JSON "args"
     host_key_policy: str = "strict"  # for hosts and external_host: strict | accept-new
     host_cpu: HostCpu = field(default_factory=HostCpu)  # gmonds given (the local cloud adds its own)
+    warnings: tuple[str, ...] = ()  # config files' keys that were not taken (VMTP keys without equivalent)
+    files: tuple[str, ...] = ()  # the config files read, in order (~/.vmtp.yaml, --vmtp-config)
     scale: ScaleSettings = field(default_factory=ScaleSettings)  # --vmtp-pairs, --vmtp-progression
 
     @property
@@ -114,26 +116,44 @@ def describe_default(key: str) -> str:
     return str(value)
 
 
-def load_file(path: str | Path) -> dict[str, Any]:
+def load_file(path: str | Path, vmtp: bool | None = None,
+              label: str = "--vmtp-config") -> tuple[dict[str, Any], list[str]]:
+    """A config file's settings (defaults.yaml keys) and its warnings. VMTP's own files (its
+    cfg.default.yaml keys; vmtp None: told by their keys) are translated (compat/vmtp_config.py),
+    their keys without an equivalent a warning; in pytest-vmtp's files an unknown key is an error."""
+    from pytest_vmtp.compat import vmtp_config
+
     p = Path(path)
     try:
         data = yaml.safe_load(p.read_text())
     except FileNotFoundError:
-        raise ConfigError(f"--vmtp-config {p}: file not found") from None
+        raise ConfigError(f"{label} {p}: file not found") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"--vmtp-config {p}:{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        raise ConfigError(f"{label} {p}:{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
     if data is None:
-        return {}
+        return {}, []
     if not isinstance(data, dict):
-        raise ConfigError(f"--vmtp-config {p}: expected a mapping of keys to values")
-    unknown = sorted(set(data) - set(load_defaults()))
+        raise ConfigError(f"{label} {p}: expected a mapping of keys to values")
+    ours = set(load_defaults())
+    if vmtp if vmtp is not None else vmtp_config.is_vmtp_file(data, ours):
+        translation = vmtp_config.translate(data, f"{p} (VMTP's format)", ours)
+        return translation.settings, translation.warnings
+    unknown = sorted(set(data) - ours)
     if unknown:
         raise ConfigError(
-            f"--vmtp-config {p}: unknown key(s) {', '.join(unknown)}; see pytest_vmtp/defaults.yaml"
+            f"{label} {p}: unknown key(s) {', '.join(unknown)}; see pytest_vmtp/defaults.yaml"
         )
-    return data
+    return data, []
+
+
+def user_vmtp_file() -> Path | None:
+    """~/.vmtp.yaml when it exists: VMTP read it before its -c file (compat/vmtp_config.py)."""
+    from pytest_vmtp.compat.vmtp_config import USER_FILE
+
+    path = Path(USER_FILE).expanduser()
+    return path if path.is_file() else None
 
 
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)\s*(?:bps|bit/s)?\s*$")
@@ -216,13 +236,29 @@ def _cidrs(value: Any) -> tuple[str, str]:
     return nets[0], nets[1]
 
 
-def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConfig:
-    """Merge defaults, the config file and the options that were given (keys of
-    defaults.yaml; None values are ignored)."""
+def build(overrides: dict[str, Any], config_file: str | None = None, user_file: Path | None = None,
+          read_user_file: bool = True) -> VmtpConfig:
+    """Merge, in VMTP's order: defaults, ~/.vmtp.yaml (user_file; VMTP's format, read when it
+    exists unless read_user_file is false), the config file and the options that were given
+    (keys of defaults.yaml; None values are ignored)."""
     defaults = load_defaults()
     merged = dict(defaults)
-    from_file = load_file(config_file) if config_file else {}
-    merged.update(from_file)
+    warnings: list[str] = []
+    files: list[str] = []
+    from_file: dict[str, Any] = {}  # what the files set (the flavor merges over defaults.yaml's)
+    user_file = user_file or (user_vmtp_file() if read_user_file else None)
+    if user_file is not None:
+        settings, notes = load_file(user_file, vmtp=True, label="VMTP's per-user config")
+        merged.update(settings)
+        from_file.update(settings)
+        warnings += notes
+        files.append(str(user_file))
+    if config_file:
+        settings, notes = load_file(config_file)
+        merged.update(settings)
+        from_file.update(settings)
+        warnings += notes
+        files.append(str(config_file))
     merged.update({k: v for k, v in overrides.items() if v is not None and k in merged})
 
     tool = str(merged["tool"])
@@ -262,14 +298,9 @@ def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConf
     if not isinstance(merged["accept_new_host_keys"], bool):
         raise ConfigError(f"accept_new_host_keys {merged['accept_new_host_keys']!r}: use true or false")
     host_key_policy = "accept-new" if merged["accept_new_host_keys"] else "strict"
-    hosts = merged["hosts"] or []
-    if isinstance(hosts, str):
-        hosts = [hosts]
-    if len(hosts) > 2:
-        raise ConfigError("--vmtp-host: give one host (intra-host) or two (inter-host)")
-    hosts = tuple(str(h) for h in hosts)
-    for spec in hosts:
-        _check_host_spec("--vmtp-host", spec)
+    hosts = _native_hosts(merged["hosts"])
+    if not isinstance(merged["native_intra_host"], bool):
+        raise ConfigError(f"native_intra_host {merged['native_intra_host']!r}: use true or false")
     external = merged["external_host"]
     if external and external != "local":
         _check_host_spec("--vmtp-external-host", external)
@@ -300,6 +331,8 @@ def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConf
         raw=merged,
         host_key_policy=host_key_policy,
         host_cpu=_host_cpu(merged),
+        warnings=tuple(warnings),
+        files=tuple(files),
         scale=_scale(merged),
     )
 
@@ -440,13 +473,38 @@ def _mongod(merged: dict[str, Any]) -> MongoTarget | None:
                        timeout_s=_positive("mongod_timeout_s", merged["mongod_timeout_s"], float))
 
 
-def _check_host_spec(option: str, spec: str) -> None:
-    from pytest_vmtp.measure.hostspec import parse_host_spec
+def _check_host_spec(option: str, spec: str, native: bool = False) -> str | None:
+    """Raise ConfigError for a bad spec, or one naming a password variable that is not set;
+    return a native host's listen= (VMTP's :ifname)."""
+    from pytest_vmtp.measure.hostspec import masked_spec, parse_host_spec, parse_native_host
 
     try:
-        parse_host_spec(spec)
+        if native:
+            host = parse_native_host(spec)
+            target, listen = host.target, host.listen
+        else:
+            target, listen = parse_host_spec(spec), None
     except ValueError as exc:
-        raise ConfigError(f"{option} {spec!r}: {exc}") from None
+        raise ConfigError(f"{option} {masked_spec(spec)!r}: {exc}") from None
+    if target.password_env and target.password_env not in os.environ:
+        raise ConfigError(f"{option} {masked_spec(spec)!r}: password_env={target.password_env}: that environment "
+                          "variable is not set; export it before the run")
+    return listen
+
+
+def _native_hosts(value: Any) -> tuple[str, ...]:
+    """--vmtp-host specs: one (intra-host) or two (intra-host and inter-host), a host given twice
+    counted once (as VMTP); only the first, the server, may say where it listens."""
+    hosts = [value] if isinstance(value, str) else list(value or [])
+    hosts = list(dict.fromkeys(str(h).strip() for h in hosts))
+    if len(hosts) > 2:
+        raise ConfigError("--vmtp-host: give one host (intra-host) or two (intra-host and inter-host)")
+    for index, spec in enumerate(hosts):
+        listen = _check_host_spec("--vmtp-host", spec, native=True)
+        if listen and index:
+            raise ConfigError(f"--vmtp-host {spec!r}: listen= (VMTP's :ifname) applies to the server, the first "
+                              "--vmtp-host; the second host is a client only")
+    return tuple(hosts)
 
 
 def _gate(merged: dict[str, Any], defaults: dict[str, Any], config_file: str | None) -> GateRules:

@@ -54,8 +54,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("--vmtp-cloud", "clouds.yaml entry to test ('local' starts the local cloud and runs as its "
            "admin, 'local-member' as a member of its project demo)", "cloud", "NAME"),
     Option("--vmtp-config", "YAML file overriding pytest_vmtp/defaults.yaml", None, "FILE"),
-    Option("--vmtp-host", "native host user@host[:port][,key=PATH][,jump=user@host][,known_hosts=PATH]"
-           "[,hostkey=accept-new]; once (intra-host) or twice (inter-host)", "hosts", "SPEC", {"action": "append"}),
+    Option("--vmtp-host", "native host user@host[:port][,key=PATH][,password_env=VAR][,agent=yes|no]"
+           "[,listen=IFNAME|ADDRESS][,jump=user@host][,known_hosts=PATH][,hostkey=accept-new] (VMTP's "
+           "user@host::IFNAME too); once: intra-host; twice: intra-host (on the first) and inter-host",
+           "hosts", "SPEC", {"action": "append"}),
+    Option("--vmtp-no-intra-host", "with two --vmtp-host, measure inter-host only (VMTP's --inter-node-only)",
+           "native_intra_host", None, {"action": "store_const", "const": False}, show_default=False),
     Option("--vmtp-external-host", "external host for 8.1/8.2: 'local' (this machine) or user@host[,key=PATH]",
            "external_host", "SPEC"),
     Option("--vmtp-accept-new-host-keys", "accept unknown SSH host keys of --vmtp-host/--vmtp-external-host "

@@ -134,6 +134,11 @@ class FlowResult:
     results: list[Measurement] = field(default_factory=list)
     duration_s: float | None = None
     gate: dict[str, Any] | None = None  # the gate's verdict (gate/judge.py Verdict.to_json)
+    # A further flow measured for the same row, and which ("intra-host": VMTP's "Native
+    # intra-host" flow beside the inter-host one of 7.x); None: the row's own flow, the one its
+    # table cell shows. Companions are extra flows of the JSON, never extra rows.
+    companion: str | None = None
+    companions: list[FlowResult] = field(default_factory=list)  # of the row's own flow
     # Scale mode: pairs (the largest step), progression, steps run, why it stopped early.
     scale: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)  # what went wrong beside the row (a gmond)
@@ -144,8 +149,10 @@ class FlowResult:
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             k: v for k, v in asdict(self).items()
-            if k not in ("results", "warnings") and not (k == "scale" and v is None)
+            if k not in ("results", "warnings", "companion", "companions") and not (k == "scale" and v is None)
         }
+        if self.companion is not None:
+            out["companion"] = self.companion
         out["results"] = [r.to_json() for r in self.results]
         if self.warnings:
             out["warnings"] = list(self.warnings)

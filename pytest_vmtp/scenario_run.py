@@ -43,6 +43,8 @@ class FlowEndpoints:
     # Names of the machines involved: measurements sharing one are serialised across
     # xdist workers so that they do not disturb each other.
     locks: tuple[str, ...] = ()
+    # A further flow of the row (FlowResult.companion), e.g. "intra-host"; None: the row's own.
+    companion: str | None = None
     # Scale mode: pairs 2, 3 ... of the row (this one is pair 1), measured at once with it.
     more: tuple[FlowEndpoints, ...] = ()
 

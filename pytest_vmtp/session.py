@@ -183,6 +183,9 @@ def start(config: pytest.Config) -> VmtpSession:
             history=cfg.history, mongod=cfg.mongod, cloud_name=cfg.cloud_name, gated=gate is not None,
         )
         config.pluginmanager.register(session.collector, COLLECTOR_NAME)
+        # Config keys not taken (VMTP keys without equivalent): said at the session's start (the
+        # plugin's pytest_sessionstart) and beside the summary.
+        session.collector.notes.extend(f"vmtp: WARNING {warning}" for warning in cfg.warnings)
         from pytest_vmtp.report.html_plugin import HtmlReport
 
         config.pluginmanager.register(HtmlReport(session.collector), HTML_REPORT_NAME)

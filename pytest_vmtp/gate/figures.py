@@ -2,7 +2,8 @@
 the gate, the history store and the charts share.
 
 One Figure per (row, what, metric): e.g. row 2.1, "tcp 65536", tp_kbps, with each TCP run as a
-sample; row 2.2, "udp 1024", loss_rate; row 2.3, "icmp 64", rtt_avg_ms. Names follow the
+sample; row 2.2, "udp 1024", loss_rate; row 2.3, "icmp 64", rtt_avg_ms; a row's companion flow
+(7.1's intra-host one) "intra-host tcp 65536". Names follow the
 summary table's Data cell (tp_kbps, rtt_ms, loss_rate, rtt_avg_ms ...). Pure: no I/O.
 """
 
@@ -66,6 +67,8 @@ def flow_figures(flow: dict[str, Any], searched_loss: bool = False) -> list[Figu
     """The figures of one flow (a row) of the document; error items give none. searched_loss:
     also the loss of a searched UDP rate (the charts show it; the gate must not judge it)."""
     sid = str(flow.get("scenario", ""))
+    # A companion flow's figures are its own ("intra-host tcp 65536"), never pooled with the row's.
+    prefix = f"{flow['companion']} " if flow.get("companion") else ""
     groups: dict[tuple[str, str], list[float]] = defaultdict(list)
     out: list[Figure] = []
     for item in flow.get("results") or []:
@@ -77,7 +80,7 @@ def flow_figures(flow: dict[str, Any], searched_loss: bool = False) -> list[Figu
             for size in item.get("results") or [item]:
                 if size.get("rtt_avg_ms") is None:
                     continue
-                what = _what("icmp", size, "packet_size")
+                what = prefix + _what("icmp", size, "packet_size")
                 n = max(1, int(size.get("rx_packets") or 1))
                 sd = float(size.get("rtt_stddev") or 0.0)
                 for metric in ("rtt_avg_ms", "rtt_min_ms", "rtt_max_ms"):
@@ -87,7 +90,7 @@ def flow_figures(flow: dict[str, Any], searched_loss: bool = False) -> list[Figu
             continue
         if "throughput_kbps" not in item:
             continue
-        what = _what(proto, item)
+        what = prefix + _what(proto, item)
         groups[(what, "tp_kbps")].append(float(item["throughput_kbps"]))
         # With a searched rate, loss is the search's target, not a property of the path.
         searched = item.get("search_rate_kbps") is not None and not searched_loss

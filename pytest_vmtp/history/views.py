@@ -48,6 +48,8 @@ def _protocol(flow: dict[str, Any]) -> tuple[str, ...]:
 def summary_rows(doc: dict[str, Any]) -> list[SummaryRow]:
     rows = []
     for flow in doc.get("flows") or []:
+        if flow.get("companion"):  # a further flow of a row (JSON only), not a row of the table
+            continue
         status = str(flow.get("status", "PASSED"))
         data = data_for(_protocol(flow), flow.get("results") or []) if status == "PASSED" else {}
         rows.append(SummaryRow(str(flow.get("scenario", "")), str(flow.get("name") or flow.get("desc") or ""),

@@ -94,6 +94,7 @@ RULES: dict[str, str] = {
     "update_router:external_gateway_info:enable_snat": ADMIN,
     "create_floatingip:floating_ip_address": ADMIN,
     "get_quota": PROJECT_READER, "update_quota": ADMIN,
+    "get_agent": ADMIN,  # a member's GET /v2.0/agents lists none; GET /v2.0/agents/<id> is 404
     # the local cloud's own fault injection (not OpenStack)
     "localcloud:faults": ADMIN,
 }

@@ -35,6 +35,7 @@ from .tools import tool_version
 ROUTE = "224.0.0.0/4"
 ROUTE6 = "ff00::/8"  # IPv6 groups (Linux usually has it on every interface already)
 ROUTE_WAIT_S = 10.0
+_ADDR_DEV = re.compile(r"^\d+:\s+(\S+)\s+inet6?\s", re.M)  # `ip -o addr show to ADDR`: "2: eth0    inet ..."
 _DEV = re.compile(r"\bdev\s+(\S+)")
 
 # Runs as the route's keeper in the background: adds the route (with sudo when the login user
@@ -107,11 +108,14 @@ def choose_tool(client: Runner, server: Runner, settings: MeasureSettings) -> Mu
 
 
 def _device_towards(runner: Runner, peer: str | None) -> str:
-    """The interface a packet to peer leaves by (else the default route's)."""
-    tries = ([f"ip route get {validate.ip_address(peer)}"] if peer else []) + ["ip route show default"]
+    """The interface a packet to peer leaves by (else the default route's). A peer that is
+    this host itself (VMTP's native intra-host flow: the route to it is lo's) is reached on the
+    interface that holds its address."""
+    peer = validate.ip_address(peer) if peer else None
+    tries = ([f"ip route get {peer}", f"ip -o addr show to {peer}"] if peer else []) + ["ip route show default"]
     for command in tries:
         res = runner.run(command, timeout=15)
-        found = _DEV.search(res.stdout) if res.ok else None
+        found = (_DEV.search(res.stdout) or _ADDR_DEV.search(res.stdout)) if res.ok else None
         if found and found.group(1) != "lo":
             return found.group(1)
     raise MeasureError(f"host {runner.label}: no route towards {peer or 'the peer'} nor a default "

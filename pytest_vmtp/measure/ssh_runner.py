@@ -23,7 +23,7 @@ from invoke.exceptions import CommandTimedOut
 
 from .errors import RunnerError
 from .host_keys import UnknownHostKey, describe_changed_key, describe_unknown_key, use_known_hosts
-from .hostspec import SshTarget
+from .hostspec import SshTarget, password_of
 from .netns import entered_netns
 from .runner import CommandResult, has_binary_command
 
@@ -35,12 +35,15 @@ def _connection(target: SshTarget, netns: str | None) -> Connection:
     config = Config(ssh_config=paramiko.SSHConfig(), overrides={"load_ssh_configs": False})
     connect_kwargs: dict = {
         "look_for_keys": False,
-        "allow_agent": False,
+        "allow_agent": target.agent,  # paramiko reads SSH_AUTH_SOCK
         "banner_timeout": target.connect_timeout,
         "auth_timeout": target.connect_timeout,
     }
     if target.key_file:
         connect_kwargs["key_filename"] = [target.key_file]
+    password = password_of(target)
+    if password is not None:  # read now, kept only by paramiko's connect call
+        connect_kwargs["password"] = password
     if netns is not None and target.jump is None:
         with entered_netns(netns):
             connect_kwargs["sock"] = socket.create_connection(
@@ -63,8 +66,10 @@ def explain_ssh_failure(target: SshTarget, exc: BaseException) -> str:
     if isinstance(exc, paramiko.BadHostKeyException):
         return f"{where}: {describe_changed_key(exc, target)}"
     if isinstance(exc, paramiko.AuthenticationException):
-        key = target.key_file or "(no key given)"
-        return f"{where}: authentication failed with key {key}: check the key/user"
+        return f"{where}: authentication failed {_auth_methods(target)}: check the user and credentials"
+    if isinstance(exc, paramiko.SSHException) and "No authentication methods available" in str(exc):
+        return (f"{where}: authentication failed {_auth_methods(target)}: nothing to offer; give key=PATH, "
+                "password_env=VAR, or an SSH agent (SSH_AUTH_SOCK)")
     if isinstance(exc, (paramiko.ssh_exception.NoValidConnectionsError, ConnectionRefusedError)):
         return f"{where}: connection refused on port {target.port}: is sshd running there?"
     if isinstance(exc, (socket.timeout, TimeoutError)):
@@ -78,6 +83,17 @@ def explain_ssh_failure(target: SshTarget, exc: BaseException) -> str:
         return f"{where}: {exc.strerror}"
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return f"{where}: {text}"
+
+
+def _auth_methods(target: SshTarget) -> str:
+    """What was offered: 'with key K', 'with the SSH agent', 'with the password in $PW'."""
+    tried = [f"with key {target.key_file}"] if target.key_file else []
+    if target.agent:
+        sock = os.environ.get("SSH_AUTH_SOCK")
+        tried.append("with the SSH agent" if sock else "with the SSH agent (SSH_AUTH_SOCK is not set)")
+    if target.password_env:
+        tried.append(f"with the password in ${target.password_env}")
+    return " and ".join(tried) if tried else "(no key, agent or password given)"
 
 
 def host_address(target: SshTarget) -> str:
@@ -208,6 +224,9 @@ class SshRunner:
     def _open(self) -> Connection:
         if self.target.key_file and not os.access(self.target.key_file, os.R_OK):
             raise RunnerError(f"ssh {self.label}: key file {self.target.key_file} not readable")
+        if self.target.password_env and password_of(self.target) is None:
+            raise RunnerError(f"ssh {self.label}: password_env={self.target.password_env}: that environment "
+                              "variable is not set")
         if self._conn is None or not self._conn.is_connected:
             conn = None
             try:

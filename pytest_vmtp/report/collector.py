@@ -51,6 +51,7 @@ class Outcome:
     status: str = "SKIPPED"
     reason: str | None = None
     flow: dict[str, Any] | None = None
+    companions: list[dict[str, Any]] = field(default_factory=list)  # further flows of the row (JSON only)
 
 
 def reason_of(report: pytest.TestReport) -> str | None:
@@ -94,6 +95,8 @@ class ResultCollector:
         out = self.outcomes.setdefault(info["scenario"], Outcome())
         if info.get("flow"):
             out.flow = info["flow"]
+        if info.get("companions"):
+            out.companions = list(info["companions"])
         if info.get("metadata"):
             self.metadata.update(info["metadata"])
         if report.when == "call":
@@ -190,11 +193,14 @@ class ResultCollector:
         return rows
 
     def flows(self) -> list[dict[str, Any]]:
+        """One flow per row, in the table's order, each followed by its companions (VMTP's
+        "Native intra-host" beside the inter-host flow of 7.x): more flows, never more rows."""
         flows = []
         for sc, out in self._rows():
             flow = dict(out.flow or {"desc": sc.name, "results": []})
             flow.update(scenario=sc.id, name=sc.name, status=out.status, reason=out.reason)
             flows.append(flow)
+            flows.extend({**c, "scenario": sc.id, "name": sc.name} for c in out.companions)
         return flows
 
     def document(self) -> dict[str, Any]:

@@ -66,7 +66,8 @@ def verdicts_table(flows: Sequence[dict[str, Any]]) -> str:
     for flow in flows:
         if not isinstance(flow.get("gate"), dict):
             continue
-        verdict = Verdict.from_json(flow["gate"], str(flow.get("scenario", "")))
+        row = " ".join(str(p) for p in (flow.get("scenario", ""), flow.get("companion")) if p)  # "7.1 intra-host"
+        verdict = Verdict.from_json(flow["gate"], row)
         checks = "".join(f'<div class="{"" if c.passed else "vmtp-failed"}">{_e(_check_line(c))}</div>'
                          for c in verdict.checks)
         css = "vmtp-failed" if verdict.failed else f"vmtp-verdict-{verdict.status}"

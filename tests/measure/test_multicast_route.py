@@ -57,6 +57,16 @@ def test_route_added_towards_the_peer_and_removed(pair) -> None:
     assert routes(a) == ""
 
 
+def test_a_peer_on_this_host_goes_by_the_interface_holding_its_address(pair) -> None:
+    """VMTP's native intra-host flow: the peer is the host itself, whose route is lo's; the
+    group goes out of the interface that holds the address (not "no route towards")."""
+    a, _ = pair
+    with LocalRunner(a) as runner, multicast_route(runner, A_IP, "231.1.1.1") as dev:
+        assert dev is not None and dev.startswith("vm1r")
+        assert routes(a) == f"224.0.0.0/4 dev {dev} scope link"
+    assert routes(a) == ""
+
+
 def test_an_existing_route_is_left_alone(pair) -> None:
     _, b = pair
     _ip("-n", b, "route", "add", "224.0.0.0/4", "dev", "lo")

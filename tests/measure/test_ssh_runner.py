@@ -61,7 +61,7 @@ def test_wrong_key_is_one_clear_line(lab, tmp_path) -> None:
     with pytest.raises(RunnerError) as info:
         SshRunner(target, netns=lab.controller.netns).run("true", timeout=5)
     assert str(info.value) == (f"ssh root@{lab.hosts[0].ip}: authentication failed with key "
-                               f"{key}: check the key/user")
+                               f"{key}: check the user and credentials")
 
 
 def test_refused_port(lab) -> None:

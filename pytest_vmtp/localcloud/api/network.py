@@ -1,4 +1,4 @@
-"""Neutron v2.0 subset over HTTP: collections, router actions, tags, quotas, extensions.
+"""Neutron v2.0 subset over HTTP: collections, router actions, tags, quotas, extensions, agents.
 
 Every call is the token's project's: lists show what the caller may see (neutron.visible),
 another project's items are not found, and creates and updates pass Neutron's policy checks
@@ -11,11 +11,11 @@ from typing import Any, NamedTuple
 
 from flask import Blueprint, Response, request
 
-from .. import neutron, quotas, security
+from .. import agents, neutron, quotas, security
 from ..context import Cloud
 from ..errors import ApiError
 from ..errors import neutron as error
-from ..policy import Caller, enforce, enforce_neutron, hide_fields
+from ..policy import Caller, allowed, enforce, enforce_neutron, hide_fields
 from ..state import Resource
 from .base import base_url, body_of, caller, cloud, filtered, guard, only_fields, paginate, reply, request_object
 from .tags import Tags
@@ -84,6 +84,7 @@ EXTENSIONS = [
     ("fip-port-details", "Floating IP Port Details Extension", "port_details"),
     ("extraroute", "Neutron Extra Route", "Extra routes configuration for L3 router"),
     ("project-id", "project_id field enabled", "project_id"),
+    ("agent", "agent", "The agent management extension."),
 ]
 
 
@@ -142,6 +143,24 @@ def _ext(alias: str, name: str, description: str) -> dict[str, Any]:
 def availability_zones() -> Response:
     return reply({"availability_zones": [
         {"name": "nova", "resource": kind, "state": "available"} for kind in ("network", "router")]})
+
+
+@bp.get("/v2.0/agents")
+def list_agents() -> Response:
+    """Neutron's default policy (get_agent: admin only) filters the list: a member gets 200 and
+    an empty list, not a 403."""
+    items = agents.agents(cloud()) if allowed(caller(), "get_agent") else []
+    items = paginate(filtered(items, request.args), request.args)
+    return reply({"agents": [only_fields(i, request.args) for i in items]})
+
+
+@bp.get("/v2.0/agents/<agent_id>")
+def get_agent(agent_id: str) -> Response:
+    """Not an admin: 404, as Neutron pretends what policy hides does not exist."""
+    for item in agents.agents(cloud()) if allowed(caller(), "get_agent") else []:
+        if item["id"] == agent_id:
+            return reply({"agent": only_fields(item, request.args)})
+    raise error(404, "AgentNotFound", f"Agent {agent_id} could not be found.")
 
 
 @bp.get("/v2.0/<name>")
