@@ -20,8 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_vmtp.localcloud.dataplane import LinuxDataplane, PortSpec, SecurityRule, ServerSpec
-from pytest_vmtp.localcloud.dataplane import mcast_relay
+from pytest_vmtp.localcloud.dataplane import LinuxDataplane, PortSpec, SecurityRule, ServerSpec, mcast_relay
 from pytest_vmtp.localcloud.dataplane.cleanup import leftovers
 from pytest_vmtp.localcloud.dataplane.names import Names
 from pytest_vmtp.localcloud.dataplane.nl import list_ns
@@ -36,15 +35,16 @@ ROUTER = "33333333-cccc-4ccc-8ccc-0000000000c3"
 RULES = (SecurityRule("ingress", protocol="udp", port_range_min=PORT, port_range_max=PORT),)
 REPO = Path(__file__).resolve().parents[2]
 
-# Joins GROUP on the interface of address argv[1] (IP_ADD_MEMBERSHIP: the kernel sends the
-# IGMP report), says so, then prints what arrived for argv[2] s: [payload, TTL received].
+# Joins group argv[3] (port argv[4]) on the interface of address argv[1] (IP_ADD_MEMBERSHIP:
+# the kernel sends the IGMP report), says so, then prints what arrived for argv[2] s:
+# [payload, TTL received].
 RECEIVER = r"""
 import json, socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("%(group)s", %(port)d))
+s.bind((sys.argv[3], int(sys.argv[4])))
 s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
-             socket.inet_aton("%(group)s") + socket.inet_aton(sys.argv[1]))
+             socket.inet_aton(sys.argv[3]) + socket.inet_aton(sys.argv[1]))
 s.setsockopt(socket.IPPROTO_IP, 12, 1)  # IP_RECVTTL
 s.settimeout(0.1)
 print("joined", flush=True)
@@ -57,19 +57,20 @@ while time.monotonic() < end:
     ttl = next((int.from_bytes(d[:4], sys.byteorder) for lvl, typ, d in anc if typ == 2), None)
     got.append([data.decode(), ttl])
 print(json.dumps(got), flush=True)
-""" % {"group": GROUP, "port": PORT}
+"""
 
-# Sends 10 datagrams to GROUP with each TTL of argv[2:] from the interface of address argv[1].
+# Sends 10 datagrams to group argv[2] (port argv[3]) with each TTL of argv[4:] from the
+# interface of address argv[1].
 SENDER = r"""
 import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(sys.argv[1]))
-for ttl in sys.argv[2:]:
+for ttl in sys.argv[4:]:
     s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, int(ttl))
     for _ in range(10):
-        s.sendto(("ttl=" + ttl).encode(), ("%(group)s", %(port)d))
+        s.sendto(("ttl=" + ttl).encode(), (sys.argv[2], int(sys.argv[3])))
         time.sleep(0.01)
-""" % {"group": GROUP, "port": PORT}
+"""
 
 # A data path killed with SIGKILL while its router relays (the server's crash).
 CHILD = """
@@ -116,7 +117,7 @@ def build(dp: LinuxDataplane, vms: bool = True) -> dict[str, str]:
 class Receiver:
     def __init__(self, netns: str | None, address: str, seconds: float = 2.5) -> None:
         argv = ["ip", "netns", "exec", netns] if netns else []
-        self.proc = subprocess.Popen([*argv, sys.executable, "-c", RECEIVER, address, str(seconds)],
+        self.proc = subprocess.Popen([*argv, sys.executable, "-c", RECEIVER, address, str(seconds), GROUP, str(PORT)],
                                      stdout=subprocess.PIPE, text=True, start_new_session=True)
         assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "joined"
 
@@ -126,7 +127,7 @@ class Receiver:
 
 
 def send(netns: str, address: str, *ttls: int) -> None:
-    res = in_ns(netns, sys.executable, "-c", SENDER, address, *map(str, ttls))
+    res = in_ns(netns, sys.executable, "-c", SENDER, address, GROUP, str(PORT), *map(str, ttls))
     assert res.returncode == 0, res.stderr
 
 
