@@ -95,3 +95,14 @@ def test_multicast_relay_between_internal_legs_only_keeping_learned_groups() -> 
     # One leg: it learns, nothing to relay yet.
     one = mcast_relay.render(["qr-a"])
     assert " dup to " not in one and "update @m_qr-a" in one
+
+
+def test_the_relay_is_on_unless_the_cloud_is_started_without_it() -> None:
+    """vmtp-localcloud start's default models an ML2/OVN cloud with mcast_relay; the flag
+    reaches the server process (and so the data path) only when asked."""
+    from pytest_vmtp.localcloud.control import Networking
+    from pytest_vmtp.localcloud.dataplane.linux import LinuxDataplane
+
+    assert "--no-multicast-relay" not in Networking().arguments()
+    assert Networking(multicast_relay=False).arguments()[-1] == "--no-multicast-relay"
+    assert LinuxDataplane("vmr").multicast_relay and not LinuxDataplane("vmr", multicast_relay=False).multicast_relay
