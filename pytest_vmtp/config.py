@@ -17,13 +17,14 @@ from typing import Any
 
 import yaml
 
-from pytest_vmtp import defaults
+from pytest_vmtp import config_boot, defaults
 from pytest_vmtp.catalogue import IPV6_MODES, Protocol, parse_protocols
 from pytest_vmtp.gate.rules import GateRules, RuleError
 from pytest_vmtp.history.errors import HistoryError
 from pytest_vmtp.history.mongo import MongoTarget
 from pytest_vmtp.measure import validate
 from pytest_vmtp.measure.settings import MULTICAST_TOOLS, TOOLS, MeasureSettings
+from pytest_vmtp.scale.settings import MAX_PAIRS, PROGRESSIONS, ScaleSettings
 
 LOCAL_CLOUD = "local"
 # The local cloud's clouds.yaml entries (localcloud/layout.py's CLOUD_NAME, MEMBER_CLOUD_NAME):
@@ -34,6 +35,8 @@ CLOUD_KEYS = (
     "image", "flavor", "external_network", "login_user", "hypervisors", "availability_zone",
     "cidrs", "boot_timeout_s", "ssh_timeout_s", "keep", "dns_nameservers", "networks", "router",
     "security_group", "key_pair", "private_key", "floating_ips", "ssh_jump", "ipv6_mode", "ipv6_cidrs",
+    "vm_image_url", "delete_image_after_run", "vnic_type", "config_drive", "user_data", "dhcp",
+    "footprint",
 )
 
 
@@ -66,6 +69,7 @@ class VmtpConfig:
     baseline: str | None = None  # --vmtp-baseline SOURCE
     raw: dict[str, Any] = field(default_factory=dict)  # merged YAML view, for the JSON "args"
     host_key_policy: str = "strict"  # for hosts and external_host: strict | accept-new
+    scale: ScaleSettings = field(default_factory=ScaleSettings)  # --vmtp-pairs, --vmtp-progression
 
     @property
     def multicast(self) -> bool:
@@ -97,6 +101,8 @@ _EMPTY_DEFAULT = {
 def describe_default(key: str) -> str:
     """The default of a defaults.yaml key in words, for option help texts."""
     value = load_defaults().get(key)
+    if isinstance(value, dict) and "name" in value:  # flavor: its name (the spec is in the file)
+        value = value["name"]
     if value in (None, [], ""):
         return _EMPTY_DEFAULT.get(key, "none")
     if isinstance(value, list):
@@ -213,8 +219,8 @@ def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConf
     defaults.yaml; None values are ignored)."""
     defaults = load_defaults()
     merged = dict(defaults)
-    if config_file:
-        merged.update(load_file(config_file))
+    from_file = load_file(config_file) if config_file else {}
+    merged.update(from_file)
     merged.update({k: v for k, v in overrides.items() if v is not None and k in merged})
 
     tool = str(merged["tool"])
@@ -269,6 +275,10 @@ def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConf
     if len(hyps) > 2:
         raise ConfigError("--vmtp-hypervisor: give it at most twice (server host, client host)")
     _network_modes(merged)
+    try:
+        config_boot.normalise(merged, from_file.get("flavor"), overrides.get("flavor"))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     # As the openstack CLI: an explicit name, else OS_CLOUD; with neither, the local cloud.
     cloud_name = merged["cloud"] or os.environ.get("OS_CLOUD") or LOCAL_CLOUD
     json_path = merged["json"]
@@ -287,7 +297,27 @@ def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConf
         baseline=str(merged["baseline"]) if merged["baseline"] else None,
         raw=merged,
         host_key_policy=host_key_policy,
+        scale=_scale(merged),
     )
+
+
+def _scale(merged: dict[str, Any]) -> ScaleSettings:
+    """--vmtp-pairs and --vmtp-progression (README "Scale mode")."""
+    pairs = merged["pairs"]
+    if isinstance(pairs, bool) or not isinstance(pairs, int) or not 1 <= pairs <= MAX_PAIRS:
+        raise ConfigError(f"--vmtp-pairs {pairs!r}: give a whole number of pairs from 1 to {MAX_PAIRS}")
+    progression = merged["progression"]
+    if progression is not None and progression not in PROGRESSIONS:
+        raise ConfigError(f"--vmtp-progression {progression!r}: use one of {', '.join(PROGRESSIONS)}")
+    if progression is not None and pairs < 2:
+        raise ConfigError(f"--vmtp-progression {progression}: give its largest step with --vmtp-pairs N "
+                          "(2 or more)")
+    if pairs > 1 and merged["footprint"] == "minimal":
+        raise ConfigError(f"--vmtp-pairs {pairs} boots {pairs} server VMs and their clients at once: "
+                          "--vmtp-footprint minimal (two VMs at a time) cannot run it")
+    return ScaleSettings(pairs=pairs, progression=progression,
+                         start_lead_s=_positive("pairs_start_lead_s", merged["pairs_start_lead_s"], float),
+                         start_lead_per_pair_s=float(merged["pairs_start_lead_per_pair_s"] or 0))
 
 
 def _names(name: str, value: Any, most: int) -> list[str]:

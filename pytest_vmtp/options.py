@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pytest_vmtp.catalogue import IPV6_MODES, TOOLS
+from pytest_vmtp.catalogue import FOOTPRINTS, IPV6_MODES, TOOLS, VNIC_TYPES
 
 if TYPE_CHECKING:
     import argparse
@@ -67,6 +67,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("--vmtp-multicast-group", "multicast group of the x.4 rows (VMTP's --multicast_addr; "
            "nuttcp takes 231.x.y.z only)", "multicast_group", "ADDR"),
     Option("--vmtp-time", "seconds per throughput test", "duration_s", "SEC", {"type": int}),
+    Option("--vmtp-pairs", "scale mode: client/server pairs each VM-to-VM TCP/UDP row measures at once "
+           "(aggregate and per-pair figures); with --vmtp-progression its largest step", "pairs", "N",
+           {"type": int}),
+    Option("--vmtp-progression", "re-run each scaled row with 1, 2, 3 ... (linear) or 1, 2, 4 ... (quadratic) "
+           "pairs up to --vmtp-pairs, stopping at the first step that breaks an SLA", "progression", None,
+           {"choices": ("linear", "quadratic")}),
     Option("--vmtp-bandwidth", "rate cap, e.g. 500M; none: search the UDP rate whose loss is in "
            "udp_loss_target", "bandwidth", "RATE"),
     Option("--vmtp-tcp-pkt-sizes", "TCP message sizes, comma-separated", "tcp_pkt_sizes", "LIST"),
@@ -74,7 +80,20 @@ OPTIONS: tuple[Option, ...] = (
     Option("--vmtp-icmp-pkt-sizes", "ping payload sizes, comma-separated", "icmp_pkt_sizes", "LIST"),
     Option("--vmtp-ping-count", "pings per size", "ping_count", "N", {"type": int}),
     Option("--vmtp-image", "Glance image of the test VMs", "image", "NAME"),
-    Option("--vmtp-flavor", "Nova flavor of the test VMs", "flavor", "NAME"),
+    Option("--vmtp-image-url", "upload the image from this http(s):// or file:// URL or file when no "
+           "image has its name (VMTP's vm_image_url)", "vm_image_url", "URL|PATH"),
+    Option("--vmtp-flavor", "Nova flavor of the test VMs; made from the config's flavor spec when missing, "
+           "and deleted after the run", "flavor", "NAME"),
+    Option("--vmtp-vnic-type", "vNIC type of the test VMs' ports: direct and macvtap (SR-IOV) ports are made "
+           "first with binding:vnic_type", "vnic_type", None, {"choices": VNIC_TYPES}),
+    Option("--vmtp-config-drive", "boot the test VMs with a config drive", "config_drive", None,
+           {"action": "store_const", "const": True}, show_default=False),
+    Option("--vmtp-user-data", "pass this file to every test VM as its user data", "user_data", "FILE"),
+    Option("--vmtp-no-dhcp", "no DHCP on the subnets the run makes: the VMs take their addresses from the "
+           "config drive (turned on)", "dhcp", None, {"action": "store_const", "const": False},
+           show_default=False),
+    Option("--vmtp-footprint", "fast: boot every VM at once; minimal: at most two VMs and two floating IPs "
+           "at a time (small quotas)", "footprint", None, {"choices": FOOTPRINTS}),
     Option("--vmtp-external-network", "external network for the router and floating IPs", "external_network",
            "NAME"),
     Option("--vmtp-hypervisor", "compute host for the server VM, then for the inter-node client VM "

@@ -93,12 +93,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     rows = [i for i in items if _scenario_of(i) is not None]
     if not rows:
         return
+    session = vsession.start(config)
     first = items.index(rows[0])
     others = [i for i in items if _scenario_of(i) is None]
-    rows.sort(key=lambda i: _scenario_of(i).sort_key)  # type: ignore[union-attr]
+    minimal = session.config.cloud["footprint"] == "minimal"
+    # --vmtp-footprint minimal boots one client VM at a time: VMTP's order, client by client.
+    rows.sort(key=lambda i: _row_order(_scenario_of(i), minimal))
     items[:] = others[:first] + rows + others[first:]
-    running = [_scenario_of(i) for i in rows if not i.get_closest_marker("skip")]
-    vsession.start(config).planned_roles.update(catalogue.roles_needed(r for r in running if r))
+    running = [r for r in (_scenario_of(i) for i in rows if not i.get_closest_marker("skip")) if r]
+    scale = session.config.scale
+    session.planned_roles.update(catalogue.roles_needed(running, scale.pairs if scale.active else 1))
+    session.planned_floating_roles.update(catalogue.floating_roles_needed(running))
+
+
+def _row_order(row: Scenario | None, minimal: bool) -> tuple[int, ...]:
+    assert row is not None
+    return catalogue.footprint_sort_key(row) if minimal else row.sort_key
 
 
 @pytest.hookimpl(wrapper=True)

@@ -47,6 +47,13 @@ class ThroughputResult:
     multicast_group: str | None = None  # multicast: the group the datagrams went to ...
     multicast_group_asked: str | None = None  # ... and the one asked for (multicast_group setting)
     note: str | None = None  # what differs from what was asked (VMTP's tool, group), and why
+    # Scale mode (--vmtp-pairs): `pairs` measured at once; throughput_kbps, loss_rate and retrans
+    # are then the pairs' together (sum; loss of all sent), rtt_ms and jitter their mean, each
+    # pair's own figures in pair_results, their spread and fairness in distribution.
+    pairs: int | None = None
+    pair_results: list[dict[str, Any]] | None = None  # pair, throughput_kbps, loss_rate, rtt_ms ...
+    distribution: dict[str, Any] | None = None  # min_kbps, median_kbps, max_kbps, jain_index
+    start_skew_ms: float | None = None  # the clients' start moments spread over this long
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -123,10 +130,12 @@ class FlowResult:
     results: list[Measurement] = field(default_factory=list)
     duration_s: float | None = None
     gate: dict[str, Any] | None = None  # the gate's verdict (gate/judge.py Verdict.to_json)
+    # Scale mode: pairs (the largest step), progression, steps run, why it stopped early.
+    scale: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            k: v for k, v in asdict(self).items() if k != "results"
+            k: v for k, v in asdict(self).items() if k != "results" and not (k == "scale" and v is None)
         }
         out["results"] = [r.to_json() for r in self.results]
         return out

@@ -91,6 +91,8 @@ def cloud_settings(cfg: VmtpConfig) -> dict[str, object]:
     """The topology's settings (CloudSettings keys) from the configuration."""
     values: dict[str, object] = {**cfg.cloud, **tool_ports(cfg), **security_sources(cfg)}
     values["use_floating_ips"] = cfg.cloud["floating_ips"]
+    values["image_url"] = cfg.cloud.get("vm_image_url")
+    values["raise_quota"] = cfg.scale.active and cfg.is_local_cloud
     if cfg.cloud.get("ssh_jump"):
         values["use_floating_ip_for_ssh"] = False
     return values
@@ -183,6 +185,7 @@ class RunCloud:
                     conn, settings, run_id=self.run_id,
                     shared_dir=self.run_dir / "topology", progress=self.progress,
                     reach=self._reach_through_jump if self._jump() else None,
+                    retired=self._forget_vm,
                 )
             return self._topology
 
@@ -268,6 +271,17 @@ class RunCloud:
         except sdk_exc.SDKException as exc:
             raise translate(exc, "listing the hypervisors") from None
         return [f"root@{h.host_ip},key={key},known_hosts={known}" for h in hyps[:2] if h.host_ip]
+
+    def _forget_vm(self, vm: VmEndpoint) -> None:
+        """A VM the run deleted (minimal footprint): close this process's connection to it and
+        forget its host key, whose address a later VM may take with a key of its own."""
+        from pytest_vmtp.measure.host_keys import forget_known_hosts
+
+        with self._lock:
+            runner = self._runners.pop(vm.name, None)
+        if runner is not None:
+            runner.close()
+        forget_known_hosts(self.run_dir / VM_KNOWN_HOSTS, {ip for ip in (vm.ssh_ip, vm.fixed_ip, vm.floating_ip) if ip})
 
     def runner(self, vm: VmEndpoint) -> SshRunner:
         """One SSH connection per VM per process (see _vm_target)."""

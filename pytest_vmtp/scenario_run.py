@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import ipaddress
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock
 
-from pytest_vmtp.catalogue import Protocol, Scenario, selected_measures
+from pytest_vmtp.catalogue import SCALED_PROTOCOLS, Protocol, Scenario, scaled, selected_measures
 from pytest_vmtp.measure import flows as measure
 from pytest_vmtp.measure.errors import MeasureError
 from pytest_vmtp.measure.runner import Runner
 from pytest_vmtp.measure.settings import MeasureSettings
 from pytest_vmtp.results import ErrorResult, FlowResult, IcmpResult
+from pytest_vmtp.scale.settings import ScaleSettings
 
 
 @dataclass
@@ -38,17 +42,26 @@ class FlowEndpoints:
     # Names of the machines involved: measurements sharing one are serialised across
     # xdist workers so that they do not disturb each other.
     locks: tuple[str, ...] = ()
+    # Scale mode: pairs 2, 3 ... of the row (this one is pair 1), measured at once with it.
+    more: tuple[FlowEndpoints, ...] = ()
+
+    @property
+    def pairs(self) -> list[FlowEndpoints]:
+        return [self, *self.more]
 
 
 _TITLE = {"tcp": "TCP", "udp": "UDP", "icmp": "ICMP", "multicast": "Multicast"}
+Breach = Callable[[list[dict[str, Any]]], str | None]  # scale/runner.py's
 
 
 def run_scenario(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSettings,
                  flow: FlowResult, lock_dir: Path | None = None,
-                 protocols: tuple[Protocol, ...] | None = None) -> None:
+                 protocols: tuple[Protocol, ...] | None = None, scale: ScaleSettings | None = None,
+                 breach: Breach | None = None) -> None:
     """Measure the row's protocols (those of `protocols`, --vmtp-protocols, that it measures)
     from ends.client to ends.dest_ip; raise MeasureError on the first error, recorded as the
-    failing protocol's error item."""
+    failing protocol's error item. With scale mode on a scaled row, every pair of ends at once
+    (breach: a progression's stop)."""
     flow.desc, flow.ip_from, flow.ip_to = ends.desc, ends.ip_from, ends.ip_to
     flow.ip_version = _family(ends.dest_ip)
     flow.az_from, flow.az_to = ends.az_from, ends.az_to
@@ -59,13 +72,18 @@ def run_scenario(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSetti
     with ExitStack() as stack:
         if lock_dir is not None:
             lock_dir.mkdir(parents=True, exist_ok=True)
-            for name in sorted(set(ends.locks)):  # one order everywhere: no deadlock
+            for name in sorted({n for pair in ends.pairs for n in pair.locks}):  # one order: no deadlock
                 stack.enter_context(FileLock(str(lock_dir / f"{name}.lock")))
         try:
             flow.distro_id, flow.distro_version = measure.host_distro(ends.client)
+            pairs = scale is not None and scale.active and scaled(scenario)
             for proto in order:
                 try:
-                    _measure(proto, ends, settings, flow)
+                    if pairs and proto in SCALED_PROTOCOLS:
+                        assert scale is not None
+                        _measure_scaled(proto, ends, settings, flow, scale, breach)
+                    else:
+                        _measure(proto, ends, settings, flow)
                 except MeasureError as exc:
                     tool = "ping" if proto == "icmp" else (
                         settings.multicast_tool if proto == "multicast" else settings.tool)
@@ -73,6 +91,16 @@ def run_scenario(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSetti
                     raise
         finally:
             flow.duration_s = round(time.monotonic() - started, 3)
+
+
+def _measure_scaled(proto: str, ends: FlowEndpoints, settings: MeasureSettings, flow: FlowResult,
+                    scale: ScaleSettings, breach: Breach | None) -> None:
+    from pytest_vmtp.scale.runner import run_scaled
+
+    hosts = [runner for pair in ends.pairs for runner in (pair.client, pair.server)]
+    with ThreadPoolExecutor(max_workers=min(32, len(hosts))) as pool:  # SSH to every VM at once
+        list(pool.map(lambda runner: measure.check_tools(runner, settings, (proto,)), hosts))
+    run_scaled(proto, ends.pairs, settings, scale, flow, breach)
 
 
 def _family(address: str) -> int | None:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from pytest_vmtp.catalogue import Role
+    from pytest_vmtp.catalogue import Role, VmName
     from pytest_vmtp.config import VmtpConfig
     from pytest_vmtp.gate.run_gate import RunGate
     from pytest_vmtp.report.collector import ResultCollector
@@ -63,7 +63,8 @@ class VmtpSession:
     collector: ResultCollector | None = None
     cloud: RunCloud | None = None  # once a cloud fixture asked for it
     finished: bool = False  # the run's cloud resources were dealt with
-    planned_roles: set[Role] = field(default_factory=set)  # VMs the selected rows need
+    planned_roles: set[VmName] = field(default_factory=set)  # VMs the selected rows need
+    planned_floating_roles: set[Role] = field(default_factory=set)  # ... and those given a floating IP
     flows: dict[str, FlowResult] = field(default_factory=dict)  # by test node id
     metadata: dict[str, Any] = field(default_factory=dict)
     gate: RunGate | None = None  # baseline and SLAs, when the run has either
@@ -155,6 +156,9 @@ def start(config: pytest.Config) -> VmtpSession:
     if session is not None:
         return session
     cfg = build_config(config)
+    if cfg.cloud["footprint"] == "minimal" and getattr(config.option, "numprocesses", None):
+        raise pytest.UsageError("--vmtp-footprint minimal boots one client VM at a time, row after row: "
+                                "run it without -n (pytest-xdist)")
     gate = load_gate(cfg)
     run_id, run_dir = run_identity(config)
     owner = getattr(config, "workerinput", None) is None

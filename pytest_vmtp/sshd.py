@@ -52,6 +52,13 @@ class SshdHandle:
         stop_group(self.pid, timeout)
 
 
+def _quoted(value: str) -> str:
+    """A SetEnv value: double-quoted when it holds blanks (sshd_config's own quoting)."""
+    if any(c in value for c in '"\n'):
+        raise SshdError(f"environment value {value!r}: no quotes or newlines")
+    return f'"{value}"' if any(c.isspace() for c in value) else value
+
+
 def ensure_host_key(directory: Path) -> None:
     key = directory / "ssh_host_ed25519_key"
     if not key.exists():
@@ -69,11 +76,14 @@ def start_sshd(
     listen: str = "0.0.0.0",
     timeout: float = 10.0,
     host_key_from: Path | None = None,
+    environment: dict[str, str] | None = None,
 ) -> SshdHandle:
     """Start sshd (in netns, if given) and return once it listens.
 
     host_key_from: copy an existing host key instead of generating one (ssh-keygen costs
     ~10 ms; the local cloud boots many VMs and shares one key among them).
+    environment: variables every session gets (sshd_config's SetEnv), e.g. where a local-cloud
+    VM's config drive is.
     """
     if not os.path.exists(SSHD):
         raise SshdError("sshd not found: install openssh-server")
@@ -87,7 +97,8 @@ def start_sshd(
     (directory / "authorized_keys").write_text(authorized_keys.rstrip("\n") + "\n")
     os.chmod(directory / "authorized_keys", 0o600)
     config = directory / "sshd_config"
-    config.write_text(_CONFIG.format(port=port, listen=listen, dir=directory))
+    setenv = "".join(f"SetEnv {name}={_quoted(value)}\n" for name, value in (environment or {}).items())
+    config.write_text(_CONFIG.format(port=port, listen=listen, dir=directory) + setenv)
     os.makedirs("/run/sshd", exist_ok=True)  # privilege-separation directory
     log = directory / "sshd.log"
     cmd = [SSHD, "-D", "-e", "-f", str(config)]

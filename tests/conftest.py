@@ -26,7 +26,9 @@ def _private_run_history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
 _FOLDER_GROUPS = {"cloud", "localcloud", "measure", "history", "report", "gate", "identity"}
 # Modules that share a folder group's machine-wide resources from another folder: the plugin's
 # own local cloud takes the default ranges, as the localcloud data-path tests do.
-_MODULE_GROUPS = {"tests/e2e/test_local_cloud_lifecycle.py": "localcloud"}
+_MODULE_GROUPS = {"tests/e2e/test_local_cloud_lifecycle.py": "localcloud",
+                  # A cloud of its own (prefix vm6b, its own ranges): no need to wait for the folder's.
+                  "tests/localcloud/test_boot_api.py": "tests/localcloud/test_boot_api.py"}
 
 
 def group_of(nodeid: str) -> str:

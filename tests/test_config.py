@@ -100,6 +100,7 @@ HOSTILE = [
     ({"ssh_from": "anywhere"}, "ssh_from"),
     ({"ssh_from": ["192.0.2.7/32", "$(id)"]}, "ssh_from"),
     ({"accept_new_host_keys": "yes"}, "accept_new_host_keys"),
+    ({"pairs": 4, "footprint": "minimal"}, "--vmtp-pairs"),  # the pairs boot together: no room to make
 ]
 
 

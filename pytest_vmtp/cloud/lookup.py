@@ -46,6 +46,18 @@ def find_image(conn: Connection, name_or_id: str | None) -> Image:
     return image
 
 
+def maybe_image(conn: Connection, name_or_id: str) -> Image | None:
+    """The image of that name or id, None when there is none (checked as find_image does)."""
+    with cloud_errors(f"looking up image '{name_or_id}'"):
+        found = _find(conn.image.find_image, name_or_id, Image)
+    return None if found is None else find_image(conn, found.id)
+
+
+def maybe_flavor(conn: Connection, name_or_id: str) -> Flavor | None:
+    with cloud_errors(f"looking up flavor '{name_or_id}'"):
+        return _find(conn.compute.find_flavor, name_or_id, Flavor)
+
+
 def find_flavor(conn: Connection, name_or_id: str | None) -> Flavor:
     if not name_or_id:
         raise CloudError("no flavor given: set --vmtp-flavor")

@@ -59,6 +59,14 @@ def _mode(built: dict[str, Any]) -> dict[str, Any]:
             "unavailable": {need: item["reason"] for need, item in (plan.get("missing") or {}).items()}}
 
 
+def _boot(topology: Topology, res: dict[str, Any]) -> dict[str, Any]:
+    """How the VMs were booted (README "Cloud modes": NICs and boot, images, flavors)."""
+    s = topology.settings
+    return {"vnic_type": s.vnic_type, "config_drive": s.config_drive, "dhcp": s.dhcp, "footprint": s.footprint,
+            "user_data": bool(s.user_data), "flavor_created": bool(res.get("flavor", {}).get("created")),
+            "image_uploaded": bool(res.get("image", {}).get("uploaded"))}
+
+
 def metadata(conn: Connection, topology: Topology | None) -> dict[str, Any]:
     config = conn.config
     auth = config.config.get("auth") or {}
@@ -78,6 +86,7 @@ def metadata(conn: Connection, topology: Topology | None) -> dict[str, Any]:
         "flavor": res.get("flavor", {}).get("name"),
         "external_network": res.get("external_network", {}).get("name"),
         "network_mode": _mode(built),
+        "boot": _boot(topology, res),
         "placement": (built.get("placement") or {}).get("mode"),
         "networks": _networks(conn, built),
         "vms": {role: {"host": vm.get("host"), "host_id": vm.get("host_id"), "az": vm.get("az"),

@@ -42,6 +42,8 @@ class Placement:
     b: HostChoice | None  # None: no second host, inter-node roles cannot be placed
     single_host_reason: str | None = None
     needs_admin: str | None = None  # why no VM can be placed with these settings and rights
+    # Every host the pairs of scale mode spread over, a and b first (empty: the scheduler's choice).
+    hosts: tuple[HostChoice, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -51,7 +53,18 @@ class Placement:
         b = data.get("b")
         return cls(mode=data["mode"], a=HostChoice(**data["a"]), b=HostChoice(**b) if b else None,
                    single_host_reason=data.get("single_host_reason"),
+                   hosts=tuple(HostChoice(**h) for h in data.get("hosts") or ()),
                    needs_admin=data.get("needs_admin"))
+
+    def host_for(self, side: str, pair: int = 1) -> HostChoice | None:
+        """Where a VM of this side (A: the pair's server and intra-node clients, B: its
+        inter-node clients) and pair goes. Pair 1 is host a / b; pair k's side A is the k-th
+        host and its side B the next, round the list: pairs spread over every host, and each
+        host serves as many pairs' servers as clients."""
+        if pair == 1 or len(self.hosts) < 2:
+            return self.a if side == "A" else self.b
+        index = (pair - 1) % len(self.hosts) + (0 if side == "A" else 1)
+        return self.hosts[index % len(self.hosts)]
 
 
 def parse_hypervisor(spec: str, default_zone: str | None) -> HostChoice:
@@ -133,7 +146,7 @@ def plan(conn: Connection, settings: CloudSettings) -> Placement:
             return Placement(EXPLICIT, choices[0], None,
                              f"only one --vmtp-hypervisor given ({settings.hypervisors[0]}): "
                              "inter-node flows need two hosts")
-        return Placement(EXPLICIT, choices[0], choices[1])
+        return Placement(EXPLICIT, choices[0], choices[1], hosts=tuple(choices))
     with cloud_errors("listing compute services"):
         hosts = compute_hosts(conn, settings.availability_zone)
     if hosts is None:
@@ -147,4 +160,4 @@ def plan(conn: Connection, settings: CloudSettings) -> Placement:
         return Placement(ADMIN, hosts[0], None,
                          f"the cloud has one enabled compute host{where} ({hosts[0].host}): "
                          "inter-node flows need two")
-    return Placement(ADMIN, hosts[0], hosts[1])
+    return Placement(ADMIN, hosts[0], hosts[1], hosts=tuple(hosts))

@@ -71,28 +71,43 @@ class Maker:
             sg = self.conn.network.create_security_group(name=name, description=f"pytest-vmtp run {self.run_id}")
             self.tag(sg)
             for prefix in ssh_sources:
-                self._rule(sg.id, prefix, {"protocol": "tcp", "port_range_min": 22, "port_range_max": 22})
+                self._rule(self._rule_body(sg.id, prefix, {"protocol": "tcp", "port_range_min": 22,
+                                                           "port_range_max": 22}))
         self.allow_flows_from(sg.id, flow_sources, settings)
         return sg
 
     def allow_flows_from(self, security_group_id: str, prefixes: list[str], settings: CloudSettings) -> None:
-        """Open ICMP and the tool ports to these source prefixes (a rule that exists is fine)."""
+        """Open ICMP and the tool ports to these source prefixes (a rule that exists is fine).
+        In one bulk request (Neutron applies a group's rules to every port using it after each
+        request: scale mode adds rules for 64 floating IPs at once); one by one when the bulk
+        is refused (a rule there already)."""
         rules: list[dict[str, Any]] = [{"protocol": "icmp"}]
         rules += [{"protocol": "tcp", "port_range_min": lo, "port_range_max": hi} for lo, hi in settings.tcp_ports]
         rules += [{"protocol": "udp", "port_range_min": lo, "port_range_max": hi} for lo, hi in settings.udp_ports]
+        bodies = [self._rule_body(security_group_id, prefix, rule) for prefix in prefixes for rule in rules]
+        if not bodies:
+            return
         with cloud_errors(f"adding security group rules for {', '.join(prefixes)}"):
-            for prefix in prefixes:
-                for rule in rules:
-                    self._rule(security_group_id, prefix, rule)
+            try:
+                list(self.conn.network.create_security_group_rules(bodies))
+                return
+            except (sdk_exc.ConflictException, sdk_exc.BadRequestException) as exc:
+                if "already exists" not in str(exc) and not isinstance(exc, sdk_exc.BadRequestException):
+                    raise  # a quota, say, is a real error
+            for body in bodies:
+                self._rule(body)
 
-    def _rule(self, security_group_id: str, prefix: str, rule: dict[str, Any]) -> None:
+    @staticmethod
+    def _rule_body(security_group_id: str, prefix: str, rule: dict[str, Any]) -> dict[str, Any]:
         network = ipaddress.ip_network(prefix, strict=False)
         if network.version == 6 and rule.get("protocol") == "icmp":
             rule = {**rule, "protocol": "ipv6-icmp"}
+        return {"security_group_id": security_group_id, "direction": "ingress",
+                "ethertype": f"IPv{network.version}", "remote_ip_prefix": str(network), **rule}
+
+    def _rule(self, body: dict[str, Any]) -> None:
         try:
-            self.conn.network.create_security_group_rule(
-                security_group_id=security_group_id, direction="ingress", ethertype=f"IPv{network.version}",
-                remote_ip_prefix=str(network), **rule)
+            self.conn.network.create_security_group_rule(**body)
         except sdk_exc.ConflictException as exc:
             if "already exists" not in str(exc):  # a quota, say, is a real error
                 raise
@@ -109,15 +124,17 @@ class Maker:
 
     def network(self, key: str, cidr: str, settings: CloudSettings, router_id: str | None,
                 cidr6: str | None = None) -> tuple[Network, Subnet, Subnet | None]:
-        """Network + subnet (DHCP on, the settings' DNS servers) attached to the router (a
-        router of the run's, or one it reuses: cleanup removes the interface, not the router);
-        with cidr6, an IPv6 subnet beside it of settings.ipv6_mode (both of Neutron's mode
-        attributes, as VMTP set them), on the router too (it routes and advertises it)."""
+        """Network + subnet (DHCP as settings.dhcp says, the settings' DNS servers) attached to
+        the router (a router of the run's, or one it reuses: cleanup removes the interface, not
+        the router); with cidr6, an IPv6 subnet beside it of settings.ipv6_mode (both of
+        Neutron's mode attributes, as VMTP set them), on the router too (it routes and
+        advertises it)."""
         net_name, subnet_name = self.name(key), self.name(f"{key}-subnet")
         with cloud_errors(f"creating network {net_name} ({cidr})"):
             network = self.conn.network.create_network(name=net_name)
             self.tag(network)
-            subnet = self._subnet(network.id, subnet_name, cidr, settings, {"ip_version": 4})
+            subnet = self._subnet(network.id, subnet_name, cidr, settings,
+                                  {"ip_version": 4, "enable_dhcp": settings.dhcp})
             if router_id:
                 self.conn.network.add_interface_to_router(router_id, subnet.id)  # positional: renamed in SDK 4
         subnet6 = None
@@ -132,14 +149,14 @@ class Maker:
 
     def _subnet(self, network_id: str, name: str, cidr: str, settings: CloudSettings,
                 kwargs: dict[str, Any]) -> Subnet:
-        """A subnet with DHCP on and the settings' DNS servers of its family (Neutron refuses
-        the other family's)."""
+        """A subnet with DHCP on (unless kwargs say otherwise) and the settings' DNS servers of
+        its family (Neutron refuses the other family's)."""
         version = kwargs["ip_version"]
         dns = [d for d in settings.dns_nameservers if ipaddress.ip_address(d).version == version]
         if dns:
             kwargs = {**kwargs, "dns_nameservers": dns}
         subnet = self.conn.network.create_subnet(network_id=network_id, name=name, cidr=cidr,
-                                                 enable_dhcp=True, **kwargs)
+                                                 **{"enable_dhcp": True, **kwargs})
         self.tag(subnet)
         return subnet
 
@@ -148,8 +165,21 @@ class Maker:
         with cloud_errors(f"creating server group {name} ({policy})"):
             return self.conn.compute.create_server_group(name=name, policy=policy)
 
+    def port(self, role: str, network_id: str, vnic_type: str, security_group_id: str) -> Port:
+        """A VM's port made before its server, as SR-IOV needs (binding:vnic_type); Nova does
+        not delete a port it did not make: cleanup finds it by its mark."""
+        name = self.name(f"{role.replace('_', '-')}-port")
+        with cloud_errors(f"creating port {name} (vnic_type {vnic_type})"):
+            port = self.conn.network.create_port(network_id=network_id, name=name, binding_vnic_type=vnic_type,
+                                                 security_group_ids=[security_group_id])
+            self.tag(port)
+        return port
+
     def server(self, role: str, image_id: str, flavor_id: str, network_id: str, key_name: str,
-               security_group: str, availability_zone: str | None, hints: dict[str, Any] | None) -> Server:
+               security_group: str, availability_zone: str | None, hints: dict[str, Any] | None, *,
+               port_id: str | None = None, config_drive: bool = False, user_data: str | None = None) -> Server:
+        """The role's server on network_id, or on port_id (made by port(), which carries the
+        security group); with a config drive and user data (base64) when asked."""
         name = self.name(role.replace("_", "-"))
         kwargs: dict[str, Any] = {}
         if availability_zone:
@@ -158,10 +188,17 @@ class Maker:
             kwargs["scheduler_hints"] = hints
         if self.server_tags:
             kwargs["tags"] = naming.tags(self.run_id)
+        if config_drive:
+            kwargs["config_drive"] = True
+        if user_data:
+            kwargs["user_data"] = user_data
+        if port_id:
+            kwargs["networks"] = [{"port": port_id}]
+        else:
+            kwargs.update(networks=[{"uuid": network_id}], security_groups=[{"name": security_group}])
         with cloud_errors(f"creating server {name}"):
             return self.conn.compute.create_server(
-                name=name, image_id=image_id, flavor_id=flavor_id, networks=[{"uuid": network_id}],
-                key_name=key_name, security_groups=[{"name": security_group}],
+                name=name, image_id=image_id, flavor_id=flavor_id, key_name=key_name,
                 metadata={naming.SERVER_META_KEY: self.run_id}, **kwargs)
 
     def server_port(self, server_id: str, label: str | None = None) -> Port:

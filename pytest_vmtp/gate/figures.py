@@ -18,10 +18,12 @@ from typing import Any
 BETTER: dict[str, int] = {
     "tp_kbps": +1, "rtt_ms": -1, "retrans": -1, "loss_rate": -1, "jitter": -1,
     "rtt_avg_ms": -1, "rtt_min_ms": -1, "rtt_max_ms": -1,
+    # Scale mode: the slowest pair's throughput, and the fairness between pairs (Jain's index).
+    "pair_min_kbps": +1, "jain_index": +1,
 }
 UNITS: dict[str, str] = {
     "tp_kbps": "kbit/s", "rtt_ms": "ms", "retrans": "", "loss_rate": "%", "jitter": "ms",
-    "rtt_avg_ms": "ms", "rtt_min_ms": "ms", "rtt_max_ms": "ms",
+    "rtt_avg_ms": "ms", "rtt_min_ms": "ms", "rtt_max_ms": "ms", "pair_min_kbps": "kbit/s", "jain_index": "",
 }
 
 
@@ -49,10 +51,14 @@ class Figure:
 
 
 def _what(protocol: str, item: dict[str, Any], size_key: str = "pkt_size") -> str:
+    """'tcp 65536', 'reverse udp 1024'; scale mode's items add their pair count: 'tcp 65536 x8'
+    (eight pairs at once), so that only like is compared with like."""
     parts = ["reverse"] if item.get("direction") == "reverse" else []
     parts.append(protocol.lower())
     if item.get(size_key) is not None:
         parts.append(str(item[size_key]))
+    if item.get("pairs") is not None:
+        parts.append(f"x{item['pairs']}")
     return " ".join(parts)
 
 
@@ -88,6 +94,10 @@ def flow_figures(flow: dict[str, Any], searched_loss: bool = False) -> list[Figu
         for metric in ("rtt_ms", "retrans", "jitter") + (() if searched else ("loss_rate",)):
             if item.get(metric) is not None:
                 groups[(what, metric)].append(float(item[metric]))
+        spread = item.get("distribution") or {}
+        for metric, key in (("pair_min_kbps", "min_kbps"), ("jain_index", "jain_index")):
+            if spread.get(key) is not None:
+                groups[(what, metric)].append(float(spread[key]))
     out.extend(Figure(sid, what, metric, tuple(samples)) for (what, metric), samples in groups.items())
     return out
 

@@ -36,6 +36,7 @@ from .layout import (
     DEFAULT_STATE_DIR,
     HOSTS_KEY,
     HOSTS_KNOWN_HOSTS,
+    IMAGES_DIR,
     LOG_FILE,
     MEMBER_CLOUD_NAME,
     SERVER_FILE,
@@ -348,3 +349,4 @@ def clean(state_dir: Path | str | None = None, prefix: str | None = None) -> Non
                  SERVER_FILE + ".tmp"):
         (state_dir / name).unlink(missing_ok=True)
     shutil.rmtree(state_dir / DATAPLANE_DIR, ignore_errors=True)
+    shutil.rmtree(state_dir / IMAGES_DIR, ignore_errors=True)

@@ -29,6 +29,7 @@ LOG_FILE = "server.log"
 HOSTS_KEY = "hosts_id_ed25519"  # the operator's SSH key to the compute hosts (+ ".pub")
 HOSTS_KNOWN_HOSTS = "hosts_known_hosts"  # the compute hosts' SSH host keys, for the plugin
 DATAPLANE_DIR = "dataplane"  # the data path's crash record and sshd directories
+IMAGES_DIR = "images"  # uploaded Glance image data, one file per image id
 
 DEFAULT_DATAPLANE = "pytest_vmtp.localcloud.dataplane.linux:LinuxDataplane"
 DATAPLANE_ENV = "VMTP_LOCALCLOUD_DATAPLANE"

@@ -16,7 +16,7 @@ from __future__ import annotations
 import ipaddress
 from typing import TYPE_CHECKING, Any
 
-from . import ipam, quotas, security, segments
+from . import binding, ipam, quotas, security, segments
 from .common import new_id, new_mac, now
 from .dataplane.model import DhcpSpec, Ipv6Address, PortSpec
 from .dataplane.nl import DataplaneError
@@ -496,12 +496,13 @@ def create_port(c: Cloud, body: dict[str, Any], caller: Caller | None, dhcp_sync
         "admin_state_up": bool(body.get("admin_state_up", True)),
         "security_groups": list(groups), "port_security_enabled": port_security,
         "allowed_address_pairs": list(body.get("allowed_address_pairs") or []),
-        "extra_dhcp_opts": [], "binding:host_id": str(body.get("binding:host_id") or ""),
-        "binding:vif_type": "ovs" if body.get("binding:host_id") else "unbound",
-        "binding:vnic_type": str(body.get("binding:vnic_type") or "normal"),
+        "extra_dhcp_opts": [], "binding:host_id": "", "binding:vif_type": binding.UNBOUND,
+        "binding:vnic_type": binding.check_vnic_type(body.get("binding:vnic_type")),
         "binding:profile": {}, "binding:vif_details": {}, "dns_name": "",
         "dns_assignment": [], "ip_allocation": "immediate", "propagate_uplink_status": False,
     })
+    if body.get("binding:host_id"):
+        binding.bind(c, port, str(body["binding:host_id"]))
     ports[port["id"]] = port
     if dhcp_sync and _dhcpv6_subnets(c, net["id"]):
         sync_dhcp(c, net["id"])
@@ -511,9 +512,11 @@ def create_port(c: Cloud, body: dict[str, Any], caller: Caller | None, dhcp_sync
 def update_port(c: Cloud, port: dict[str, Any], body: dict[str, Any],
                 caller: Caller | None) -> None:
     for key in ("name", "description", "admin_state_up", "device_id", "device_owner",
-                "binding:host_id", "allowed_address_pairs"):
+                "allowed_address_pairs"):
         if key in body:
             port[key] = body[key] if body[key] is not None else ""
+    if "binding:host_id" in body:
+        binding.bind(c, port, str(body["binding:host_id"] or ""))
     if "fixed_ips" in body:
         raise neutron(400, "BadRequest", "Updating fixed_ips is not supported by this cloud.")
     if "security_groups" in body or "port_security_enabled" in body:
@@ -557,7 +560,9 @@ def port_spec(c: Cloud, port: dict[str, Any]) -> PortSpec:
     return PortSpec(port_id=port["id"], network_id=port["network_id"], mac=port["mac_address"],
                     ip=v4[0]["ip_address"] if v4 else "",
                     prefixlen=ipam.prefixlen(first) if first else 0,
-                    gateway=first["gateway_ip"] if first else None, mtu=net["mtu"], ipv6=v6)
+                    gateway=first["gateway_ip"] if first else None, mtu=net["mtu"], ipv6=v6,
+                    vnic_type=port.get("binding:vnic_type") or "normal",
+                    dhcp=bool(first.get("enable_dhcp", True)) if first else True)
 
 
 # --- routers --------------------------------------------------------------------------------

@@ -11,13 +11,15 @@ only an admin may force a host (Nova's os_compute_api:servers:create:forced_host
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import ipaddress
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from . import builder, keys, neutron, quotas, scheduler
+from . import binding, builder, flavors, glance, keys, neutron, quotas, scheduler
 from .common import new_id, now
 from .errors import ApiError, nova
 from .policy import Caller, enforce
@@ -34,15 +36,6 @@ _POLICIES = ("affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity")
 def _ref_id(ref: object) -> str:
     """The id at the end of a flavorRef/imageRef, which may be a URL."""
     return str(ref).rstrip("/").rsplit("/", 1)[-1]
-
-
-# --- flavors --------------------------------------------------------------------------------
-
-def get_flavor(c: Cloud, flavor_id: str) -> Resource:
-    flavor = c.state.table("flavors").get(str(flavor_id))
-    if flavor is None:
-        raise nova(404, f"Flavor {flavor_id} could not be found.")
-    return flavor
 
 
 # --- keypairs -------------------------------------------------------------------------------
@@ -144,6 +137,8 @@ class BootRequest:
     caller: Caller  # whose server it is: its project and user
     different_host: list[str]  # scheduler hints (DifferentHostFilter, SameHostFilter)
     same_host: list[str]
+    config_drive: bool = False
+    user_data: str | None = None  # base64, as the request gave it
 
 
 def create_server(c: Cloud, body: dict[str, Any], hints: dict[str, Any], caller: Caller
@@ -158,8 +153,12 @@ def create_server(c: Cloud, body: dict[str, Any], hints: dict[str, Any], caller:
     host, no_host = schedule(c, request)
     ports, created = build_ports(c, server_id, host, request)
     server = _record(c, server_id, request, host, ports, created)
+    unbound = [p for p in ports if c.state.table("ports")[p]["binding:vif_type"] == binding.FAILED]
     if no_host:
         builder.fail_server(c, server, 500, no_host)
+    elif unbound:  # Nova's PortBindingFailed: the build is aborted, the server kept in ERROR
+        builder.fail_server(c, server, 500, f"Build of instance {server_id} aborted: "
+                            f"{binding.failed_message(unbound[0])}")
     else:
         builder.boot(c, server_id)
     return server
@@ -183,8 +182,11 @@ def validate(c: Cloud, body: dict[str, Any], hints: dict[str, Any], caller: Call
     if flavor is None:
         raise nova(400, f"Flavor {body.get('flavorRef')} could not be found.")
     image_id = _ref_id(body.get("imageRef", ""))
-    if image_id not in c.state.table("images"):
+    image = c.state.table("images").get(image_id)
+    if image is None or not glance.visible(image, caller):
         raise nova(400, f"Image {body.get('imageRef')} could not be found.")
+    if image["status"] != "active":
+        raise nova(400, f"Image {image_id} is not active.")
     key_name = body.get("key_name")
     if key_name and keypair_key(caller.user_id, key_name) not in c.state.table("keypairs"):
         raise nova(400, "Invalid key_name provided.")
@@ -206,7 +208,42 @@ def validate(c: Cloud, body: dict[str, Any], hints: dict[str, Any], caller: Call
         metadata={str(k): str(v) for k, v in (body.get("metadata") or {}).items()},
         description=body.get("description"), tags=[str(t) for t in body.get("tags") or []],
         caller=caller, different_host=_hint_ids(hints.get("different_host")),
-        same_host=_hint_ids(hints.get("same_host")))
+        same_host=_hint_ids(hints.get("same_host")),
+        config_drive=_config_drive(body.get("config_drive")),
+        user_data=_user_data(body.get("user_data")))
+
+
+_TRUE, _FALSE = ("true", "1", "yes", "on", "t", "y"), ("false", "0", "no", "off", "f", "n", "")
+
+
+def _config_drive(value: object) -> bool:
+    """Nova's boolean parameter: true/false, or their usual spellings as strings."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if str(value).lower() in _TRUE + _FALSE:
+        return str(value).lower() in _TRUE
+    raise nova(400, f"Invalid input for field/attribute config_drive. Value: {value}.")
+
+
+MAX_USER_DATA = 65535  # Nova's limit, on the base64 text
+
+
+def _user_data(value: object) -> str | None:
+    """Nova takes user_data base64-encoded, at most 65535 characters of it."""
+    if value is None:
+        return None
+    shown = str(value)[:40]
+    if not isinstance(value, str):
+        raise nova(400, f"Invalid input for field/attribute user_data. Value: {shown}.")
+    if len(value) > MAX_USER_DATA:
+        raise nova(400, f"Invalid input for field/attribute user_data. Value: {shown}... is too "
+                        f"long (more than {MAX_USER_DATA} characters)")
+    try:
+        base64.b64decode(value, validate=True)
+    except binascii.Error:
+        raise nova(400, f"Invalid input for field/attribute user_data. Value: {shown}. "
+                        f"'{shown}' is not a 'base64'") from None
+    return value
 
 
 def _security_groups(c: Cloud, refs: list[object] | None, caller: Caller
@@ -303,8 +340,8 @@ def build_ports(c: Cloud, server_id: str, host: str | None,
         for item in request.networks:
             if item.get("port"):
                 port = c.state.table("ports")[item["port"]]
-                port.update({"device_id": server_id, "device_owner": COMPUTE_OWNER,
-                             "binding:host_id": host or ""})
+                port.update({"device_id": server_id, "device_owner": COMPUTE_OWNER})
+                binding.bind(c, port, host)
             else:
                 fixed = [{"ip_address": item["fixed_ip"]}] if item.get("fixed_ip") else None
                 port = neutron.create_port(c, {
@@ -326,6 +363,7 @@ def _roll_back_ports(c: Cloud, ports: list[str], created: list[str]) -> None:
     for port_id in ports:
         if port_id not in created:
             c.state.table("ports")[port_id].update({"device_id": "", "device_owner": ""})
+            binding.unbind(c.state.table("ports")[port_id])
 
 
 def _record(c: Cloud, server_id: str, request: BootRequest, host: str | None,
@@ -339,7 +377,8 @@ def _record(c: Cloud, server_id: str, request: BootRequest, host: str | None,
         "user_id": request.caller.user_id, "metadata": request.metadata,
         "hostId": hashlib.sha224((project + host).encode()).hexdigest() if host else "",
         "created": stamp, "updated": stamp, "key_name": request.key_name,
-        "accessIPv4": "", "accessIPv6": "", "progress": 0, "config_drive": "",
+        "accessIPv4": "", "accessIPv6": "", "progress": 0,
+        "config_drive": "True" if request.config_drive else "",
         "OS-DCF:diskConfig": "MANUAL", "OS-EXT-AZ:availability_zone":
             c.state.zones.get(host or "", request.zone or scheduler.ZONE),
         "OS-EXT-SRV-ATTR:host": host, "OS-EXT-SRV-ATTR:hypervisor_hostname": host,
@@ -349,7 +388,8 @@ def _record(c: Cloud, server_id: str, request: BootRequest, host: str | None,
         "OS-SRV-USG:terminated_at": None, "os-extended-volumes:volumes_attached": [],
         "locked": False, "description": request.description, "tags": request.tags,
         "host_status": "UP", "fault": None,
-        "_flavor": request.flavor["id"], "_image": request.image_id,
+        "_flavor": request.flavor["id"], "_flavor_info": flavors.embedded(request.flavor),
+        "_image": request.image_id, "_user_data": request.user_data,
         "_security_groups": request.security_group_names,
         "_port_order": ports, "_created_ports": created,
     }

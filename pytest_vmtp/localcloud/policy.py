@@ -64,6 +64,12 @@ RULES: dict[str, str] = {
     "os_compute_api:os-quota-sets:show": PROJECT_READER,
     "os_compute_api:os-quota-sets:detail": PROJECT_READER,
     "os_compute_api:os-quota-sets:update": ADMIN,
+    "os_compute_api:os-flavor-manage:create": ADMIN, "os_compute_api:os-flavor-manage:delete": ADMIN,
+    "os_compute_api:os-flavor-extra-specs:create": ADMIN,
+    "os_compute_api:os-flavor-extra-specs:update": ADMIN,
+    "os_compute_api:os-flavor-extra-specs:delete": ADMIN,
+    # Glance (glance/policies/image.py): making an image public
+    "publicize_image": ADMIN,
     # Neutron (neutron/conf/policies/*.py): the attributes only an admin may set or see
     **{f"{action}_{resource}": PROJECT_MEMBER for action in ("create", "update", "delete")
        for resource in ("network", "subnet", "port", "router", "floatingip", "security_group",

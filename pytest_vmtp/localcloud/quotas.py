@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any
 
+from . import flavors
 from .errors import ApiError
 from .state import Resource
 
@@ -29,11 +30,11 @@ def exceeds(limit: int, used: int, wanted: int = 1) -> bool:
 
 
 def flavor_usage(c: Cloud, servers: Iterable[Resource]) -> tuple[int, int]:
-    """(vcpus, ram MB) the servers' flavors add up to (state lock held)."""
-    flavors = c.state.table("flavors")
+    """(vcpus, ram MB) the servers' flavors add up to (state lock held): the flavors they were
+    booted with, as Nova counts them, even if a flavor was deleted since."""
     vcpus = ram = 0
     for server in servers:
-        flavor = flavors.get(server["_flavor"], {})
+        flavor = flavors.of_server(c, server)
         vcpus += flavor.get("vcpus", 0)
         ram += flavor.get("ram", 0)
     return vcpus, ram

@@ -11,7 +11,8 @@ then starts a server with --recover, which
      addresses), routers (gateway, interfaces, floating IPs, radvd), the networks' DHCPv6
      servers (dnsmasq), then every ACTIVE
      server, as a hypervisor does with resume_guests_state_on_host_boot (what ran inside a VM
-     does not survive); servers still in BUILD boot again, deletions in flight finish.
+     does not survive); servers still in BUILD boot again, deletions in flight finish;
+     images whose upload the crash cut are queued again (their data went with it).
 So nothing in the kernel is unknown to the API and nothing the API shows is missing from
 the kernel. The faults set through the API are not kept (faults.yaml is read again).
 """
@@ -23,7 +24,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import builder, neutron, segments
+from . import builder, glance, neutron, segments
 from .common import now
 from .state import Resource
 
@@ -65,6 +66,9 @@ def rebuild(c: Cloud) -> None:
             neutron.sync_dhcp(c, net["id"])  # the DHCPv6 servers, before the guests ask them
     for server in list(tables["servers"].values()):
         _server(c, server)
+    for image in tables["images"].values():
+        if image["status"] == "saving":  # the upload died with the server: upload again
+            glance.finish_upload(c, image["id"], None)
     c.state.save()
     logging.info("recovered %d networks, %d routers, %d servers, %d floating IPs",
                  len(tables["networks"]), len(tables["routers"]), len(tables["servers"]),

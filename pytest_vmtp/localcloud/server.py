@@ -12,6 +12,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -34,6 +35,7 @@ from .layout import (
     DEFAULT_PREFIX,
     HOSTS_KEY,
     HOSTS_KNOWN_HOSTS,
+    IMAGES_DIR,
     SERVER_FILE,
     SERVER_MODULE,
     SNAPSHOT,
@@ -194,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
             logging.exception("data path teardown failed")
         for name in (SERVER_FILE, SNAPSHOT, TOKEN_KEY):
             (state_dir / name).unlink(missing_ok=True)
+        shutil.rmtree(state_dir / IMAGES_DIR, ignore_errors=True)  # the images went with the cloud
         logging.info("stopped")
     return 0
 

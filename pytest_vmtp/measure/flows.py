@@ -20,7 +20,7 @@ from .multicast import MulticastTool, choose_tool, multicast_route
 from .parse_os_release import parse_os_release
 from .parse_ping import parse_ping
 from .probe import RunOutcome, RunSpec
-from .runner import Background, Runner
+from .runner import Background, CommandResult, Runner
 from .settings import MeasureSettings
 from .tool_iperf2 import Iperf2
 from .tools import ThroughputTool, check_tools, tool_for
@@ -56,7 +56,7 @@ def _wait_listening(server: Runner, bg: Background, port: int, proto: str, label
     raise MeasureError(f"{label} server on {server.label} {why}: {text or 'no output'}")
 
 
-class _Session:
+class ToolSession:
     """A started server plus the client-side tool, for one batch of runs."""
 
     def __init__(self, client: Runner, server: Runner, tool: ThroughputTool, protocol: str,
@@ -78,7 +78,7 @@ class _Session:
         if self.bg is not None:
             self.bg.stop()
 
-    def __enter__(self) -> _Session:
+    def __enter__(self) -> ToolSession:
         self._start_server()
         return self
 
@@ -86,19 +86,28 @@ class _Session:
         self._stop_server()
 
     def run(self, spec: RunSpec) -> RunOutcome:
+        command = self.prepare(spec)
+        return self.finish(spec, command, self.client.run(command, timeout=spec.duration_s + CLIENT_GRACE_S))
+
+    def prepare(self, spec: RunSpec) -> str:
+        """Make sure the server is there for this run; the client's command."""
         # iperf 2.1's UDP server can crash after a test, and reports each test in its own log:
         # give each such run a fresh server.
-        fresh = isinstance(self.tool, Iperf2) and spec.protocol in ("UDP", "Multicast")
-        if fresh or self.bg is None or not self.bg.alive():
+        if self._fresh(spec) or self.bg is None or not self.bg.alive():
             self._stop_server()
             self._start_server()
-        command = self.tool.client_command(spec)
-        result = self.client.run(command, timeout=spec.duration_s + CLIENT_GRACE_S)
-        server_log = self._iperf2_server_report(spec.protocol) if fresh else ""
+        return self.tool.client_command(spec)
+
+    def finish(self, spec: RunSpec, command: str, result: CommandResult) -> RunOutcome:
+        """The run's outcome from the client's result (and the server's report, iperf 2 UDP)."""
+        server_log = self._iperf2_server_report(spec.protocol) if self._fresh(spec) else ""
         try:
             return self.tool.parse(spec, result, server_log)
         except MeasureError as exc:
             raise MeasureError(f"{exc} (on {self.client.label}: {command})") from None
+
+    def _fresh(self, spec: RunSpec) -> bool:
+        return isinstance(self.tool, Iperf2) and spec.protocol in ("UDP", "Multicast")
 
     def _iperf2_server_report(self, protocol: str) -> str:
         """iperf 2 writes its UDP report a moment after the client is done."""
@@ -129,7 +138,7 @@ def measure_tcp(client: Runner, server: Runner, dest_ip: str, settings: MeasureS
     """settings.tcp_runs results per TCP message size, one per run (as VMTP), numbered by `run`."""
     tool = tool_for(client, settings)
     results = []
-    with _Session(client, server, tool, "TCP", dest_ip) as session:
+    with ToolSession(client, server, tool, "TCP", dest_ip) as session:
         for size in settings.tcp_pkt_sizes:
             spec = RunSpec("TCP", dest_ip, settings.duration_s, size, settings.bandwidth_kbps,
                            reverse, settings.tcp_buffer)
@@ -144,7 +153,7 @@ def measure_tcp(client: Runner, server: Runner, dest_ip: str, settings: MeasureS
     return results
 
 
-def _checked(out: RunOutcome, protocol: str, size: int, rate_kbps: int | None, tool: str,
+def checked_udp(out: RunOutcome, protocol: str, size: int, rate_kbps: int | None, tool: str,
              group: str | None = None) -> RunOutcome:
     """A UDP run whose loss is unknown, or that delivered nothing, is a failure, never 0 % loss."""
     at = f"at {rate_kbps} kbit/s" if rate_kbps else "at full speed"
@@ -163,7 +172,7 @@ def _checked(out: RunOutcome, protocol: str, size: int, rate_kbps: int | None, t
     return out
 
 
-def _udp_like(session: _Session, protocol: str, dest_ip: str, settings: MeasureSettings,
+def _udp_like(session: ToolSession, protocol: str, dest_ip: str, settings: MeasureSettings,
               size: int, reverse: bool, multicast: MulticastTool | None = None) -> ThroughputResult:
     """Measure at the capped rate, or search the rate (short probes) and then measure once."""
     version = session.tool.version
@@ -171,21 +180,21 @@ def _udp_like(session: _Session, protocol: str, dest_ip: str, settings: MeasureS
 
     def run(rate: int | None, duration: float) -> RunOutcome:
         spec = RunSpec(protocol, dest_ip, duration, size, rate, reverse, settings.udp_buffer, group)
-        return _checked(session.run(spec), protocol, size, rate, version, group)
+        return checked_udp(session.run(spec), protocol, size, rate, version, group)
 
     search: SearchOutcome | None = None
     rate = settings.bandwidth_kbps
     if rate is None:
         def probe(kbps: int) -> Probe:
             out = run(kbps, settings.udp_probe_s)
-            assert out.loss_rate is not None  # _checked
+            assert out.loss_rate is not None  # checked_udp
             return Probe(kbps, out.throughput_kbps, out.loss_rate)
 
         search = search_udp_rate(probe, settings.udp_loss_target, settings.udp_search_max_probes,
                                  settings.udp_search_start_kbps)
         rate = search.rate_kbps
     out = run(rate, settings.duration_s)
-    assert out.loss_rate is not None  # _checked
+    assert out.loss_rate is not None  # checked_udp
     low, high = settings.udp_loss_target
     return ThroughputResult(
         protocol=protocol, tool=version, throughput_kbps=out.throughput_kbps,
@@ -212,7 +221,7 @@ def measure_udp(client: Runner, server: Runner, dest_ip: str, settings: MeasureS
                 reverse: bool = False) -> list[ThroughputResult]:
     """One result per UDP packet size; loss_rate in percent; without a cap, the rate searched."""
     tool = tool_for(client, settings)
-    with _Session(client, server, tool, "UDP", dest_ip) as session:
+    with ToolSession(client, server, tool, "UDP", dest_ip) as session:
         return [_udp_like(session, "UDP", dest_ip, settings, size, reverse)
                 for size in settings.udp_pkt_sizes]
 
@@ -235,7 +244,7 @@ def measure_multicast(client: Runner, server: Runner, settings: MeasureSettings,
         # The server joins the group when it starts (iperf 2) or when a test starts (nuttcp).
         stack.enter_context(multicast_route(client, dest_ip, settings.multicast_group))
         stack.enter_context(multicast_route(server, peer_ip, settings.multicast_group))
-        session = stack.enter_context(_Session(client, server, chosen.tool, "Multicast", dest_ip))
+        session = stack.enter_context(ToolSession(client, server, chosen.tool, "Multicast", dest_ip))
         return [_udp_like(session, "Multicast", dest_ip, settings, size, False, chosen)
                 for size in settings.udp_pkt_sizes]
 

@@ -176,7 +176,7 @@ class ResultCollector:
         for sc, out in self._rows():
             gate = (out.flow or {}).get("gate")
             shown = out.flow is not None and measured({**out.flow, "status": out.status})
-            data = data_for(sc.measures, out.flow["results"]) if out.flow and shown else {}
+            data = data_for(sc.measures, out.flow["results"], out.flow.get("scale")) if out.flow and shown else {}
             rows.append(SummaryRow(sc.id, sc.name, out.status, data, out.reason, gate_cell(gate, self.gated)))
         return rows
 

@@ -23,10 +23,24 @@ def status_of(outcome: str) -> str:
 
 
 def _base(item: dict[str, Any]) -> str:
-    """e.g. 'udp.1024', 'reverse.tcp.65536'."""
+    """e.g. 'udp.1024', 'reverse.tcp.65536'; scale mode: 'tcp.65536.x8' (eight pairs at once)."""
     prefix = ("reverse." if item.get("direction") == "reverse" else "") + str(item.get("protocol", "")).lower()
     size = item.get("pkt_size")
-    return f"{prefix}.{size}" if size else prefix
+    base = f"{prefix}.{size}" if size else prefix
+    return f"{base}.x{item['pairs']}" if item.get("pairs") is not None else base
+
+
+def _pair_properties(item: dict[str, Any]) -> list[tuple[str, str]]:
+    """Scale mode: the pairs' spread and fairness, the start skew, each pair's throughput."""
+    if item.get("pairs") is None:
+        return []
+    base = _base(item) + (f".run{item['run']}" if item.get("run") is not None else "")
+    props = [(f"{base}.{k}", _value(v)) for k, v in (item.get("distribution") or {}).items() if v is not None]
+    if item.get("start_skew_ms") is not None:
+        props.append((f"{base}.start_skew_ms", str(item["start_skew_ms"])))
+    props += [(f"{base}.pair{p['pair']}.throughput_kbps", str(p["throughput_kbps"]))
+              for p in item.get("pair_results") or []]
+    return props
 
 
 def _value(v: Any) -> str:
@@ -59,11 +73,13 @@ def properties(flow: dict[str, Any]) -> list[tuple[str, str]]:
             for f in _RUN_FIELDS:
                 if item.get(f) is not None:
                     props.append((f"{_base(item)}.run{item['run']}.{f}", str(item[f])))
+            props += _pair_properties(item)
         else:
             base = _base(item)
             for f in _TP_FIELDS:
                 if item.get(f) is not None:
                     props.append((f"{base}.{f}", _value(item[f])))
+            props += _pair_properties(item)
             search = item.get("rate_search")
             if search:
                 props.append((f"{base}.search_outcome", search["outcome"]))
@@ -113,18 +129,20 @@ def html_table(flow: dict[str, Any]) -> str:
             if item.get("loss_in_target") is False:
                 low, high = (item.get("rate_search") or {}).get("loss_target") or ("", "")
                 loss += f" (outside {_v(low)}-{_v(high)})"
+            pairs = f" {item['pairs']} pairs" if item.get("pairs") is not None else ""
             tool = html.escape(str(item.get("tool", "")))
             if item.get("jitter") is not None:  # multicast (and iperf's UDP): the receiver's jitter
                 tool += f" (jitter {_v(item['jitter'])} ms)"
             if item.get("note"):
                 tool += f"<br>{html.escape(item['note'])}"
             rows.append(
-                f"<tr><td>{proto}{dirn}{run}</td><td>{_v(item.get('pkt_size'))}</td>"
+                f"<tr><td>{proto}{dirn}{run}{pairs}</td><td>{_v(item.get('pkt_size'))}</td>"
                 f"<td>{_v(asked)}{how}</td>"
                 f"<td>{_v(item.get('throughput_kbps'))}</td><td>{loss}</td>"
                 f"<td>{_v(item.get('rtt_ms'))}</td><td>{_v(item.get('retrans'))}</td>"
                 f"<td>{tool}</td></tr>"
             )
+            rows += _pair_rows(item)
     if not rows:
         return ""
     head = ("<tr><th>Protocol</th><th>Size (B)</th><th>Rate asked (kbit/s)</th>"
@@ -133,6 +151,24 @@ def html_table(flow: dict[str, Any]) -> str:
     desc = html.escape(f"{flow.get('desc', '')}: {flow.get('ip_from') or ''} -> {flow.get('ip_to') or ''}")
     return (f"<div class='vmtp-metrics'><p>{desc}</p><table border='1' cellpadding='3'>"
             f"{head}{''.join(rows)}</table></div>")
+
+
+def _pair_rows(item: dict[str, Any]) -> list[str]:
+    """Scale mode: under the pairs' line, their spread and each pair's own line."""
+    dist = item.get("distribution")
+    if not dist:
+        return []
+    skew = f", start skew {_v(item.get('start_skew_ms'))} ms" if item.get("start_skew_ms") is not None else ""
+    rows = [f"<tr class='vmtp-pairs'><td></td><td colspan='7'>per pair: min {_v(dist.get('min_kbps'))}, median "
+            f"{_v(dist.get('median_kbps'))}, max {_v(dist.get('max_kbps'))} kbit/s; Jain's index "
+            f"{_v(dist.get('jain_index'))}{skew}</td></tr>"]
+    for p in item.get("pair_results") or []:
+        where = html.escape(f"{p.get('ip_from') or ''} ({p.get('az_from') or ''}) -> {p.get('ip_to') or ''} "
+                            f"({p.get('az_to') or ''}), started +{p.get('start_offset_ms', '?')} ms")
+        rows.append(f"<tr class='vmtp-pair'><td>pair {_v(p.get('pair'))}</td><td colspan='2'>{where}</td>"
+                    f"<td>{_v(p.get('throughput_kbps'))}</td><td>{_v(p.get('loss_rate'))}</td>"
+                    f"<td>{_v(p.get('rtt_ms'))}</td><td>{_v(p.get('retrans'))}</td><td></td></tr>")
+    return rows
 
 
 def _v(value: Any) -> str:

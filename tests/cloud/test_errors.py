@@ -33,8 +33,8 @@ def test_bad_password(localcloud: Path, tmp_path: Path, monkeypatch: pytest.Monk
 
 
 @pytest.mark.parametrize("setting, expected", [
-    ({"image": "no-such-image"}, "image 'no-such-image' not found: upload it or set --vmtp-image"),
-    ({"flavor": "no-such-flavor"}, "flavor 'no-such-flavor' not found: create it or set --vmtp-flavor"),
+    ({"image": "no-such-image"}, "image 'no-such-image' not found: upload it, give --vmtp-image-url, or set "
+                                 "--vmtp-image"),
     ({"external_network": "no-such-net"}, "external network 'no-such-net' not found: set --vmtp-external-network"),
 ])
 def test_missing_image_flavor_network(conn, run_id: str, tmp_path: Path, setting, expected):

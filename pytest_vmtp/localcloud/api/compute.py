@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from .. import nova, quotas
+from .. import flavors, nova, quotas
 from ..common import now
 from ..context import Cloud
 from ..errors import nova as error
@@ -70,14 +70,17 @@ def _link(kind: str, item_id: str) -> list[dict[str, str]]:
 def _flavor_view(f: Resource, detail: bool) -> dict[str, Any]:
     view = {"id": f["id"], "name": f["name"], "links": _link("flavors", f["id"])}
     if at_least(2, 55):
-        view["description"] = None
+        view["description"] = f.get("description")
     if detail:
+        swap = f.get("swap", 0)
         view.update({"vcpus": f["vcpus"], "ram": f["ram"], "disk": f["disk"],
-                     "OS-FLV-EXT-DATA:ephemeral": 0, "swap": 0 if at_least(2, 75) else "",
-                     "rxtx_factor": 1.0, "os-flavor-access:is_public": True,
+                     "OS-FLV-EXT-DATA:ephemeral": f.get("ephemeral", 0),
+                     "swap": swap if swap or at_least(2, 75) else "",
+                     "rxtx_factor": f.get("rxtx_factor", 1.0),
+                     "os-flavor-access:is_public": f.get("is_public", True),
                      "OS-FLV-DISABLED:disabled": False})
         if at_least(2, 61):
-            view["extra_specs"] = {}
+            view["extra_specs"] = dict(f.get("extra_specs") or {})
     return view
 
 
@@ -95,14 +98,17 @@ def _server_view(c: Cloud, s: Resource, detail: bool) -> dict[str, Any]:
     view: dict[str, Any] = {"id": s["id"], "name": s["name"], "links": _link("servers", s["id"])}
     if not detail:
         return view
-    flavor = c.state.table("flavors").get(s["_flavor"], {})
+    flavor = flavors.of_server(c, s)
     if at_least(2, 47):
         flavor_view: dict[str, Any] = {
             "vcpus": flavor.get("vcpus"), "ram": flavor.get("ram"), "disk": flavor.get("disk"),
-            "ephemeral": 0, "swap": 0, "original_name": flavor.get("name"), "extra_specs": {}}
+            "ephemeral": flavor.get("ephemeral", 0), "swap": flavor.get("swap", 0),
+            "original_name": flavor.get("name"), "extra_specs": flavor.get("extra_specs", {})}
     else:
         flavor_view = {"id": s["_flavor"], "links": _link("flavors", s["_flavor"])}
     view.update({k: v for k, v in s.items() if not k.startswith("_")})
+    if at_least(2, 3):
+        view["OS-EXT-SRV-ATTR:user_data"] = s.get("_user_data")
     if not allowed(caller(), "os_compute_api:os-extended-server-attributes"):
         view = {k: v for k, v in view.items() if not k.startswith("OS-EXT-SRV-ATTR:")}
     if not allowed(caller(), "os_compute_api:servers:show:host_status"):
@@ -151,26 +157,96 @@ def _hypervisor_view(c: Cloud, index: int, host: str, detail: bool) -> dict[str,
 
 # --- flavors --------------------------------------------------------------------------------
 
+def _is_public_filter(value: str | None) -> bool | None:
+    """Nova's is_public query: absent = public only, none = all, else a boolean."""
+    if value is None:
+        return True
+    if value.lower() == "none":
+        return None
+    return value.lower() in ("true", "1", "yes", "t", "y", "on")
+
+
 @bp.get(V + "/flavors")
 @bp.get(V + "/flavors/detail")
 def list_flavors() -> Response:
     detail = request.path.endswith("/detail")
-    flavors = list(cloud().state.table("flavors").values())
+    c = cloud()
+    with c.state.lock:
+        items = list(c.state.table("flavors").values())
+    public = _is_public_filter(request.args.get("is_public"))
+    if public is not None:
+        items = [f for f in items if f.get("is_public", True) == public]
     min_ram = request.args.get("minRam")
     if min_ram and min_ram.isdigit():
-        flavors = [f for f in flavors if f["ram"] >= int(min_ram)]
-    return reply({"flavors": [_flavor_view(f, detail) for f in paginate(flavors, request.args)]})
+        items = [f for f in items if f["ram"] >= int(min_ram)]
+    return reply({"flavors": [_flavor_view(f, detail) for f in paginate(items, request.args)]})
+
+
+@bp.post(V + "/flavors")
+def create_flavor() -> Response:
+    enforce(caller(), "os_compute_api:os-flavor-manage:create")
+    body = body_of("flavor", "compute")
+    c = cloud()
+    with c.state.edit():
+        flavor = flavors.create(c, body)
+    return reply({"flavor": _flavor_view(flavor, True)})
 
 
 @bp.get(V + "/flavors/<flavor_id>")
 def get_flavor(flavor_id: str) -> Response:
-    return reply({"flavor": _flavor_view(nova.get_flavor(cloud(), flavor_id), True)})
+    c = cloud()
+    with c.state.lock:
+        return reply({"flavor": _flavor_view(flavors.get(c, flavor_id), True)})
+
+
+@bp.delete(V + "/flavors/<flavor_id>")
+def delete_flavor(flavor_id: str) -> Response:
+    enforce(caller(), "os_compute_api:os-flavor-manage:delete")
+    c = cloud()
+    with c.state.edit():
+        flavors.delete(c, flavor_id)
+    return Response(status=202)
 
 
 @bp.get(V + "/flavors/<flavor_id>/os-extra_specs")
 def flavor_extra_specs(flavor_id: str) -> Response:
-    nova.get_flavor(cloud(), flavor_id)
-    return reply({"extra_specs": {}})
+    c = cloud()
+    with c.state.lock:
+        return reply({"extra_specs": dict(flavors.specs(flavors.get(c, flavor_id)))})
+
+
+@bp.post(V + "/flavors/<flavor_id>/os-extra_specs")
+def create_extra_specs(flavor_id: str) -> Response:
+    enforce(caller(), "os_compute_api:os-flavor-extra-specs:create")
+    body = request_object("compute")
+    c = cloud()
+    with c.state.edit():
+        return reply({"extra_specs": flavors.set_specs(c, flavor_id, body.get("extra_specs"))})
+
+
+@bp.get(V + "/flavors/<flavor_id>/os-extra_specs/<key>")
+def get_extra_spec(flavor_id: str, key: str) -> Response:
+    c = cloud()
+    with c.state.lock:
+        return reply({key: flavors.get_spec(c, flavor_id, key)})
+
+
+@bp.put(V + "/flavors/<flavor_id>/os-extra_specs/<key>")
+def update_extra_spec(flavor_id: str, key: str) -> Response:
+    enforce(caller(), "os_compute_api:os-flavor-extra-specs:update")
+    body = request_object("compute")
+    c = cloud()
+    with c.state.edit():
+        return reply(flavors.update_spec(c, flavor_id, key, body))
+
+
+@bp.delete(V + "/flavors/<flavor_id>/os-extra_specs/<key>")
+def delete_extra_spec(flavor_id: str, key: str) -> Response:
+    enforce(caller(), "os_compute_api:os-flavor-extra-specs:delete")
+    c = cloud()
+    with c.state.edit():
+        flavors.delete_spec(c, flavor_id, key)
+    return Response(status=200)
 
 
 # --- keypairs -------------------------------------------------------------------------------

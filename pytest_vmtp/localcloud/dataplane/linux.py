@@ -29,7 +29,7 @@ from .networks import Network, add_bridge, plug_network, unplug_network
 from .nl import DataplaneError, Ns, kill_named, ns_pids, remove_ns
 from .record import Record, record_path
 from .routers import Gateway, Routers
-from .servers import Servers
+from .servers import SRIOV_KINDS, Servers
 
 _Part = TypeVar("_Part")
 
@@ -265,9 +265,18 @@ class LinuxDataplane:
             networks = dict(self._networks)
         if missing:
             raise DataplaneError(f"server {spec.server_id}: networks {missing} not ensured")
+        vf_lowers = {}
+        for port in spec.ports:
+            if port.vnic_type in SRIOV_KINDS:
+                segment = networks[port.network_id].provider
+                if segment is None:  # binding.py refuses these before a boot is asked for
+                    raise DataplaneError(f"port {port.port_id}: vnic_type {port.vnic_type} needs "
+                                         "a flat or VLAN provider network")
+                index = physnets.check_segment(self.physnets, segment)
+                vf_lowers[port.port_id] = physnets.plug_vf_uplink(host, index, segment)
         servers = self._ready(self._servers)
         try:
-            servers.boot(spec, host, networks)
+            servers.boot(spec, host, networks, vf_lowers)
         except BaseException:
             servers.delete(spec.server_id)
             raise
@@ -345,6 +354,8 @@ class LinuxDataplane:
         legs = {}
         for index, port in enumerate(server.spec.ports):
             device = End(server.netns, f"eth{index}")
+            if port.port_id in server.vfs:
+                continue  # an SR-IOV VF has no far end on this machine to impair
             if port.port_id in server.external:
                 legs[port.port_id] = Leg(device, End(None, self.names.external_tap(port.port_id)))
             else:

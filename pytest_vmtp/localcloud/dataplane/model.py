@@ -46,6 +46,14 @@ class PortSpec:
     gateway: str | None  # the subnet's gateway (None: no default route)
     mtu: int = 1450
     ipv6: tuple[Ipv6Address, ...] = ()  # its IPv6 fixed IPs (dual stack: besides ip)
+    # normal: a tap on the network's bridge, filtered by the security groups; direct /
+    # macvtap: an SR-IOV VF emulated by a macvlan / macvtap on the host's physical network,
+    # beside the bridge and unfiltered (binding.py decided that the network allows it).
+    vnic_type: str = "normal"
+    # True: the data path gives the VM its IPv4 address (standing for the DHCP agent); False
+    # (the subnet's enable_dhcp is off): the VM has none unless its config drive says it
+    # (firstboot).
+    dhcp: bool = True
 
 
 @dataclass(frozen=True)
@@ -89,6 +97,10 @@ class ServerSpec:
     start_sshd: bool = True  # False: fault injection, the "VM" boots but sshd never starts
     security_rules: tuple[SecurityRule, ...] = field(default_factory=tuple)
     port_security: bool = True  # False: no filtering at all on its ports
+    # The config drive's files (path under the drive -> content), () for none: written to a
+    # directory of the VM's whose path its sshd sessions find in $VMTP_CONFIG_DRIVE; a first
+    # boot step in the VM then reads network_data.json, as cloud-init does (firstboot.py).
+    config_drive: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass(frozen=True)

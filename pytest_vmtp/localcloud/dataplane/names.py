@@ -124,6 +124,16 @@ class Names:
         return f"s{index}v{vid or 0}"
 
     @staticmethod
+    def vf_port(index: int, vid: int | None) -> str:
+        """The trunk's tag port of a segment's SR-IOV "NIC" (its VFs' uplink), in a host namespace."""
+        return f"f{index}t{vid or 0}"
+
+    @staticmethod
+    def vf_lower(index: int, vid: int | None) -> str:
+        """The other end of that veth: the lower device of the segment's VFs (macvlan/macvtap)."""
+        return f"f{index}p{vid or 0}"
+
+    @staticmethod
     def sg_chain(port_id: str, direction: str) -> str:
         """iptables chain of a port's filter, "sg-i<10>" (ingress) / "sg-o<10>" (egress), and
         ip6tables' "sg-s<10>" (spoof: the addresses the port may send from)."""
