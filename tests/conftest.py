@@ -28,7 +28,9 @@ _FOLDER_GROUPS = {"cloud", "localcloud", "measure", "history", "report", "gate",
 # own local cloud takes the default ranges, as the localcloud data-path tests do.
 _MODULE_GROUPS = {"tests/e2e/test_local_cloud_lifecycle.py": "localcloud",
                   # A cloud of its own (prefix vm6b, its own ranges): no need to wait for the folder's.
-                  "tests/localcloud/test_boot_api.py": "tests/localcloud/test_boot_api.py"}
+                  "tests/localcloud/test_boot_api.py": "tests/localcloud/test_boot_api.py",
+                  # Data paths of its own (prefix vmr, its own ranges).
+                  "tests/localcloud/test_multicast_relay.py": "tests/localcloud/test_multicast_relay.py"}
 
 
 def group_of(nodeid: str) -> str:

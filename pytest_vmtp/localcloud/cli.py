@@ -19,7 +19,8 @@ def _cmd_start(args: argparse.Namespace) -> int:
         zones.append((host, zone))
     networking = control.Networking(
         physical_networks=tuple(n for n in args.physical_networks.split(",") if n),
-        zones=tuple(zones), external_network=not args.no_external_network)
+        zones=tuple(zones), external_network=not args.no_external_network,
+        multicast_relay=not args.no_multicast_relay)
     handle = control.start(args.state_dir, args.port, args.compute_hosts, args.prefix,
                            mgmt_cidr=args.mgmt_cidr, external_cidr=args.external_cidr,
                            networking=networking, token_lifetime=args.token_lifetime)
@@ -79,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     start.add_argument("--no-external-network", action="store_true",
                        help="no external network: no floating IPs nor router gateways, and "
                             "the external range is not used")
+    start.add_argument("--no-multicast-relay", action="store_true",
+                       help="routers forward no multicast, as Neutron's L3 agent (default: they "
+                            "relay it between their networks to groups with listeners, as an "
+                            "ML2/OVN cloud whose routers have mcast_relay)")
     start.add_argument("--token-lifetime", type=float, default=None, metavar="SECONDS",
                        help="how long a Keystone token lives (default 14400, 4 h)")
     start.set_defaults(func=_cmd_start)

@@ -147,11 +147,14 @@ def _last_error(log: Path) -> str:
 @dataclass(frozen=True)
 class Networking:
     """What the cloud's networks look like beyond its two ranges (vmtp-localcloud start's
-    --physical-networks, --zone and --no-external-network)."""
+    --physical-networks, --zone, --no-external-network and --no-multicast-relay)."""
 
     physical_networks: tuple[str, ...] = ("physnet1",)  # for provider networks (flat, VLAN)
     zones: tuple[tuple[str, str], ...] = ()  # (compute host, availability zone); others: nova
     external_network: bool = True  # False: no `public`, no floating IPs, no router gateways
+    # Routers relay multicast between their networks (an ML2/OVN cloud whose routers have
+    # mcast_relay); False: they forward none (Neutron's L3 agent).
+    multicast_relay: bool = True
 
     def check(self, compute_hosts: int) -> None:
         """CloudError naming the first bad value."""
@@ -174,7 +177,8 @@ class Networking:
         args = ["--physical-networks", ",".join(self.physical_networks)]
         for host, zone in self.zones:
             args += ["--zone", f"{host}={zone}"]
-        return args + ([] if self.external_network else ["--no-external-network"])
+        args += [] if self.external_network else ["--no-external-network"]
+        return args + ([] if self.multicast_relay else ["--no-multicast-relay"])
 
 
 _PHYSNET = re.compile(r"[A-Za-z0-9_.-]{1,64}")

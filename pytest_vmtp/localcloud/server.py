@@ -116,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="a compute host's availability zone (others: nova)")
     parser.add_argument("--no-external-network", action="store_true",
                         help="no external network (no floating IPs, no router gateways)")
+    parser.add_argument("--no-multicast-relay", action="store_true",
+                        help="routers forward no multicast (Neutron's L3 agent); default: they "
+                             "relay it between their networks, as OVN's mcast_relay")
     parser.add_argument("--dataplane", default=os.environ.get(DATAPLANE_ENV, DEFAULT_DATAPLANE))
     parser.add_argument("--recover", action="store_true",
                         help="rebuild the snapshot of a crashed server (recovery.py)")
@@ -152,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
                                             workdir_path(dp_dir, args.prefix))
         dataplane = dataplane_class(
             prefix=args.prefix, compute_hosts=args.compute_hosts, state_dir=dp_dir, **ranges,
-            physical_networks=physical_networks, external=not args.no_external_network)
+            physical_networks=physical_networks, external=not args.no_external_network,
+            multicast_relay=not args.no_multicast_relay)
     except (ValueError, TypeError) as exc:
         print(f"error: {exc}", flush=True)
         return 2

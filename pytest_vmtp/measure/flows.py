@@ -166,7 +166,8 @@ def checked_udp(out: RunOutcome, protocol: str, size: int, rate_kbps: int | None
             raise MeasureError(
                 f"Multicast {size} B {at}: no datagram sent to group {out.multicast_group or group} "
                 f"reached the receiver ({tool}): a router forwards multicast only where the cloud "
-                "relays it (Neutron's do not); else check that the security group lets UDP through")
+                "relays it (OVN's with mcast_relay; Neutron's L3 agent never); else check that the "
+                "security group lets UDP through")
         raise MeasureError(f"{protocol} {size} B {at}: no datagram reached the receiver ({tool}); "
                            "check the path and that the security group lets UDP through")
     if out.loss_rate is None:

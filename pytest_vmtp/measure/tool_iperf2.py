@@ -20,6 +20,9 @@ from .runner import CommandResult
 from .settings import MeasureSettings
 
 MULTICAST_TTL = 32  # as VMTP's nuttcp -m32
+# The receiving server's read buffer: iperf 2's server reads UDP with 1470-byte buffers unless
+# told otherwise, so an 8192-byte datagram counted as 1470 bytes (a fifth of the throughput).
+UDP_READ_LEN = 65507  # the largest UDP payload over IPv4
 REPORT_INTERVAL_S = 0.5  # multicast: the server's jitter is read at each of these
 
 
@@ -40,8 +43,8 @@ class Iperf2:
         if protocol == "Multicast":
             group = validate.multicast_group(self.settings.multicast_group)
             return (f"iperf -s -u -B {shlex.quote(group)}{' -V' if ipv6 else ''} -p {self._port()} "
-                    f"-i {REPORT_INTERVAL_S:g} -y C")
-        udp = " -u" if protocol == "UDP" else ""
+                    f"-l {UDP_READ_LEN} -i {REPORT_INTERVAL_S:g} -y C")
+        udp = f" -u -l {UDP_READ_LEN}" if protocol == "UDP" else ""
         return f"iperf -s{udp}{' -V' if ipv6 else ''} -p {self._port()} -y C"
 
     def _port(self) -> int:

@@ -2,8 +2,11 @@
 this module's own (prefix vm1, 198.18.180.0/24 and 198.18.181.0/24), as a user runs them.
 
 The local cloud's compute hosts have no default route: 7.4 needs the 224.0.0.0/4 route the row
-adds (VMTP added it on every host). Its routers are Neutron's: they do not forward multicast,
-so a different-network multicast row (3.4-6.4) sees nothing arrive and fails saying so.
+adds (VMTP added it on every host). Its routers relay multicast between their networks (as OVN's
+with mcast_relay), so the different-network rows pass too, the floating-IP ones (5.4, 6.4)
+measuring the same group across the router. A cloud started with --no-multicast-relay (prefix
+vmrn, 198.18.222.0/24 and 198.18.223.0/24) has routers that forward none, as Neutron's L3
+agent: 3.4 sees nothing arrive and fails saying so.
 """
 
 from __future__ import annotations
@@ -68,26 +71,31 @@ def cell(stdout: str, sid: str) -> str:
     return " ".join(line.split("|")[4].strip() for line in mine)
 
 
+MULTICAST_ROWS = ("1.4", "2.4", "3.4", "4.4", "5.4", "6.4", "7.4")
+
+
 def test_multicast_rows_and_the_external_hosts_udp_and_icmp(cloud, tmp_path):
-    """--vmtp-protocols UIM: the multicast rows with the group asked and jitter recorded; 8.1
-    and 8.2 run without TCP (not selected) and record UDP (and 8.1 ICMP) as VMTP's external
-    flow did. Multicast across the router fails, saying why."""
+    """--vmtp-protocols UIM: every multicast row passes, with the group asked and jitter
+    recorded, across the router too; 8.1 and 8.2 run without TCP (not selected) and record UDP
+    (and 8.1 ICMP) as VMTP's external flow did."""
     (tmp_path / "fast.yaml").write_text(FAST)
     out, junit = tmp_path / "r.json", tmp_path / "j.xml"
-    selected = "(multicast and (same_network or native or (fixed_ip and intra_node))) or external"
-    res = vmtp_pytest(cloud, "--vmtp-protocols", "UIM", "-m", selected, "--vmtp-config", tmp_path / "fast.yaml",
-                      f"--vmtp-json={out}", f"--junitxml={junit}", cwd=tmp_path)
+    res = vmtp_pytest(cloud, "--vmtp-protocols", "UIM", "-m", "multicast or external",
+                      "--vmtp-config", tmp_path / "fast.yaml", f"--vmtp-json={out}", f"--junitxml={junit}",
+                      cwd=tmp_path)
     status = rows(res.stdout)
     assert len(status) == 30 and "Total Scenarios:   30" in res.stdout, res.stdout[-3000:]
-    assert {s: status[s] for s in ("1.4", "2.4", "3.4", "7.4", "8.1", "8.2")} == {
-        "1.4": "PASSED", "2.4": "PASSED", "3.4": "FAILED", "7.4": "PASSED", "8.1": "PASSED", "8.2": "PASSED",
-    }, res.stdout[-6000:] + res.stderr[-2000:]
+    assert {s: status[s] for s in (*MULTICAST_ROWS, "8.1", "8.2")} == dict.fromkeys(
+        (*MULTICAST_ROWS, "8.1", "8.2"), "PASSED"), res.stdout[-6000:] + res.stderr[-2000:]
     assert "Traceback" not in res.stdout
 
     doc = json.loads(out.read_text())
     vmtp_json.validate(doc)
     flows = {f["scenario"]: f for f in doc["flows"]}
-    for sid in ("1.4", "2.4", "7.4"):
+    # Multicast has no floating IP: 5.4 and 6.4 send to the group across the router from the
+    # client's fixed IP, as 3.4 and 4.4 (only nuttcp's control connection goes to the floating IP).
+    assert flows["5.4"]["ip_to"] != flows["3.4"]["ip_to"] and flows["5.4"]["ip_from"] == flows["3.4"]["ip_from"]
+    for sid in MULTICAST_ROWS:
         assert flows[sid]["multicast_address"] == "231.1.1.1"
         [item] = flows[sid]["results"]
         assert item["protocol"] == "Multicast"
@@ -98,7 +106,6 @@ def test_multicast_rows_and_the_external_hosts_udp_and_icmp(cloud, tmp_path):
         if not item["tool"].startswith("nuttcp"):  # Debian 12's nuttcp 6.1.2 cannot
             assert item["note"].startswith(f"measured with {item['tool']}: nuttcp-")
             assert f"'tool': '{item['tool']}'" in cell(res.stdout, sid)
-    assert "a router forwards multicast only where the cloud relays it" in cell(res.stdout, "3.4")
 
     up, down = flows["8.1"]["results"], flows["8.2"]["results"]
     assert [(r["protocol"], r.get("direction")) for r in up] == [("ICMP", None), ("UDP", None)]
@@ -129,3 +136,21 @@ def test_tuim_lists_thirty_rows(tmp_path):
     ids = re.findall(r"test_flow\[(\d\.\d)-", res.stdout)
     assert len(ids) == 30 and len(set(ids)) == 30, res.stdout[-2000:]
     assert sorted(i for i in ids if i.endswith(".4")) == [f"{g}.4" for g in range(1, 8)]
+
+
+def test_without_the_relay_multicast_across_the_router_fails_saying_why(tmp_path):
+    """A cloud whose routers forward no multicast (Neutron's L3 agent): 3.4 fails with the
+    reason, one row, one cloud of its own."""
+    handle = control.start(tmp_path / "lc", prefix="vmrn", mgmt_cidr="198.18.222.0/24",
+                           external_cidr="198.18.223.0/24",
+                           networking=control.Networking(multicast_relay=False))
+    try:
+        (tmp_path / "fast.yaml").write_text(FAST)
+        res = vmtp_pytest(handle, "--vmtp-protocols", "M", "-k", "3.4", "--vmtp-config", tmp_path / "fast.yaml",
+                          cwd=tmp_path)
+    finally:
+        control.stop(handle)
+    assert rows(res.stdout)["3.4"] == "FAILED", res.stdout[-3000:]
+    assert "a router forwards multicast only where the cloud relays it" in cell(res.stdout, "3.4")
+    left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert "vmrn-" not in left

@@ -107,7 +107,8 @@ def test_nuttcp_commands_and_outcomes_by_version() -> None:
 
 def test_iperf2_multicast_commands() -> None:
     tool = Iperf2(MeasureSettings(multicast_group="239.1.2.3"), "iperf-2.1.8")
-    assert tool.server_command("Multicast") == "iperf -s -u -B 239.1.2.3 -p 5001 -i 0.5 -y C"
+    assert tool.server_command("Multicast") == "iperf -s -u -B 239.1.2.3 -p 5001 -l 65507 -i 0.5 -y C"
+    assert tool.server_command("UDP") == "iperf -s -u -l 65507 -p 5001 -y C"
     spec = RunSpec("Multicast", "198.18.180.2", 2, 1024, 20_000, multicast_group="239.1.2.3")
     assert tool.client_command(spec) == "iperf -c 239.1.2.3 -p 5001 -t 2 -y C -T 32 -u -b 20000000 -l 1024"
     assert tool.listen_port("Multicast") == (5001, "udp")

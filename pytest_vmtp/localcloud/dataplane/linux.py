@@ -13,7 +13,7 @@ from pytest_vmtp.gmond_daemon import GmondHandle, start_gmond
 from pytest_vmtp.procgroup import cmdline, kill_groups
 from pytest_vmtp.sshd import SshdHandle, start_sshd
 
-from . import cleanup, impair, physnets
+from . import cleanup, impair, mcast_relay, physnets
 from .addressing import NETWORK_NODE, Addressing
 from .dhcp import DhcpServers
 from .hosts import Host, Underlay
@@ -46,6 +46,8 @@ class LinuxDataplane:
     physical_networks: names of the physical networks provider networks use (physnets.py;
     the server passes vmtp-localcloud's --physical-networks, physnet1 by default).
     external: False = no external network (its range and bridge are not used).
+    multicast_relay: routers relay IPv4 multicast between their internal networks, as OVN's
+    with mcast_relay (mcast_relay.py); False: they forward none, as Neutron's L3 agent.
     """
 
     def __init__(self, prefix: str = "vlc", compute_hosts: int = 2,
@@ -53,13 +55,14 @@ class LinuxDataplane:
                  mgmt_cidr: str = "198.51.100.0/24",
                  external_cidr: str = "203.0.113.0/24",
                  physical_networks: tuple[str, ...] = (),
-                 external: bool = True) -> None:
+                 external: bool = True, multicast_relay: bool = True) -> None:
         if not 1 <= compute_hosts <= 200:
             raise ValueError("compute_hosts must be between 1 and 200")
         if len(physical_networks) > 9 or len(set(physical_networks)) != len(physical_networks):
             raise ValueError("physical_networks: at most 9, each named once")
         self.physnets = list(physical_networks)
         self.external = external
+        self.multicast_relay = multicast_relay
         self.prefix = check_prefix(prefix)
         self.names = Names(prefix)
         self.compute_hosts = compute_hosts
@@ -86,6 +89,8 @@ class LinuxDataplane:
             if self._started:
                 return
             self.addressing.check_free(external=self.external)
+            if self.multicast_relay:
+                mcast_relay.check_available()
             self.state_dir.mkdir(parents=True, exist_ok=True)
             path = record_path(self.state_dir, self.prefix)
             if path.exists() or cleanup.leftovers(self.prefix)["namespaces"]:
@@ -106,7 +111,8 @@ class LinuxDataplane:
                         physnets.plug_host(self._root, self.names, self._record, index, node)
                 self._servers = Servers(self.names, self._record, self._root, self.workdir,
                                         host_key)
-                self._routers = Routers(self.names, self._record, self._root, self.workdir)
+                self._routers = Routers(self.names, self._record, self._root, self.workdir,
+                                        self.multicast_relay)
                 self._dhcp = DhcpServers(self.names, self._record, self.workdir)
                 if host_authorized_keys:
                     for host in self.hosts():

@@ -269,7 +269,8 @@ class DataplaneClass(Protocol):
 
     def __call__(self, *, prefix: str, compute_hosts: int, state_dir: Path,
                  mgmt_cidr: str = ..., external_cidr: str = ...,
-                 physical_networks: tuple[str, ...] = ..., external: bool = ...) -> Dataplane: ...
+                 physical_networks: tuple[str, ...] = ..., external: bool = ...,
+                 multicast_relay: bool = ...) -> Dataplane: ...
 
     def clean(self, prefix: str, state_dir: Path | str) -> None:
         """Remove every kernel object and process of this prefix, even after a kill -9."""

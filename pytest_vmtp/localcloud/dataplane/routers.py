@@ -13,6 +13,11 @@ NAT, as neutron.agent.l3 lays it out (one iptables-restore per change, whole tab
 IPv6: the router forwards IPv6 between its interfaces (no NAT: Neutron has none for IPv6)
 and runs radvd, as the L3 agent does, on every qr- leg with an IPv6 subnet (ipv6.py renders
 its configuration; a change of interfaces is a SIGHUP, the last one gone stops it).
+
+Multicast: with multicast_relay (the local cloud's default) the router relays IPv4 multicast
+between its internal networks to groups with listeners, as OVN's mcast_relay does
+(mcast_relay.py: an nftables table in the namespace, redone on every change of interfaces);
+without it, as Neutron's L3 agent, it forwards none.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from pathlib import Path
 
 from pyroute2.netlink.exceptions import NetlinkError
 
-from . import daemons, ipv6
+from . import daemons, ipv6, mcast_relay
 from .daemons import Daemon
 from .hosts import Host
 from .model import PortSpec
@@ -54,6 +59,7 @@ class Router:
     ports: dict[str, PortSpec] = field(default_factory=dict)
     floating: dict[str, str] = field(default_factory=dict)  # floating ip -> fixed ip
     radvd: Daemon | None = None
+    relayed: tuple[str, ...] = ()  # the qr- legs the multicast relay serves now
 
     @property
     def qg(self) -> str:
@@ -85,8 +91,10 @@ def render_nat(router: Router) -> str:
 
 
 class Routers:
-    def __init__(self, names: Names, record: Record, root: Ns, workdir: Path) -> None:
+    def __init__(self, names: Names, record: Record, root: Ns, workdir: Path,
+                 multicast_relay: bool = False) -> None:
         self.names, self.record, self.root, self.workdir = names, record, root, workdir
+        self.multicast_relay = multicast_relay
         self.routers: dict[str, Router] = {}
         self._lock = threading.Lock()
 
@@ -182,6 +190,7 @@ class Routers:
             router.ports[port.port_id] = port
             if port.ipv6:
                 self._radvd(router)
+            self._relay(router)
 
     def remove_interface(self, router_id: str, port_id: str, network_node: Host) -> None:
         router = self.get(router_id)
@@ -193,6 +202,17 @@ class Routers:
             gone = router.ports.pop(port_id, None)
             if gone is not None and gone.ipv6:
                 self._radvd(router)
+            self._relay(router)
+
+    def _relay(self, router: Router) -> None:
+        """The multicast relay between the router's internal IPv4 legs, as they are now
+        (caller holds the router's lock); nothing when the cloud does not relay."""
+        if not self.multicast_relay:
+            return
+        legs = tuple(sorted(Names.router_port(p.port_id) for p in router.ports.values() if p.ip))
+        if legs != router.relayed:
+            mcast_relay.apply(router.netns, legs, router.relayed)
+            router.relayed = legs
 
     def _radvd(self, router: Router) -> None:
         """radvd for the router's IPv6 interfaces: (re)configured, started, or stopped when
