@@ -11,47 +11,19 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
 
 from pytest_vmtp.catalogue import SCALED_PROTOCOLS, Protocol, Scenario, scaled, selected_measures
+from pytest_vmtp.endpoints import FlowEndpoints
 from pytest_vmtp.measure import flows as measure
 from pytest_vmtp.measure.errors import MeasureError
 from pytest_vmtp.measure.gmond import CpuMonitor, HostCpu
-from pytest_vmtp.measure.runner import Runner
 from pytest_vmtp.measure.settings import MeasureSettings
 from pytest_vmtp.results import ErrorResult, FlowResult, IcmpResult
 from pytest_vmtp.scale.settings import ScaleSettings
-
-
-@dataclass
-class FlowEndpoints:
-    """Who sends to whom, and what VMTP's JSON says about it."""
-
-    client: Runner
-    server: Runner
-    dest_ip: str
-    desc: str
-    ip_from: str | None = None
-    ip_to: str | None = None
-    az_from: str | None = None
-    az_to: str | None = None
-    reverse: bool = False  # server sends (download), as nuttcp -F -r
-    # Names of the machines involved: measurements sharing one are serialised across
-    # xdist workers so that they do not disturb each other.
-    locks: tuple[str, ...] = ()
-    # A further flow of the row (FlowResult.companion), e.g. "intra-host"; None: the row's own.
-    companion: str | None = None
-    # Scale mode: pairs 2, 3 ... of the row (this one is pair 1), measured at once with it.
-    more: tuple[FlowEndpoints, ...] = ()
-
-    @property
-    def pairs(self) -> list[FlowEndpoints]:
-        return [self, *self.more]
-
 
 _TITLE = {"tcp": "TCP", "udp": "UDP", "icmp": "ICMP", "multicast": "Multicast"}
 Breach = Callable[[list[dict[str, Any]]], str | None]  # scale/runner.py's

@@ -108,7 +108,8 @@ def start_sshd(
     home.mkdir(mode=0o700, exist_ok=True)
     environment = {"HOME": str(home), **(environment or {})}
     password = root_password_hash is not None
-    setenv = "".join(f"SetEnv {name}={_quoted(value)}\n" for name, value in environment.items())
+    # One SetEnv line: sshd keeps the first value of a keyword, so a second line was ignored.
+    setenv = "SetEnv " + " ".join(f"{name}={_quoted(value)}" for name, value in environment.items()) + "\n"
     config.write_text(_CONFIG.format(port=port, listen=listen, dir=directory,
                                      root_login="yes" if password else "prohibit-password",
                                      password_auth="yes" if password else "no") + setenv)

@@ -57,10 +57,11 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     return GroupScheduling(config, log)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """One Chromium per worker, on a fresh, empty profile: Playwright's sync API allows one
-    instance per thread, so a second fixture of its own failed in whichever worker ran both."""
+    """One Chromium at a time, on a fresh, empty profile, for one module: while Playwright's
+    sync API runs, its event loop counts as running in this thread, so a second Playwright
+    (another fixture of its own) and pyroute2 (an asyncio loop of its own) fail after it."""
     from tests.report.browser import CHROMIUM, chromium
 
     if not CHROMIUM.exists():

@@ -48,3 +48,10 @@ def test_one_browser_per_worker() -> None:
         str(path.relative_to(tests)) for path in tests.rglob("*.py")
         if path.name != "browser.py" and path != Path(__file__) and "chromium(" in path.read_text())
     assert starters == ["conftest.py"]
+
+
+def test_the_browser_lives_for_one_module(request: pytest.FixtureRequest) -> None:
+    """A session-long Chromium broke the in-process pyroute2 calls of every later module in
+    its worker ("This event loop is already running")."""
+    definitions = request._fixturemanager.getfixturedefs("browser", request.node)
+    assert definitions and definitions[-1].scope == "module"

@@ -26,7 +26,7 @@ from pytest_vmtp.scale.settings import ScaleSettings
 from pytest_vmtp.scale.stats import aggregate_loss, distribution, skew_ms
 
 if TYPE_CHECKING:
-    from pytest_vmtp.scenario_run import FlowEndpoints
+    from pytest_vmtp.endpoints import FlowEndpoints
 
 # A step's result items (JSON) -> why they break an SLA, or None.
 Breach = Callable[[list[dict[str, Any]]], str | None]

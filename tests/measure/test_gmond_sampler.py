@@ -93,8 +93,8 @@ def test_udp_samples_the_full_length_run_not_the_search_probes(lab, ctl, h1, gmo
     searching = replace(fast, tool="iperf3", udp_search_max_probes=2)  # iperf3 -t 1 ends after 1 s
     with entered_netns(lab.controller.netns):
         [r] = measure_udp(ctl, h1, lab.hosts[0].ip, searching, host_cpu=monitor)
-    assert r.rate_search and len(r.rate_search.probes) == 2
-    # the 1-s full-length run gives about 5 samples; each 1-s probe would have added as many
+    assert r.rate_search and r.rate_search.probes  # 1 (sender-limited at 10 Gbit/s) or 2
+    # the 1-s full-length run gives about 5 samples; each 1-s probe would have added 4 or more
     assert r.cpu_load and 3 <= len(r.cpu_load[gmond.ip]) <= 7, r.cpu_load
 
 

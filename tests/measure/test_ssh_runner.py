@@ -34,8 +34,8 @@ def test_sessions_have_the_hosts_own_home(lab, ssh_h1: SshRunner) -> None:
     """A host's sessions start in a home of its own (its sshd's directory), as a machine of its
     own has: this machine's root dotfiles (~/.bashrc, sourced by bash for SSH commands) neither
     slow nor change its commands."""
-    res = ssh_h1.run('echo "$HOME"', timeout=10)
-    assert res.stdout.strip() == str(lab.workdir / lab.hosts[0].netns / "home"), res.stdout
+    res = ssh_h1.run('echo "$HOME $VMTP_LAB"', timeout=10)  # and the environment it was given
+    assert res.stdout.split() == [str(lab.workdir / lab.hosts[0].netns / "home"), lab.tag], res.stdout
 
 
 def test_command_timeout(ssh_h1: SshRunner) -> None:

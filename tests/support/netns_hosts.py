@@ -141,7 +141,8 @@ def netns_hosts(count: int = 2, sshd: bool = True, tag: str | None = None, prefi
             known_hosts.write_text("".join(f"{h.ip} {' '.join(host_public)}\n" for h in hosts))
             for host in hosts:
                 host.sshd = start_sshd(workdir / host.netns, public_key, netns=host.netns,
-                                       host_key_from=host_key, root_password_hash=root_password_hash)
+                                       host_key_from=host_key, root_password_hash=root_password_hash,
+                                       environment={"VMTP_LAB": tag})
                 host.known_hosts = str(known_hosts)
                 cleanup.callback(host.sshd.stop)
         yield NetnsLab(tag, bridge, controller, hosts, key_path, public_key, workdir)
