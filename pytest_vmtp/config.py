@@ -31,6 +31,7 @@ CLOUD_KEYS = (
     "image", "flavor", "external_network", "login_user", "hypervisors", "availability_zone",
     "cidrs", "boot_timeout_s", "ssh_timeout_s", "keep", "dns_nameservers", "networks", "router",
     "security_group", "key_pair", "private_key", "floating_ips", "ssh_jump",
+    "api_retries", "api_retry_budget_s", "api_retry_after_max_s", "api_timeout_s",
 )
 
 
@@ -161,6 +162,24 @@ def _positive(name: str, value: Any, kind=int) -> Any:
     return v
 
 
+def _loss_target(value: Any) -> tuple[float, float]:
+    """udp_loss_target: [low, high] percent, 0 <= low < high <= 100."""
+    try:
+        lo, hi = (float(x) for x in value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"udp_loss_target {value!r}: give [low, high] in percent, e.g. [2.0, 5.0]") from None
+    if not 0 <= lo < hi <= 100:
+        raise ConfigError(f"udp_loss_target {value!r}: give [low, high] in percent, e.g. [2.0, 5.0]")
+    return lo, hi
+
+
+def _whole(name: str, value: Any, most: int = 100) -> int:
+    """A whole number from 0 to most (a count that may be zero, such as retries)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= most:
+        raise ConfigError(f"{name} {value!r}: expected a whole number from 0 to {most}")
+    return value
+
+
 def _checked(name: str, check: Callable[[Any], Any], value: Any) -> Any:
     """check(value) (a measure.validate check), its error named after the option or key."""
     try:
@@ -214,7 +233,7 @@ def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConf
         protocols = parse_protocols(str(merged["protocols"]))
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    lo, hi = (float(x) for x in merged["udp_loss_target"])
+    lo, hi = _loss_target(merged["udp_loss_target"])
     measure = MeasureSettings(
         tool=tool,
         duration_s=_positive("--vmtp-time", merged["duration_s"]),
@@ -235,7 +254,12 @@ def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConf
         multicast_group=_checked("multicast_group", validate.multicast_group, merged["multicast_group"]),
         tcp_buffer=_optional("tcp_buffer", validate.buffer_size, merged["tcp_buffer"]),
         udp_buffer=_optional("udp_buffer", validate.buffer_size, merged["udp_buffer"]),
+        command_grace_s=_positive("command_grace_s", merged["command_grace_s"], float),
+        ssh_keepalive_s=_positive("ssh_keepalive_s", merged["ssh_keepalive_s"], float),
     )
+    for key in ("boot_timeout_s", "ssh_timeout_s", "api_retry_budget_s", "api_retry_after_max_s", "api_timeout_s"):
+        merged[key] = _positive(key, merged[key], float)
+    merged["api_retries"] = _whole("api_retries", merged["api_retries"])
     merged["cidrs"] = list(_cidrs(merged["cidrs"]))
     merged["flow_sources"] = _sources("flow_sources", merged["flow_sources"])
     if merged["ssh_from"] != "auto":

@@ -11,9 +11,10 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from pytest_vmtp.catalogue import Scenario
+from pytest_vmtp.measure import deadlines
 from pytest_vmtp.measure import flows as measure
 from pytest_vmtp.measure.errors import MeasureError
 from pytest_vmtp.measure.runner import Runner
@@ -49,11 +50,9 @@ def run_scenario(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSetti
     flow.az_from, flow.az_to = ends.az_from, ends.az_to
     started = time.monotonic()
     with ExitStack() as stack:
-        if lock_dir is not None:
-            lock_dir.mkdir(parents=True, exist_ok=True)
-            for name in sorted(set(ends.locks)):  # one order everywhere: no deadlock
-                stack.enter_context(FileLock(str(lock_dir / f"{name}.lock")))
         try:
+            if lock_dir is not None:
+                _lock_machines(stack, lock_dir, ends.locks, deadlines.machine_lock(settings))
             _measure(scenario, ends, settings, flow)
         except MeasureError as exc:
             flow.results.append(ErrorResult(
@@ -62,6 +61,20 @@ def run_scenario(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSetti
             raise
         finally:
             flow.duration_s = round(time.monotonic() - started, 3)
+
+
+def _lock_machines(stack: ExitStack, lock_dir: Path, names: tuple[str, ...], timeout: float) -> None:
+    """Hold the lock of every machine of the row (other xdist workers' rows through them wait),
+    in one order everywhere (no deadlock), waiting at most timeout seconds in all."""
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + timeout
+    for name in sorted(set(names)):
+        try:
+            stack.enter_context(FileLock(str(lock_dir / f"{name}.lock"),
+                                         timeout=max(0.0, deadline - time.monotonic())))
+        except Timeout:
+            raise MeasureError(f"timed out after {timeout:.0f} s waiting for {name}, which other rows were "
+                               "measuring through: is a measurement stuck?") from None
 
 
 def _measure(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSettings, flow: FlowResult) -> None:
@@ -88,9 +101,10 @@ def _measure(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSettings,
 
 def _check_ping(icmp: IcmpResult, ends: FlowEndpoints) -> None:
     """No reply at all means the data path is broken: that is a FAILED row, not a number."""
-    dead = [r.packet_size for r in icmp.results if r.rx_packets == 0]
+    dead = [r for r in icmp.results if r.rx_packets == 0]
     if dead:
+        sizes = ", ".join(f"{r.packet_size} B: {r.tx_packets} of {r.tx_packets} lost" for r in dead)
         raise MeasureError(
-            f"no ping reply from {ends.dest_ip} (size {', '.join(map(str, dead))}): "
+            f"100 % loss: no ping reply from {ends.dest_ip} ({sizes}): "
             "check security group ICMP rules and the path"
         )

@@ -18,6 +18,7 @@ from openstack.config import loader
 from openstack.connection import Connection
 
 from pytest_vmtp.cloud.errors import CloudError, translate
+from pytest_vmtp.cloud.retry import Notify, RetryPolicy, install
 
 
 def config_files() -> list[str]:
@@ -52,10 +53,13 @@ def _open(cloud_name: str | None, config_file: str | None) -> Connection:
     return Connection(config=config.get_one(cloud=cloud_name))
 
 
-def connect(cloud_name: str | None, config_file: str | None = None) -> Connection:
+def connect(cloud_name: str | None, config_file: str | None = None, policy: RetryPolicy | None = None,
+            notify: Notify | None = None) -> Connection:
     """Connect and authenticate. cloud_name None: OS_CLOUD, else the OS_* variables, else the
     only entry of clouds.yaml. config_file: read this clouds.yaml instead of the usual search
-    path (e.g. the local cloud's, without exporting OS_CLIENT_CONFIG_FILE to every process)."""
+    path (e.g. the local cloud's, without exporting OS_CLIENT_CONFIG_FILE to every process).
+    policy: how transient API failures are retried and how long one call may wait (retry.py;
+    defaults.yaml's when None); notify: told of each retry."""
     label = cloud_name or os.environ.get("OS_CLOUD") or "envvars"
     try:
         conn = _open(cloud_name, config_file)
@@ -74,6 +78,7 @@ def connect(cloud_name: str | None, config_file: str | None = None) -> Connectio
     except (sdk_exc.SDKException, ksa_exc.ClientException) as exc:
         raise translate(exc, "loading the configuration", label) from None
     name = getattr(conn.config, "name", None) or label
+    install(conn, policy or RetryPolicy(), notify)
     try:
         conn.session.get_token()
     except (ksa_exc.ClientException, sdk_exc.SDKException) as exc:

@@ -2,21 +2,34 @@
 
 Tags are set after creation (PUT .../tags) rather than in the create body, which older
 Neutrons reject; a cloud without the tag extension still has the name mark.
+
+A create whose answer is lost (a reset connection, a timeout, a 503 from a proxy) may have
+been carried out all the same: before it is tried again (retry.call) the resource is looked up
+by its mark, and only made again when it is not there, so that nothing is made twice.
 """
 
 from __future__ import annotations
 
 import functools
 import ipaddress
-from typing import Any
+import re
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from openstack import exceptions as sdk_exc
 from openstack import utils
 from openstack.connection import Connection
 
-from pytest_vmtp.cloud import naming
+from pytest_vmtp.cloud import naming, retry
 from pytest_vmtp.cloud.errors import CloudError, cloud_errors
 from pytest_vmtp.cloud.settings import CloudSettings
+
+T = TypeVar("T")
+
+
+def _named(items: Iterable[Any], name: str) -> Any | None:
+    """The first of items called exactly name (list filters may match more loosely)."""
+    return next((i for i in items if getattr(i, "name", None) == name), None)
 
 
 class Maker:
@@ -30,11 +43,16 @@ class Maker:
     def name(self, role: str) -> str:
         return naming.name(self.run_id, role)
 
+    def _create(self, what: str, make: Callable[[], T], find: Callable[[], T | None]) -> T:
+        """make(), retried after a transient failure once find() says it was not made."""
+        return retry.call(self.conn, what, make, find)
+
     def tag(self, resource: Any) -> None:
         if not self.tagging:
             return
-        try:
-            self.conn.network.set_tags(resource, naming.tags(self.run_id))
+        try:  # PUT of the whole tag list: the same again is harmless
+            retry.call(self.conn, f"tagging {getattr(resource, 'name', None) or resource.id}",
+                       lambda: self.conn.network.set_tags(resource, naming.tags(self.run_id)))
         except (sdk_exc.SDKException, AttributeError):
             self.tagging = False  # no tag extension: the name prefix remains the mark
 
@@ -49,14 +67,20 @@ class Maker:
     def keypair(self, public_key: str) -> Any:
         name = self.name("key")
         with cloud_errors(f"importing keypair {name}"):
-            return self.conn.compute.create_keypair(name=name, public_key=public_key)
+            return self._create(f"importing keypair {name}",
+                                lambda: self.conn.compute.create_keypair(name=name, public_key=public_key),
+                                lambda: _named(self.conn.compute.keypairs(), name))
 
     def security_group(self, settings: CloudSettings, flow_sources: list[str], ssh_sources: list[str]) -> Any:
         """Ingress: SSH from ssh_sources; ICMP and the tool ports from flow_sources only.
         Neutron's default egress rules stay. Prefixes: "a.b.c.d/n" or IPv6, already resolved."""
         name = self.name("secgroup")
         with cloud_errors(f"creating security group {name}"):
-            sg = self.conn.network.create_security_group(name=name, description=f"pytest-vmtp run {self.run_id}")
+            sg = self._create(
+                f"creating security group {name}",
+                lambda: self.conn.network.create_security_group(name=name,
+                                                                description=f"pytest-vmtp run {self.run_id}"),
+                lambda: _named(self.conn.network.security_groups(name=name), name))
             self.tag(sg)
             for prefix in ssh_sources:
                 self._rule(sg.id, prefix, {"protocol": "tcp", "port_range_min": 22, "port_range_max": 22})
@@ -77,10 +101,11 @@ class Maker:
         network = ipaddress.ip_network(prefix, strict=False)
         if network.version == 6 and rule.get("protocol") == "icmp":
             rule = {**rule, "protocol": "ipv6-icmp"}
-        try:
-            self.conn.network.create_security_group_rule(
-                security_group_id=security_group_id, direction="ingress", ethertype=f"IPv{network.version}",
-                remote_ip_prefix=str(network), **rule)
+        try:  # made by a try whose answer was lost: the next one is a 409 "already exists"
+            retry.call(self.conn, "adding a security group rule",
+                       lambda: self.conn.network.create_security_group_rule(
+                           security_group_id=security_group_id, direction="ingress",
+                           ethertype=f"IPv{network.version}", remote_ip_prefix=str(network), **rule))
         except sdk_exc.ConflictException as exc:
             if "already exists" not in str(exc):  # a quota, say, is a real error
                 raise
@@ -91,7 +116,9 @@ class Maker:
         name = self.name("router")
         gateway = {"external_gateway_info": {"network_id": external_network_id}} if external_network_id else {}
         with cloud_errors(f"creating router {name}"):
-            router = self.conn.network.create_router(name=name, **gateway)
+            router = self._create(f"creating router {name}",
+                                  lambda: self.conn.network.create_router(name=name, **gateway),
+                                  lambda: _named(self.conn.network.routers(name=name), name))
             self.tag(router)
         return router
 
@@ -100,22 +127,31 @@ class Maker:
         router of the run's, or one it reuses: cleanup removes the interface, not the router)."""
         net_name, subnet_name = self.name(key), self.name(f"{key}-subnet")
         with cloud_errors(f"creating network {net_name} ({cidr})"):
-            network = self.conn.network.create_network(name=net_name)
+            network = self._create(f"creating network {net_name}",
+                                   lambda: self.conn.network.create_network(name=net_name),
+                                   lambda: _named(self.conn.network.networks(name=net_name), net_name))
             self.tag(network)
             kwargs: dict[str, Any] = {}
             if settings.dns_nameservers:
                 kwargs["dns_nameservers"] = list(settings.dns_nameservers)
-            subnet = self.conn.network.create_subnet(network_id=network.id, name=subnet_name, ip_version=4,
-                                                     cidr=cidr, enable_dhcp=True, **kwargs)
+            subnet = self._create(
+                f"creating subnet {subnet_name}",
+                lambda: self.conn.network.create_subnet(network_id=network.id, name=subnet_name, ip_version=4,
+                                                        cidr=cidr, enable_dhcp=True, **kwargs),
+                lambda: _named(self.conn.network.subnets(name=subnet_name, network_id=network.id), subnet_name))
             self.tag(subnet)
-            if router_id:
-                self.conn.network.add_interface_to_router(router_id, subnet.id)  # positional: renamed in SDK 4
+            if router_id:  # (positional arguments: renamed in SDK 4)
+                self._create(f"attaching {subnet_name} to the router",
+                             lambda: self.conn.network.add_interface_to_router(router_id, subnet.id),
+                             lambda: self._interface(router_id, subnet.id))
         return network, subnet
 
     def server_group(self, key: str, policy: str) -> Any:
         name = self.name(key)
         with cloud_errors(f"creating server group {name} ({policy})"):
-            return self.conn.compute.create_server_group(name=name, policy=policy)
+            return self._create(f"creating server group {name}",
+                                lambda: self.conn.compute.create_server_group(name=name, policy=policy),
+                                lambda: _named(self.conn.compute.server_groups(), name))
 
     def server(self, role: str, image_id: str, flavor_id: str, network_id: str, key_name: str,
                security_group: str, availability_zone: str | None, hints: dict[str, Any] | None) -> Any:
@@ -128,10 +164,13 @@ class Maker:
         if self.server_tags:
             kwargs["tags"] = naming.tags(self.run_id)
         with cloud_errors(f"creating server {name}"):
-            return self.conn.compute.create_server(
-                name=name, image_id=image_id, flavor_id=flavor_id, networks=[{"uuid": network_id}],
-                key_name=key_name, security_groups=[{"name": security_group}],
-                metadata={naming.SERVER_META_KEY: self.run_id}, **kwargs)
+            return self._create(
+                f"creating server {name}",
+                lambda: self.conn.compute.create_server(
+                    name=name, image_id=image_id, flavor_id=flavor_id, networks=[{"uuid": network_id}],
+                    key_name=key_name, security_groups=[{"name": security_group}],
+                    metadata={naming.SERVER_META_KEY: self.run_id}, **kwargs),
+                lambda: _named(self.conn.compute.servers(name=f"^{re.escape(name)}$"), name))
 
     def server_port(self, server_id: str, label: str | None = None) -> Any:
         with cloud_errors("finding the server's port"):
@@ -143,7 +182,16 @@ class Maker:
     def floating_ip(self, role: str, external_network_id: str, port_id: str) -> Any:
         label = self.name(f"fip-{role.replace('_', '-')}")
         with cloud_errors(f"creating floating IP {label}"):
-            fip = self.conn.network.create_ip(floating_network_id=external_network_id, port_id=port_id,
-                                              description=label)
+            fip = self._create(
+                f"creating floating IP {label}",
+                lambda: self.conn.network.create_ip(floating_network_id=external_network_id, port_id=port_id,
+                                                    description=label),
+                lambda: next((f for f in self.conn.network.ips(port_id=port_id)
+                              if f.port_id == port_id and f.description == label), None))
             self.tag(fip)
         return fip
+
+    def _interface(self, router_id: str, subnet_id: str) -> Any | None:
+        """The router's interface port on the subnet, if it has one."""
+        return next((p for p in self.conn.network.ports(device_id=router_id) if p.device_id == router_id
+                     and any(ip.get("subnet_id") == subnet_id for ip in p.fixed_ips or [])), None)

@@ -45,7 +45,8 @@ _SCHEMA: dict[str, Any] = {
                 "status": {"type": "integer", "minimum": 400, "maximum": 599},
                 "retry_after": {"type": "integer", "minimum": 0},
                 "delay_s": {"type": "number", "minimum": 0, "maximum": 600},
-                "reset": {"type": "boolean"}, "message": {"type": "string"}}}}]},
+                "reset": {"type": "boolean"}, "after_commit": {"type": "boolean"},
+                "message": {"type": "string"}}}}]},
         "data_path": {"anyOf": [{"type": "null"}, {"type": "array", "items": {
             "type": "object", "additionalProperties": False,
             "properties": {
@@ -89,6 +90,9 @@ class ApiFault:
     delay_s: float = 0.0
     reset: bool = False  # close the connection without an answer
     message: str = "Injected fault"
+    # The call is carried out first (a create is committed), then its answer is replaced by
+    # the status or the reset: what a client sees when a proxy or the link fails on the way back.
+    after_commit: bool = False
 
 
 @dataclass(frozen=True)
@@ -220,11 +224,15 @@ def _api_fault(i: int, entry: dict[str, Any]) -> ApiFault:
         raise FaultSpecError(f"{where}.reset: a reset sends no status; drop status or reset")
     if "retry_after" in entry and status is None:
         raise FaultSpecError(f"{where}.retry_after: only an error status carries Retry-After")
+    after_commit = bool(entry.get("after_commit"))
+    if after_commit and status is None and not reset:
+        raise FaultSpecError(f"{where}.after_commit: give the status or reset: true that replaces "
+                             "the answer")
     path = _regex(entry["path"], f"{where}.path")
     assert path is not None
     return ApiFault(str(entry.get("method", "*")).upper(), path, _count(entry.get("count")),
                     status, entry.get("retry_after"), delay, reset,
-                    str(entry.get("message", "Injected fault")))
+                    str(entry.get("message", "Injected fault")), after_commit)
 
 
 def _data_path_fault(i: int, entry: dict[str, Any], hosts: list[str]) -> DataPathFault:

@@ -13,7 +13,7 @@ from dataclasses import replace
 from statistics import mean
 
 from ..results import IcmpResult, RateSearch, ThroughputResult
-from . import validate
+from . import deadlines, validate
 from .errors import MeasureError
 from .parse_os_release import parse_os_release
 from .parse_ping import parse_ping
@@ -28,7 +28,17 @@ __all__ = ["measure_tcp", "measure_udp", "measure_icmp", "measure_multicast", "c
            "host_distro"]
 
 SERVER_READY_TIMEOUT_S = 5.0
-CLIENT_GRACE_S = 30.0  # beyond the run's own duration: connection set-up, reporting
+_SIGNALS = {9: "SIGKILL", 15: "SIGTERM", 6: "SIGABRT", 11: "SIGSEGV", 2: "SIGINT", 1: "SIGHUP"}
+
+
+def _killed(binary: str, where: str, exit_code: int, command: str) -> MeasureError | None:
+    """A tool the shell reports killed by a signal (exit status 128 + N): it crashed or was
+    killed mid-run, which its missing output would only hint at."""
+    if not 128 < exit_code < 128 + 65:
+        return None
+    sig = exit_code - 128
+    return MeasureError(f"{binary} on {where} was killed by signal {sig} ({_SIGNALS.get(sig, 'signal')}) "
+                        f"mid-run: {command}")
 
 
 def _wait_listening(server: Runner, bg: Background, port: int, proto: str, label: str) -> None:
@@ -88,12 +98,13 @@ class _Session:
             self._stop_server()
             self._start_server()
         command = self.tool.client_command(spec)
-        result = self.client.run(command, timeout=spec.duration_s + CLIENT_GRACE_S)
+        result = self.client.run(command, timeout=deadlines.command(self.tool.settings, spec.duration_s))
         server_log = self._iperf2_server_report() if fresh else ""
         try:
             return self.tool.parse(spec, result, server_log)
         except MeasureError as exc:
-            raise MeasureError(f"{exc} (on {self.client.label}: {command})") from None
+            killed = _killed(self.tool.binary, self.client.label, result.exit_code, command)
+            raise (killed or MeasureError(f"{exc} (on {self.client.label}: {command})")) from None
 
     def _iperf2_server_report(self) -> str:
         """iperf 2 writes its UDP report a moment after the client is done."""
@@ -224,13 +235,12 @@ def measure_icmp(client: Runner, dest_ip: str, settings: MeasureSettings) -> Icm
     for size in settings.icmp_pkt_sizes:
         size = validate.whole_number(size, "ICMP packet size", validate.MAX_PKT_SIZE)
         command = f"ping -c {count} -i {interval:g} -s {size} -q {shlex.quote(dest_ip)}"
-        # busybox ping waits up to 10 s for a first reply once all pings are sent
-        timeout = count * (interval + 1) + 15
-        res = client.run(command, timeout=timeout)
+        res = client.run(command, timeout=deadlines.ping(settings))
         try:
             results.append(parse_ping(res.output, size))
         except MeasureError as exc:
-            raise MeasureError(f"{exc} (on {client.label})") from None
+            killed = _killed("ping", client.label, res.exit_code, command)
+            raise (killed or MeasureError(f"{exc} (on {client.label})")) from None
     return IcmpResult(results=results, ping_interval_s=interval)
 
 

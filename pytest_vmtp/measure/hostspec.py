@@ -35,6 +35,10 @@ class SshTarget:
     connect_timeout: float = 10.0
     known_hosts: str | None = None  # None: ~/.ssh/known_hosts (and /etc/ssh/ssh_known_hosts)
     host_key_policy: str = STRICT  # strict | accept-new
+    # Liveness: keepalives every keepalive_s; no answer for dead_after_s = the connection is lost
+    # (measure/deadlines.py derives both from the measurement settings).
+    keepalive_s: float = 5.0
+    dead_after_s: float = 30.0
 
     @property
     def label(self) -> str:

@@ -37,3 +37,7 @@ class MeasureSettings:
     multicast_group: str = value("multicast_group")
     tcp_buffer: str | None = value("tcp_buffer")  # e.g. "128K" (nuttcp -w / iperf -w)
     udp_buffer: str | None = value("udp_buffer")
+    # Deadlines: a command ends within its own length plus this grace; an SSH connection that
+    # gets no answer for as long is lost (keepalives every ssh_keepalive_s notice it).
+    command_grace_s: float = value("command_grace_s")
+    ssh_keepalive_s: float = value("ssh_keepalive_s")

@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Blueprint, Response, current_app, json, request
+from flask import Blueprint, Response, current_app, g, json, request
 from werkzeug.datastructures import MultiDict
 
 from ..context import Cloud
@@ -69,11 +69,31 @@ def guard(bp: Blueprint, service: str, public: Iterable[str] = ()) -> None:
         c = cloud()
         fault = c.faults.api_fault(request.method, request.path)
         if fault is not None:
-            injected(fault, service)
+            if fault.after_commit:
+                g.fault_after = fault  # played on the answer, below
+                if fault.delay_s:
+                    time.sleep(fault.delay_s)
+            else:
+                injected(fault, service)
         if request.endpoint in open_endpoints:
             return
         if c.tokens.get(request.headers.get("X-Auth-Token")) is None:
             raise unauthorized(service)
+
+    @bp.after_request
+    def _after(response: Response) -> Response:
+        fault: ApiFault | None = g.pop("fault_after", None)
+        if fault is None:
+            return response
+        if fault.reset:
+            shut_connection()  # werkzeug's write of the answer then finds the socket closed
+            return response
+        assert fault.status is not None  # faultspec: after_commit needs a status or a reset
+        err = ApiError(fault.status, fault.message, "InjectedFault", service,
+                       {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)})
+        body, mimetype = err.body()
+        return Response(body if isinstance(body, str) else json.dumps(body), status=err.status,
+                        mimetype=mimetype, headers=err.headers)
 
 
 def injected(fault: ApiFault, service: str) -> None:
@@ -91,6 +111,12 @@ def injected(fault: ApiFault, service: str) -> None:
 def reset_connection() -> None:
     """Send a TCP RST and close, as a crashing proxy or server does: the client sees its
     connection reset with no answer. The server then has nothing to write to."""
+    shut_connection()
+    raise ConnectionResetByFault()
+
+
+def shut_connection() -> None:
+    """Reset this request's TCP connection (RST: SO_LINGER 0, then shutdown)."""
     sock: socket.socket | None = request.environ.get("werkzeug.socket")
     if sock is not None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -98,7 +124,6 @@ def reset_connection() -> None:
             sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
-    raise ConnectionResetByFault()
 
 
 class ConnectionResetByFault(Exception):  # noqa: N818 - it is an event, not an error
