@@ -153,12 +153,15 @@ def _sizes(name: str, value: Any, largest: int = 65507) -> tuple[int, ...]:
 
 
 def _positive(name: str, value: Any, kind=int) -> Any:
+    what = "a positive whole number" if kind is int else "a positive number"
     try:
         v = kind(value)
+        if kind is int and float(value) != v:  # 0.5 is no count of seconds or runs
+            raise ValueError(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"{name} {value!r}: expected a positive number") from None
+        raise ConfigError(f"{name} {value!r}: expected {what}") from None
     if not math.isfinite(v) or v <= 0:
-        raise ConfigError(f"{name} {value!r}: expected a positive number")
+        raise ConfigError(f"{name} {value!r}: expected {what}")
     return v
 
 

@@ -100,13 +100,15 @@ class _BudgetRetry(Retry):
         return fresh
 
 
+_SEEN = (("reset by peer", "connection reset"), ("connection aborted", "connection reset"),
+         ("read timed out", "no answer (timeout)"), ("refused", "connection refused"),
+         ("timed out", "no answer (timeout)"), ("remote end closed", "connection closed"))
+
+
 def _error_text(error: BaseException | None) -> str:
-    text = str(error or "error")
-    for known in ("reset by peer", "Connection aborted", "Read timed out", "refused", "timed out"):
-        if known.lower() in text.lower():
-            return {"Connection aborted": "connection reset", "reset by peer": "connection reset",
-                    "Read timed out": "no answer (timeout)"}.get(known, known)
-    return type(error).__name__ if error else "error"
+    """What a failed call saw, in a few words (urllib3's and keystoneauth's texts nest reprs)."""
+    text = str(error or "error").lower()
+    return next((seen for needle, seen in _SEEN if needle in text), type(error).__name__ if error else "error")
 
 
 def http_retry(policy: RetryPolicy, notify: Notify | None = None) -> Retry:

@@ -194,9 +194,13 @@ def _old_password(state_dir: Path) -> str | None:
 
 
 def _port_free(port: int) -> bool:
+    """Can the server listen on port? Probed as it binds (SO_REUSEADDR, as werkzeug's server):
+    the connections a killed server leaves in TIME_WAIT do not stop it, and must not make a
+    restart move to another port, away from its clients."""
     if not port:
         return False
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:

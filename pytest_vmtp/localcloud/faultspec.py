@@ -58,6 +58,7 @@ _SCHEMA: dict[str, Any] = {
                 "down_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600},
                 "after_s": {"type": "number", "minimum": 0, "maximum": 3600},
                 "kill": {"enum": list(KILLS)}, "crash": {"enum": list(TOOLS)},
+                "during": {"enum": list(TOOLS)},
                 "count": {"type": "integer", "minimum": 1}}}}]},
     },
 }
@@ -108,6 +109,7 @@ class DataPathFault:
     kill: str | None = None  # "sshd" | "namespace"
     crash: str | None = None  # a tool name
     count: int = 1  # crashes: how many times a running tool is killed
+    during: str | None = None  # a kill waits (from after_s on) until this tool runs there
 
     def selects(self, name: str) -> bool:
         return bool(self.pattern.search(name or ""))
@@ -255,6 +257,8 @@ def _data_path_fault(i: int, entry: dict[str, Any], hosts: list[str]) -> DataPat
             others = [e for e in effects if e != key]
             if others:
                 raise FaultSpecError(f"{where}.{others[0]}: a {key} entry has no other effect")
+    if "during" in entry and "kill" not in entry:
+        raise FaultSpecError(f"{where}.during: only a kill waits for a tool to run")
     if "count" in entry and "crash" not in entry:
         raise FaultSpecError(f"{where}.count: only a crash entry has a count")
     if "jitter_ms" in entry and not entry.get("delay_ms"):
@@ -281,4 +285,5 @@ def _data_path_fault(i: int, entry: dict[str, Any], hosts: list[str]) -> DataPat
                               float(entry.get("jitter_ms") or 0),
                               float(entry.get("loss_pct") or 0)),
         down_s=float(entry.get("down_s") or 0), after_s=float(entry.get("after_s") or 0),
-        kill=entry.get("kill"), crash=entry.get("crash"), count=int(entry.get("count") or 1))
+        kill=entry.get("kill"), crash=entry.get("crash"), count=int(entry.get("count") or 1),
+        during=entry.get("during"))

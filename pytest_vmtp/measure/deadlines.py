@@ -46,6 +46,8 @@ def machine_lock(settings: MeasureSettings) -> float:
 
 
 def ssh(target: SshTarget, settings: MeasureSettings) -> SshTarget:
-    """target with the settings' keepalive and dead-link bound (its jump host too)."""
+    """target with the settings' keepalive and dead-link bound (its jump host too); a
+    connection attempt gives up as soon (but never waits longer than the target says)."""
     jump = ssh(target.jump, settings) if target.jump is not None else None
-    return replace(target, keepalive_s=settings.ssh_keepalive_s, dead_after_s=settings.command_grace_s, jump=jump)
+    return replace(target, keepalive_s=settings.ssh_keepalive_s, dead_after_s=settings.command_grace_s,
+                   connect_timeout=min(target.connect_timeout, settings.command_grace_s), jump=jump)

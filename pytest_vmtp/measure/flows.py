@@ -32,11 +32,14 @@ _SIGNALS = {9: "SIGKILL", 15: "SIGTERM", 6: "SIGABRT", 11: "SIGSEGV", 2: "SIGINT
 
 
 def _killed(binary: str, where: str, exit_code: int, command: str) -> MeasureError | None:
-    """A tool the shell reports killed by a signal (exit status 128 + N): it crashed or was
-    killed mid-run, which its missing output would only hint at."""
-    if not 128 < exit_code < 128 + 65:
+    """A tool the shell reports killed by a signal (exit status 128 + N, or -N from Popen): it
+    crashed or was killed mid-run, which its missing output would only hint at."""
+    if 128 < exit_code < 128 + 65:
+        sig = exit_code - 128
+    elif -65 < exit_code < -1:
+        sig = -exit_code
+    else:
         return None
-    sig = exit_code - 128
     return MeasureError(f"{binary} on {where} was killed by signal {sig} ({_SIGNALS.get(sig, 'signal')}) "
                         f"mid-run: {command}")
 

@@ -105,7 +105,7 @@ def _why_lost(target: SshTarget, netns: str | None) -> str:
     except TimeoutError:
         return f"no answer (a link down or the host gone; dead after {target.dead_after_s:g} s of silence)"
     except ConnectionRefusedError:
-        return "sshd is not running there any more"
+        return "nothing listens on its SSH port any more (its sshd or the host died)"
     except OSError as exc:
         return f"no way there any more ({exc.strerror or exc})"
     return "closed by the other end (its sshd or session died)"
@@ -158,6 +158,10 @@ _TRANSPORT_ERRORS = (paramiko.SSHException, OSError, EOFError)
 # sshd starts each command in a new session: the shell's pid is the group of all it starts.
 _PGID_MARK = "__vmtp_pgid="
 _PGID_ECHO = f"echo {_PGID_MARK}$$ >&2; "
+# After the command, on a line of its own: the shell then forks the command instead of exec'ing
+# it, and reports a signal that killed it as 128 + N (sshd's exit-signal for an exec'd command
+# is lost: paramiko reads only exit-status, so such a command would have no status at all).
+_EXIT_STATUS = "\nexit $?"
 
 
 def _strip_pgid(stderr: str) -> tuple[int | None, str]:
@@ -179,6 +183,10 @@ def _group_alive(pgid: int | str) -> str:
         "for f in /proc/[0-9]*/stat; do read -r l < $f 2>/dev/null || continue; "
         f"set -- ${{l##*) }}; [ \"$1\" != Z ] && [ \"$3\" = {pgid} ] && exit 0; done; exit 1 )"
     )
+
+
+class _Unstarted(RunnerError):
+    """The connection failed before the command started (so running it again is safe)."""
 
 
 class SshBackground:
@@ -288,40 +296,64 @@ class SshRunner:
 
     def run(self, command: str, timeout: float) -> CommandResult:
         with self._lock:
-            conn = self._open()
+            reused = self._conn is not None and self._conn.is_connected
             try:
-                res = conn.run(_PGID_ECHO + command, hide=True, warn=True, timeout=timeout,
-                               in_stream=False, pty=False)
-            except CommandTimedOut as exc:
-                # Closing the channel does not end a command without a tty: kill its group.
-                pgid = _strip_pgid(exc.result.stderr)[0]
-                if pgid and _active(conn):
-                    try:
-                        conn.run(f"kill -KILL -{pgid}", hide=True, warn=True, timeout=15,
-                                 in_stream=False)
-                    except Exception:  # noqa: BLE001 - best effort: the timeout is what gets reported
-                        log.warning("%s: could not kill timed-out command group %s",
-                                    self.label, pgid)
-                if not _active(conn):  # the command did not end because nothing came back
-                    why = _why_lost(self.target, self.netns)
-                    self._drop()
-                    raise RunnerError(f"ssh {self.label}: command timed out after {timeout:g} s and the "
-                                      f"connection was lost ({why}): {_short(command)}") from exc
-                raise RunnerError(
-                    f"ssh {self.label}: command timed out after {timeout:g} s: {command}"
-                ) from exc
-            except _TRANSPORT_ERRORS as exc:
-                lost = not _active(conn) or "Timeout opening channel" in str(exc)
-                self._drop()
-                if lost:
-                    raise RunnerError(f"ssh {self.label}: connection lost while running {_short(command)}: "
-                                      f"{_why_lost(self.target, self.netns)}") from exc
-                raise RunnerError(explain_ssh_failure(self.target, exc)) from exc
-            if res.exited == -1 and not _active(conn):  # the channel closed with no exit status
+                return self._run(command, timeout)
+            except _Unstarted as exc:
+                if not reused:
+                    raise RunnerError(str(exc)) from exc
+                # The connection had died while idle (a link that failed between two commands,
+                # a VM restarted): the command never started, a new connection runs it.
+                log.info("%s: %s; reconnecting once", self.label, exc)
+                try:
+                    self._open()
+                except RunnerError as again:  # still gone: what was seen first says most
+                    raise RunnerError(f"{exc} (connecting again: {str(again).split(': ', 1)[-1]})") from again
+                try:
+                    return self._run(command, timeout)
+                except _Unstarted as again:
+                    raise RunnerError(str(again)) from again
+
+    def _run(self, command: str, timeout: float) -> CommandResult:
+        conn = self._open()
+        try:
+            res = conn.run(_PGID_ECHO + command + _EXIT_STATUS, hide=True, warn=True, timeout=timeout,
+                           in_stream=False, pty=False)
+        except CommandTimedOut as exc:
+            # Closing the channel does not end a command without a tty: kill its group.
+            pgid = _strip_pgid(exc.result.stderr)[0]
+            killed = False
+            if pgid and _active(conn):
+                try:
+                    conn.run(f"kill -KILL -{pgid}", hide=True, warn=True, timeout=15, in_stream=False)
+                    killed = True
+                except Exception:  # noqa: BLE001 - best effort: the timeout is what gets reported
+                    log.warning("%s: could not kill timed-out command group %s", self.label, pgid)
+            if not _active(conn):  # the command did not end because nothing came back
                 why = _why_lost(self.target, self.netns)
                 self._drop()
-                raise RunnerError(f"ssh {self.label}: connection lost while running {_short(command)}: {why}")
-            return CommandResult(command, res.exited, res.stdout, _strip_pgid(res.stderr)[1])
+                raise RunnerError(f"ssh {self.label}: command timed out after {timeout:g} s and the "
+                                  f"connection was lost ({why}): {_short(command)}") from exc
+            if not killed:  # no way to reach the host now: the next command connects again
+                self._drop()
+            raise RunnerError(f"ssh {self.label}: command timed out after {timeout:g} s: {command}") from exc
+        except _TRANSPORT_ERRORS as exc:
+            lost = not _active(conn) or "Timeout opening channel" in str(exc)
+            self._drop()
+            if lost:
+                message = (f"ssh {self.label}: connection lost while running {_short(command)}: "
+                           f"{_why_lost(self.target, self.netns)}")
+                # Failing to open or start the channel: the command did not run.
+                raise (_Unstarted(message) if isinstance(exc, paramiko.SSHException) else RunnerError(message)) \
+                    from exc
+            raise RunnerError(explain_ssh_failure(self.target, exc)) from exc
+        if res.exited == -1 and not _active(conn):  # the channel closed with no exit status
+            why = _why_lost(self.target, self.netns)
+            self._drop()
+            message = f"ssh {self.label}: connection lost while running {_short(command)}: {why}"
+            started = _strip_pgid(res.stderr)[0] is not None  # the shell's first line came back
+            raise RunnerError(message) if started else _Unstarted(message)
+        return CommandResult(command, res.exited, res.stdout, _strip_pgid(res.stderr)[1])
 
     def start(self, command: str) -> SshBackground:
         inner = shlex.quote(f'echo $$ > "$0/pid"; exec {command}')

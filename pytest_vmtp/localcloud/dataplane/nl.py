@@ -132,23 +132,32 @@ def ns_pids(name: str) -> list[int]:
     return [int(p) for p in res.stdout.split() if p.isdigit()]
 
 
-def kill_named(name: str, process_name: str) -> int:
-    """SIGKILL the processes called process_name (their comm, as ps shows it) in namespace
-    name; how many were killed."""
+def named_pids(name: str, process_name: str) -> list[int]:
+    """The processes called process_name (their comm, as ps shows it) in namespace name."""
     try:
         inode = os.stat(NETNS_DIR / name).st_ino
     except FileNotFoundError:
-        return 0
-    killed = 0
+        return []
+    found = []
     for proc in psutil.process_iter(["name"]):
         if proc.info["name"] != process_name:
             continue
         try:
-            if os.stat(f"/proc/{proc.pid}/ns/net").st_ino != inode:
-                continue
-            proc.kill()
+            if os.stat(f"/proc/{proc.pid}/ns/net").st_ino == inode:
+                found.append(proc.pid)
+        except OSError:
+            continue  # gone meanwhile
+    return found
+
+
+def kill_named(name: str, process_name: str) -> int:
+    """SIGKILL the processes called process_name in namespace name; how many were killed."""
+    killed = 0
+    for pid in named_pids(name, process_name):
+        try:
+            psutil.Process(pid).kill()
             killed += 1
-        except (OSError, psutil.Error):
+        except psutil.Error:
             continue  # gone meanwhile
     return killed
 
