@@ -23,11 +23,13 @@ from table import Row, render, write_json  # noqa: E402
 
 def _benches() -> dict[str, Callable[[], list[Row]]]:
     import bench_dataplane
+    import bench_load
     import bench_localcloud
     import bench_plugin_cost
+    import bench_soak
 
     return {"plugin-cost": bench_plugin_cost.figures, "local-cloud": bench_localcloud.figures,
-            "data-path": bench_dataplane.figures}
+            "data-path": bench_dataplane.figures, "load": bench_load.figures, "soak": bench_soak.figures}
 
 
 def machine() -> dict[str, str]:

@@ -44,6 +44,42 @@ def _not_found(cloud_name: str, hint: str = "check --vmtp-cloud", files: list[st
     return CloudError(f"cloud '{cloud_name}' not found in clouds.yaml (searched: {searched}{known_txt}): {hint}")
 
 
+def _check_files(cloud_name: str | None, files: list[str]) -> None:
+    """The named cloud's entry in the clouds.yaml files openstacksdk reads (the first that
+    parses): a mapping (openstacksdk fails on one that is not); and when no file has it, a
+    file that is not valid YAML is the likely cause (openstacksdk skips such a file in silence)."""
+    broken: CloudError | None = None
+    for path in files:
+        if not os.path.isfile(path):
+            continue
+        try:
+            with open(path) as fh:
+                doc = yaml.safe_load(fh)
+        except OSError:
+            continue  # unreadable: openstacksdk goes on too
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" line {mark.line + 1}" if mark else ""
+            broken = broken or CloudError(f"clouds.yaml {path}:{where}: not valid YAML "
+                                          f"({getattr(exc, 'problem', exc)}): fix the file")
+            continue
+        clouds = doc.get("clouds") if isinstance(doc, dict) else None
+        if cloud_name and isinstance(clouds, dict) and cloud_name in clouds:
+            if not isinstance(clouds[cloud_name], dict):
+                raise CloudError(f"clouds.yaml {path}: cloud '{cloud_name}' is {clouds[cloud_name]!r}, not a "
+                                 "mapping of settings (auth:, region_name: ...): fix the file")
+            return
+    if broken is not None and cloud_name:
+        raise broken
+
+
+def _check_auth_url(conn: Connection, name: str) -> None:
+    url = str((conn.config.config.get("auth") or {}).get("auth_url") or "")
+    if url and not url.startswith(("http://", "https://")):
+        raise CloudError(f"cloud '{name}': auth_url {url!r} is not an http:// or https:// URL: check clouds.yaml "
+                         "or OS_AUTH_URL")
+
+
 def _open(cloud_name: str | None, config_file: str | None) -> Connection:
     if config_file is None:
         return openstack.connect(cloud=cloud_name)
@@ -61,6 +97,7 @@ def connect(cloud_name: str | None, config_file: str | None = None, policy: Retr
     policy: how transient API failures are retried and how long one call may wait (retry.py;
     defaults.yaml's when None); notify: told of each retry."""
     label = cloud_name or os.environ.get("OS_CLOUD") or "envvars"
+    _check_files(cloud_name or os.environ.get("OS_CLOUD"), [config_file] if config_file else config_files())
     try:
         conn = _open(cloud_name, config_file)
     except sdk_exc.ConfigException as exc:
@@ -78,6 +115,11 @@ def connect(cloud_name: str | None, config_file: str | None = None, policy: Retr
     except (sdk_exc.SDKException, ksa_exc.ClientException) as exc:
         raise translate(exc, "loading the configuration", label) from None
     name = getattr(conn.config, "name", None) or label
+    try:
+        _check_auth_url(conn, name)
+    except CloudError:
+        conn.close()
+        raise
     install(conn, policy or RetryPolicy(), notify)
     try:
         conn.session.get_token()
