@@ -85,7 +85,9 @@ def _open(cloud_name: str | None, config_file: str | None) -> Connection:
         return openstack.connect(cloud=cloud_name)
     if not os.path.isfile(config_file):
         raise CloudError(f"clouds.yaml {config_file}: file not found")
-    config = loader.OpenStackConfig(config_files=[config_file])
+    # Only this file: no OS_CLIENT_CONFIG_FILE put before it (a user's own clouds.yaml for
+    # another cloud would hide this one's entry), no OS_* variables, no secure.yaml.
+    config = loader.OpenStackConfig(config_files=[config_file], secure_files=[], load_envvars=False)
     return Connection(config=config.get_one(cloud=cloud_name))
 
 

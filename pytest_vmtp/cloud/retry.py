@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import tenacity
 from keystoneauth1 import exceptions as ksa_exc
-from keystoneauth1.session import TCPKeepAliveAdapter
 from openstack import exceptions as sdk_exc
+from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from pytest_vmtp.defaults import value
@@ -133,9 +133,10 @@ def install(conn: Connection, policy: RetryPolicy, notify: Notify | None = None)
     session = conn.session
     if conn.config.config.get("api_timeout") is None:
         session.timeout = float(policy.api_timeout_s)
-    adapter = TCPKeepAliveAdapter(max_retries=http_retry(policy, notify))
-    for scheme in ("https://", "http://"):
-        session.session.mount(scheme, adapter)
+    retry = http_retry(policy, notify)
+    for adapter in session.session.adapters.values():  # keystoneauth's, with its TLS settings
+        if isinstance(adapter, HTTPAdapter):
+            adapter.max_retries = retry
     _POLICIES[conn] = (policy, notify)
 
 

@@ -166,7 +166,7 @@ def test_a_server_create_refused_with_429_is_retried_once_made(cloud, conn, seen
         names = [s.name for s in conn.compute.servers()]
         assert names.count("vmtp-abcdef4-same-intra") == 1 and server.name == "vmtp-abcdef4-same-intra"
         assert [m.split(":")[2].strip() for m in seen][:2] == ["HTTP 429; try 2 of 4 in 1.0 s",
-                                                                "HTTP 503; try 3 of 4 in 0.5 s"]
+                                                                "HTTP 503; try 3 of 4 in 1.0 s"]
     finally:
         cleanup(conn, "abcdef4")
         conn.network.delete_network(net.id)

@@ -10,6 +10,8 @@ authenticate and for the API bodies.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -174,6 +176,21 @@ CASES = [
     Bad("POST /admin/faults", r"^api_errors\[0\].after_commit: give the status or reset", kind="api",
         body={"api_errors": [{"path": "x", "delay_s": 1, "after_commit": True}]}),
 ]
+
+
+def _import_the_plugin() -> None:
+    """pytester's in-process runs forget the modules first imported during a run: one imported
+    anew by the next run would raise an exception class that an older module no longer catches.
+    Importing the plugin's modules here once keeps one copy of each."""
+    import pytest_vmtp
+
+    skip = (".migrations", "pytest_vmtp.scenarios", "pytest_vmtp.fixtures")
+    for info in pkgutil.walk_packages(pytest_vmtp.__path__, "pytest_vmtp."):
+        if not any(part in info.name for part in skip):
+            importlib.import_module(info.name)
+
+
+_import_the_plugin()
 
 
 @pytest.fixture(scope="module")

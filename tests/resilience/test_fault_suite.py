@@ -124,9 +124,18 @@ def assert_nothing_left(cloud, tmp_path: Path, out: str) -> None:
     finally:
         conn.close()
     assert left == [], left
-    marked = [p.pid for p in psutil.process_iter() if _env(p).get(PROCESS_MARK_ENV)]
-    assert marked == []
+    assert _marked(tmp_path) == []
     assert list(tmp_path.glob("vmtp-*")) == []  # the run directory (TMPDIR is tmp_path)
+
+
+def _marked(tmp_path: Path, name: str | None = None) -> list[int]:
+    """Processes a run of this test started here (its TMPDIR; other tests run at the same time)."""
+    found = []
+    for proc in psutil.process_iter(["name"]):
+        env = _env(proc)
+        if env.get(PROCESS_MARK_ENV) and env.get("TMPDIR") == str(tmp_path) and name in (None, proc.info["name"]):
+            found.append(proc.pid)
+    return found
 
 
 def _env(proc: psutil.Process) -> dict[str, str]:
@@ -232,8 +241,9 @@ def _kill_and_restart_when_booting(cloud, stop: threading.Event, done: list[str]
             done.append(f"killed {pid}")
             while procgroup.alive(pid):
                 time.sleep(0.05)
+            started = time.monotonic()
             control.start(cloud.state_dir, prefix=PREFIX, mgmt_cidr=MGMT_CIDR, external_cidr=EXTERNAL_CIDR)
-            done.append("restarted")
+            done.append(f"restarted in {time.monotonic() - started:.1f} s")
             return
 
 
@@ -243,13 +253,15 @@ def test_the_api_server_killed_while_servers_boot_is_ridden_over(cloud, tmp_path
     _faults_file(cloud, {"boot_delay": 2})  # servers stay in BUILD a while (faults.yaml outlives the kill)
     killer.start()
     try:
-        res = run_vmtp(cloud, tmp_path, plan={"1.3": {}, "2.3": {}}, config="boot_timeout_s: 60\n")
+        # The restart rebuilds the data path: on a loaded machine that can take half a minute.
+        res = run_vmtp(cloud, tmp_path, plan={"1.3": {}, "2.3": {}},
+                       config="boot_timeout_s: 120\napi_retry_budget_s: 120\n")
     finally:
         stop.set()
         killer.join(60)
         _faults_file(cloud, None)
     out = res.stdout + res.stderr
-    assert done and done[-1] == "restarted", (done, out[-3000:], (cloud.state_dir / "server.log").read_text()[-3000:])
+    assert done and done[-1].startswith("restarted"), (done, out[-3000:])
     assert rows(out) == {"1.3": "PASSED", "2.3": "PASSED"}, out[-6000:]
     assert re.search(r"cloud API: GET \S+: connection refused; retry 1 of 4", out), out[-4000:]
     assert_nothing_left(cloud, tmp_path, out)
@@ -262,7 +274,7 @@ def test_a_worker_killed_mid_run_is_cleaned_up_by_the_controller(cloud, tmp_path
     proc = run_vmtp(cloud, tmp_path, "--vmtp-time", "30", plan={"1.3": {}, "8.1": {}}, xdist=2, start=True)
     assert isinstance(proc, subprocess.Popen)
     try:
-        client = _wait_for_marked_nuttcp(timeout=120)
+        client = _wait_for_marked_nuttcp(tmp_path, timeout=120)
         worker = _worker_of(client)
         os.kill(worker, signal.SIGKILL)
         out, _ = proc.communicate(timeout=180)
@@ -277,21 +289,22 @@ def test_a_worker_killed_mid_run_is_cleaned_up_by_the_controller(cloud, tmp_path
     assert_nothing_left(cloud, tmp_path, out)
 
 
-def _wait_for_marked_nuttcp(timeout: float) -> int:
+def _wait_for_marked_nuttcp(tmp_path: Path, timeout: float) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for proc in psutil.process_iter(["name"]):
-            if proc.info["name"] == "nuttcp" and _env(proc).get(PROCESS_MARK_ENV):
-                return proc.pid
+        found = _marked(tmp_path, "nuttcp")
+        if found:
+            return found[0]
         time.sleep(0.2)
     raise AssertionError("no nuttcp client of the run's started here")
 
 
 def _worker_of(pid: int) -> int:
-    """The xdist worker (a python process) that started pid."""
-    proc = psutil.Process(pid)
+    """The xdist worker that started pid: its nearest python ancestor (a worker sets its
+    PYTEST_XDIST_WORKER after it started, so only its children show it in /proc)."""
+    proc = psutil.Process(pid).parent()
     while proc is not None:
-        if "python" in proc.name() and "PYTEST_XDIST_WORKER" in _env(proc):
+        if "python" in proc.name():
             return proc.pid
         proc = proc.parent()
-    raise AssertionError(f"no xdist worker above {pid}")
+    raise AssertionError(f"no python process above {pid}")
