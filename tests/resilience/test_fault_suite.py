@@ -242,8 +242,10 @@ def _kill_and_restart_when_booting(cloud, stop: threading.Event, done: list[str]
             while procgroup.alive(pid):
                 time.sleep(0.05)
             started = time.monotonic()
-            control.start(cloud.state_dir, prefix=PREFIX, mgmt_cidr=MGMT_CIDR, external_cidr=EXTERNAL_CIDR)
-            done.append(f"restarted in {time.monotonic() - started:.1f} s")
+            held = subprocess.run(["ss", "-tanp", f"sport = :{cloud.port}"], capture_output=True, text=True).stdout
+            again = control.start(cloud.state_dir, prefix=PREFIX, mgmt_cidr=MGMT_CIDR, external_cidr=EXTERNAL_CIDR)
+            done.append(f"restarted in {time.monotonic() - started:.1f} s on port {again.port} "
+                        f"(was {cloud.port}: {held})")
             return
 
 
@@ -262,7 +264,7 @@ def test_the_api_server_killed_while_servers_boot_is_ridden_over(cloud, tmp_path
         _faults_file(cloud, None)
     out = res.stdout + res.stderr
     assert done and done[-1].startswith("restarted"), (done, out[-3000:])
-    assert rows(out) == {"1.3": "PASSED", "2.3": "PASSED"}, out[-6000:]
+    assert rows(out) == {"1.3": "PASSED", "2.3": "PASSED"}, (done, out[-6000:])
     assert re.search(r"cloud API: GET \S+: connection refused; retry 1 of 4", out), out[-4000:]
     assert_nothing_left(cloud, tmp_path, out)
 
