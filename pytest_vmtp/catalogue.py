@@ -7,15 +7,26 @@ Rows and titles are VMTP's summary table (`1.1 Same Network, Fixed IP, Intra-nod
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Literal, get_args
+from dataclasses import dataclass, replace
+from typing import Literal, cast, get_args
 
 Kind = Literal["vm", "native", "external"]  # a scenario module's VMTP_KIND
 Protocol = Literal["tcp", "udp", "icmp", "multicast"]
-TOOLS = ("nuttcp", "iperf3", "iperf")  # the throughput tools, VMTP's two and iperf3
+Tool = Literal["nuttcp", "iperf3", "iperf"]
+TOOLS: tuple[Tool, ...] = get_args(Tool)  # the throughput tools, VMTP's two and iperf3
+VNIC_TYPES = ("normal", "direct", "macvtap")  # --vmtp-vnic-type (VMTP's --vnic-type)
+FOOTPRINTS = ("fast", "minimal")  # --vmtp-footprint
+IPV6_MODES = ("slaac", "dhcpv6-stateless", "dhcpv6-stateful")  # VMTP's ipv6_mode values
+MULTICAST_TOOLS = ("auto", "nuttcp", "iperf")  # multicast: which tool (measure/multicast.py)
 Network = Literal["net1", "net2"]  # net1: the server's; net2: behind the router
 Side = Literal["A", "B"]  # A: the server VM's compute host; B: another host
 Direction = Literal["upload", "download"]
+Role = Literal["server", "same_intra", "same_inter", "diff_intra", "diff_inter"]  # the VM-role table's names
+# A VM's role: one of the table's, or in scale mode a pair's ("server_p2", see pair_role).
+VmName = str
+NetworkChoice = Literal["same_network", "different_network"]
+Address = Literal["fixed_ip", "floating_ip"]
+PlacementChoice = Literal["intra_node", "inter_node"]
 
 KINDS: tuple[Kind, ...] = get_args(Kind)
 PROTOCOLS: dict[str, Protocol] = {"T": "tcp", "U": "udp", "I": "icmp", "M": "multicast"}
@@ -55,26 +66,51 @@ def _lower(words: str) -> str:
 
 @dataclass(frozen=True)
 class VmRole:
-    """A test VM: which network it sits on and which compute host it shares."""
+    """A test VM: which network it sits on and which compute host it shares. Scale mode
+    (--vmtp-pairs) makes a VM of each role per pair: pair 1 is the role itself."""
 
-    name: str
+    name: VmName
     network: Network
     side: Side
+    pair: int = 1
 
     @property
     def inter_node(self) -> bool:
         return self.side == "B"
 
+    @property
+    def base(self) -> Role:
+        """The role of the table this VM plays (its name without the pair)."""
+        return cast(Role, self.name if self.pair == 1 else self.name.rpartition(PAIR_MARK)[0])
+
 
 # The one table of VM roles: the server VM, and a client per VMTP placement.
-ROLES: dict[str, VmRole] = {r.name: r for r in (
+ROLES: dict[Role, VmRole] = {cast(Role, r.name): r for r in (
     VmRole("server", "net1", "A"),
     VmRole("same_intra", "net1", "A"),
     VmRole("same_inter", "net1", "B"),
     VmRole("diff_intra", "net2", "A"),
     VmRole("diff_inter", "net2", "B"),
 )}
-SERVER_ROLE = "server"
+SERVER_ROLE: Role = "server"
+PAIR_MARK = "_p"  # "server_p2": the server VM of pair 2 ("vmtp-<run>-server-p2")
+
+
+def pair_role(role: Role, pair: int) -> VmName:
+    """The name of role's VM in pair `pair` (pair 1: the role itself, as without scale mode)."""
+    if role not in ROLES or pair < 1:
+        raise ValueError(f"no VM role {role!r} in pair {pair}")
+    return role if pair == 1 else f"{role}{PAIR_MARK}{pair}"
+
+
+def role_of(name: VmName) -> VmRole:
+    """The VmRole of a role name, pair roles included ("diff_inter_p3"); KeyError if unknown."""
+    if name in ROLES:
+        return ROLES[name]
+    base, mark, number = name.rpartition(PAIR_MARK)
+    if mark and base in ROLES and number.isdigit() and int(number) >= 2 and str(int(number)) == number:
+        return replace(ROLES[base], name=name, pair=int(number))
+    raise KeyError(name)
 
 
 @dataclass(frozen=True)
@@ -82,9 +118,9 @@ class VmGroup:
     """One of VMTP's VM-to-VM groups 1-6."""
 
     group: int
-    network: str  # "same_network" | "different_network"
-    address: str  # "fixed_ip" | "floating_ip"
-    placement: str  # "intra_node" | "inter_node"
+    network: NetworkChoice
+    address: Address
+    placement: PlacementChoice
 
     @property
     def title(self) -> str:
@@ -96,12 +132,12 @@ class VmGroup:
         return f"VM to VM {net} {addr} ({node})"
 
     @property
-    def client_role(self) -> str:
+    def client_role(self) -> Role:
         """The client VM's role (the server VM is always SERVER_ROLE)."""
-        network = "net1" if self.network == "same_network" else "net2"
-        side = "A" if self.placement == "intra_node" else "B"
-        return next(r.name for r in ROLES.values()
-                    if r.name != SERVER_ROLE and (r.network, r.side) == (network, side))
+        network: Network = "net1" if self.network == "same_network" else "net2"
+        side: Side = "A" if self.placement == "intra_node" else "B"
+        return next(name for name, r in ROLES.items()
+                    if name != SERVER_ROLE and (r.network, r.side) == (network, side))
 
 
 VM_GROUPS = (
@@ -126,6 +162,13 @@ class Scenario:
     test_id: str  # pytest parameter id
     group: VmGroup | None = None
     direction: Direction | None = None  # external rows
+    # What the row measures when selected by --vmtp-protocols, in order: its own protocol, or for
+    # VMTP's external-host flow (8.x) TCP, UDP and ICMP as result items of one row.
+    also: tuple[Protocol, ...] = ()
+
+    @property
+    def measures(self) -> tuple[Protocol, ...]:
+        return (self.protocol, *self.also)
 
     @property
     def title(self) -> str:
@@ -169,13 +212,16 @@ def _native_rows(protocols: tuple[Protocol, ...]) -> list[Scenario]:
 
 
 def _external_rows() -> list[Scenario]:
+    """VMTP's external-host flow ran ping, then TCP and UDP both ways, in one flow whose summary
+    rows it split by direction: the ping and the forward items are 8.1's, the reverse ones 8.2's.
+    Here each row measures its share; the test ids keep their old names."""
     return [
         Scenario(id="8.1", name="VM to Host Uploading", kind="external", protocol="tcp",
                  markers=("tcp", "external", "floating_ip", "cloud"),
-                 test_id="8.1-external-upload-tcp", direction="upload"),
+                 test_id="8.1-external-upload-tcp", direction="upload", also=("udp", "icmp")),
         Scenario(id="8.2", name="VM to Host Downloading", kind="external", protocol="tcp",
                  markers=("tcp", "external", "floating_ip", "cloud"),
-                 test_id="8.2-external-download-tcp", direction="download"),
+                 test_id="8.2-external-download-tcp", direction="download", also=("udp",)),
     ]
 
 
@@ -199,25 +245,67 @@ def is_scenario_nodeid(nodeid: str) -> bool:
     return nodeid.endswith("]") and nodeid.rpartition("[")[2][:-1] in TEST_IDS
 
 
-def roles_needed(rows: Iterable[Scenario]) -> set[str]:
+SCALED_PROTOCOLS = ("tcp", "udp")  # scale mode measures throughput; ping and multicast: one pair
+
+
+def scaled(row: Scenario) -> bool:
+    """Does scale mode (--vmtp-pairs) run several pairs of this row at once? VM-to-VM TCP
+    and UDP rows only."""
+    return row.kind == "vm" and row.protocol in SCALED_PROTOCOLS
+
+
+def roles_needed(rows: Iterable[Scenario], pairs: int = 1) -> set[VmName]:
     """The VMs these rows measure between: the server VM for any VM or external row, and
-    each VM row's client."""
-    roles: set[str] = set()
+    each VM row's client; with pairs > 1, the scaled rows' server and client of every pair."""
+    roles: set[VmName] = set()
     for row in rows:
         if row.kind in ("vm", "external"):
             roles.add(SERVER_ROLE)
         if row.group is not None:
             roles.add(row.group.client_role)
+            if scaled(row):
+                for pair in range(2, pairs + 1):
+                    roles |= {pair_role(SERVER_ROLE, pair), pair_role(row.group.client_role, pair)}
     return roles
+
+
+def floating_roles_needed(rows: Iterable[Scenario]) -> set[Role]:
+    """The VMs these rows reach through a floating IP: the server VM of the floating-IP and
+    external rows, and the floating-IP rows' clients (their traffic leaves through theirs)."""
+    roles: set[Role] = set()
+    for row in rows:
+        if row.kind == "external" or (row.group is not None and row.group.address == "floating_ip"):
+            roles.add(SERVER_ROLE)
+            if row.group is not None:
+                roles.add(row.group.client_role)
+    return roles
+
+
+def footprint_sort_key(row: Scenario) -> tuple[int, int, int, int]:
+    """VMTP's order, client by client, so that with --vmtp-footprint minimal each client VM
+    boots once: the intra-node clients (same network 1.x; other network 3.x, 5.x), then the
+    inter-node ones (2.x; 4.x, 6.x), then the rows of no client VM."""
+    if row.group is None:
+        return (2, *row.sort_key, 0)
+    g = row.group
+    return (int(g.placement == "inter_node"), int(g.network == "different_network"), g.group,
+            row.sort_key[1])
 
 
 def unselected_reason(row: Scenario, protocols: tuple[Protocol, ...]) -> str | None:
     """Why a row does not run under --vmtp-protocols (None: it runs). VMTP lists such rows
     as skipped; the multicast rows exist only when multicast is selected."""
-    if row.protocol in protocols:
+    if selected_measures(row, protocols):
         return None
     letters = "".join(c for c, name in PROTOCOLS.items() if name in protocols)
-    return f"{_PROTO_TITLE[row.protocol]} not selected (--vmtp-protocols {letters})"
+    titles = [_PROTO_TITLE[p] for p in row.measures]
+    what = " and ".join([", ".join(titles[:-1]), titles[-1]] if len(titles) > 1 else titles)
+    return f"{what} not selected (--vmtp-protocols {letters})"
+
+
+def selected_measures(row: Scenario, protocols: tuple[Protocol, ...]) -> tuple[Protocol, ...]:
+    """What the row measures under --vmtp-protocols, in its own order."""
+    return tuple(p for p in row.measures if p in protocols)
 
 
 def parse_protocols(text: str) -> tuple[Protocol, ...]:

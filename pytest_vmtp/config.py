@@ -17,20 +17,27 @@ from typing import Any
 
 import yaml
 
-from pytest_vmtp import defaults
-from pytest_vmtp.catalogue import Protocol, parse_protocols
+from pytest_vmtp import config_boot, defaults
+from pytest_vmtp.catalogue import IPV6_MODES, Protocol, parse_protocols
 from pytest_vmtp.gate.rules import GateRules, RuleError
 from pytest_vmtp.history.errors import HistoryError
 from pytest_vmtp.history.mongo import MongoTarget
 from pytest_vmtp.measure import validate
-from pytest_vmtp.measure.settings import TOOLS, MeasureSettings
+from pytest_vmtp.measure.gmond import HostCpu, parse_target
+from pytest_vmtp.measure.settings import MULTICAST_TOOLS, TOOLS, MeasureSettings
+from pytest_vmtp.scale.settings import MAX_PAIRS, PROGRESSIONS, ScaleSettings
 
 LOCAL_CLOUD = "local"
+# The local cloud's clouds.yaml entries (localcloud/layout.py's CLOUD_NAME, MEMBER_CLOUD_NAME):
+# its admin, and a member of project demo (--vmtp-cloud local-member runs as a non-admin).
+LOCAL_CLOUDS = (LOCAL_CLOUD, "local-member")
 # Keys of defaults.yaml that belong to the cloud orchestration (passed on as a dict).
 CLOUD_KEYS = (
     "image", "flavor", "external_network", "login_user", "hypervisors", "availability_zone",
     "cidrs", "boot_timeout_s", "ssh_timeout_s", "keep", "dns_nameservers", "networks", "router",
-    "security_group", "key_pair", "private_key", "floating_ips", "ssh_jump",
+    "security_group", "key_pair", "private_key", "floating_ips", "ssh_jump", "ipv6_mode", "ipv6_cidrs",
+    "vm_image_url", "delete_image_after_run", "vnic_type", "config_drive", "user_data", "dhcp",
+    "footprint",
     "api_retries", "api_retry_budget_s", "api_retry_after_max_s", "api_timeout_s",
 )
 
@@ -54,7 +61,7 @@ class VmtpConfig:
     protocols: tuple[Protocol, ...]
     hosts: tuple[str, ...]
     external_host: str | None
-    cloud_name: str  # "local" or a clouds.yaml entry
+    cloud_name: str  # "local", "local-member" or a clouds.yaml entry
     cloud: dict[str, Any] = field(default_factory=dict)
     json_path: Path | None = None
     description: str | None = None
@@ -64,6 +71,10 @@ class VmtpConfig:
     baseline: str | None = None  # --vmtp-baseline SOURCE
     raw: dict[str, Any] = field(default_factory=dict)  # merged YAML view, for the JSON "args"
     host_key_policy: str = "strict"  # for hosts and external_host: strict | accept-new
+    host_cpu: HostCpu = field(default_factory=HostCpu)  # gmonds given (the local cloud adds its own)
+    warnings: tuple[str, ...] = ()  # config files' keys that were not taken (VMTP keys without equivalent)
+    files: tuple[str, ...] = ()  # the config files read, in order (~/.vmtp.yaml, --vmtp-config)
+    scale: ScaleSettings = field(default_factory=ScaleSettings)  # --vmtp-pairs, --vmtp-progression
 
     @property
     def multicast(self) -> bool:
@@ -71,7 +82,8 @@ class VmtpConfig:
 
     @property
     def is_local_cloud(self) -> bool:
-        return self.cloud_name == LOCAL_CLOUD
+        """The local cloud, as its admin (`local`) or its member user (`local-member`)."""
+        return self.cloud_name in LOCAL_CLOUDS
 
 
 def load_defaults() -> dict[str, Any]:
@@ -94,6 +106,8 @@ _EMPTY_DEFAULT = {
 def describe_default(key: str) -> str:
     """The default of a defaults.yaml key in words, for option help texts."""
     value = load_defaults().get(key)
+    if isinstance(value, dict) and "name" in value:  # flavor: its name (the spec is in the file)
+        value = value["name"]
     if value in (None, [], ""):
         return _EMPTY_DEFAULT.get(key, "none")
     if isinstance(value, list):
@@ -103,26 +117,44 @@ def describe_default(key: str) -> str:
     return str(value)
 
 
-def load_file(path: str | Path) -> dict[str, Any]:
+def load_file(path: str | Path, vmtp: bool | None = None,
+              label: str = "--vmtp-config") -> tuple[dict[str, Any], list[str]]:
+    """A config file's settings (defaults.yaml keys) and its warnings. VMTP's own files (its
+    cfg.default.yaml keys; vmtp None: told by their keys) are translated (compat/vmtp_config.py),
+    their keys without an equivalent a warning; in pytest-vmtp's files an unknown key is an error."""
+    from pytest_vmtp.compat import vmtp_config
+
     p = Path(path)
     try:
         data = yaml.safe_load(p.read_text())
     except FileNotFoundError:
-        raise ConfigError(f"--vmtp-config {p}: file not found") from None
+        raise ConfigError(f"{label} {p}: file not found") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"--vmtp-config {p}:{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        raise ConfigError(f"{label} {p}:{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
     if data is None:
-        return {}
+        return {}, []
     if not isinstance(data, dict):
-        raise ConfigError(f"--vmtp-config {p}: expected a mapping of keys to values")
-    unknown = sorted(set(data) - set(load_defaults()))
+        raise ConfigError(f"{label} {p}: expected a mapping of keys to values")
+    ours = set(load_defaults())
+    if vmtp if vmtp is not None else vmtp_config.is_vmtp_file(data, ours):
+        translation = vmtp_config.translate(data, f"{p} (VMTP's format)", ours)
+        return translation.settings, translation.warnings
+    unknown = sorted(set(data) - ours)
     if unknown:
         raise ConfigError(
-            f"--vmtp-config {p}: unknown key(s) {', '.join(unknown)}; see pytest_vmtp/defaults.yaml"
+            f"{label} {p}: unknown key(s) {', '.join(unknown)}; see pytest_vmtp/defaults.yaml"
         )
-    return data
+    return data, []
+
+
+def user_vmtp_file() -> Path | None:
+    """~/.vmtp.yaml when it exists: VMTP read it before its -c file (compat/vmtp_config.py)."""
+    from pytest_vmtp.compat.vmtp_config import USER_FILE
+
+    path = Path(USER_FILE).expanduser()
+    return path if path.is_file() else None
 
 
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)\s*(?:bps|bit/s)?\s*$")
@@ -152,7 +184,7 @@ def _sizes(name: str, value: Any, largest: int = 65507) -> tuple[int, ...]:
     return sizes
 
 
-def _positive(name: str, value: Any, kind=int) -> Any:
+def _positive(name: str, value: Any, kind: type[int] | type[float] = int) -> Any:
     what = "a positive whole number" if kind is int else "a positive number"
     try:
         v = kind(value)
@@ -205,6 +237,12 @@ def _sources(name: str, value: Any) -> list[str]:
     return [str(v) for v in value]
 
 
+def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ConfigError(f"{name} {value!r}: choose one of {', '.join(choices)}")
+    return str(value)
+
+
 def _optional(name: str, check: Callable[[Any], Any], value: Any) -> Any:
     return None if value is None else _checked(name, check, value)
 
@@ -220,13 +258,29 @@ def _cidrs(value: Any) -> tuple[str, str]:
     return nets[0], nets[1]
 
 
-def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConfig:
-    """Merge defaults, the config file and the options that were given (keys of
-    defaults.yaml; None values are ignored)."""
+def build(overrides: dict[str, Any], config_file: str | None = None, user_file: Path | None = None,
+          read_user_file: bool = True) -> VmtpConfig:
+    """Merge, in VMTP's order: defaults, ~/.vmtp.yaml (user_file; VMTP's format, read when it
+    exists unless read_user_file is false), the config file and the options that were given
+    (keys of defaults.yaml; None values are ignored)."""
     defaults = load_defaults()
     merged = dict(defaults)
+    warnings: list[str] = []
+    files: list[str] = []
+    from_file: dict[str, Any] = {}  # what the files set (the flavor merges over defaults.yaml's)
+    user_file = user_file or (user_vmtp_file() if read_user_file else None)
+    if user_file is not None:
+        settings, notes = load_file(user_file, vmtp=True, label="VMTP's per-user config")
+        merged.update(settings)
+        from_file.update(settings)
+        warnings += notes
+        files.append(str(user_file))
     if config_file:
-        merged.update(load_file(config_file))
+        settings, notes = load_file(config_file)
+        merged.update(settings)
+        from_file.update(settings)
+        warnings += notes
+        files.append(str(config_file))
     merged.update({k: v for k, v in overrides.items() if v is not None and k in merged})
 
     tool = str(merged["tool"])
@@ -255,6 +309,7 @@ def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConf
         nuttcp_control_port=_checked("nuttcp_control_port", validate.port, merged["nuttcp_control_port"]),
         iperf_port=_checked("iperf_port", validate.port, merged["iperf_port"]),
         multicast_group=_checked("multicast_group", validate.multicast_group, merged["multicast_group"]),
+        multicast_tool=_choice("multicast_tool", merged["multicast_tool"], MULTICAST_TOOLS),
         tcp_buffer=_optional("tcp_buffer", validate.buffer_size, merged["tcp_buffer"]),
         udp_buffer=_optional("udp_buffer", validate.buffer_size, merged["udp_buffer"]),
         command_grace_s=_positive("command_grace_s", merged["command_grace_s"], float),
@@ -270,14 +325,9 @@ def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConf
     if not isinstance(merged["accept_new_host_keys"], bool):
         raise ConfigError(f"accept_new_host_keys {merged['accept_new_host_keys']!r}: use true or false")
     host_key_policy = "accept-new" if merged["accept_new_host_keys"] else "strict"
-    hosts = merged["hosts"] or []
-    if isinstance(hosts, str):
-        hosts = [hosts]
-    if len(hosts) > 2:
-        raise ConfigError("--vmtp-host: give one host (intra-host) or two (inter-host)")
-    hosts = tuple(str(h) for h in hosts)
-    for spec in hosts:
-        _check_host_spec("--vmtp-host", spec)
+    hosts = _native_hosts(merged["hosts"])
+    if not isinstance(merged["native_intra_host"], bool):
+        raise ConfigError(f"native_intra_host {merged['native_intra_host']!r}: use true or false")
     external = merged["external_host"]
     if external and external != "local":
         _check_host_spec("--vmtp-external-host", external)
@@ -285,6 +335,10 @@ def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConf
     if len(hyps) > 2:
         raise ConfigError("--vmtp-hypervisor: give it at most twice (server host, client host)")
     _network_modes(merged)
+    try:
+        config_boot.normalise(merged, from_file.get("flavor"), overrides.get("flavor"))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     # As the openstack CLI: an explicit name, else OS_CLOUD; with neither, the local cloud.
     cloud_name = merged["cloud"] or os.environ.get("OS_CLOUD") or LOCAL_CLOUD
     json_path = merged["json"]
@@ -303,7 +357,30 @@ def build(overrides: dict[str, Any], config_file: str | None = None) -> VmtpConf
         baseline=str(merged["baseline"]) if merged["baseline"] else None,
         raw=merged,
         host_key_policy=host_key_policy,
+        host_cpu=_host_cpu(merged),
+        warnings=tuple(warnings),
+        files=tuple(files),
+        scale=_scale(merged),
     )
+
+
+def _scale(merged: dict[str, Any]) -> ScaleSettings:
+    """--vmtp-pairs and --vmtp-progression (README "Scale mode")."""
+    pairs = merged["pairs"]
+    if isinstance(pairs, bool) or not isinstance(pairs, int) or not 1 <= pairs <= MAX_PAIRS:
+        raise ConfigError(f"--vmtp-pairs {pairs!r}: give a whole number of pairs from 1 to {MAX_PAIRS}")
+    progression = merged["progression"]
+    if progression is not None and progression not in PROGRESSIONS:
+        raise ConfigError(f"--vmtp-progression {progression!r}: use one of {', '.join(PROGRESSIONS)}")
+    if progression is not None and pairs < 2:
+        raise ConfigError(f"--vmtp-progression {progression}: give its largest step with --vmtp-pairs N "
+                          "(2 or more)")
+    if pairs > 1 and merged["footprint"] == "minimal":
+        raise ConfigError(f"--vmtp-pairs {pairs} boots {pairs} server VMs and their clients at once: "
+                          "--vmtp-footprint minimal (two VMs at a time) cannot run it")
+    return ScaleSettings(pairs=pairs, progression=progression,
+                         start_lead_s=_positive("pairs_start_lead_s", merged["pairs_start_lead_s"], float),
+                         start_lead_per_pair_s=float(merged["pairs_start_lead_per_pair_s"] or 0))
 
 
 def _names(name: str, value: Any, most: int) -> list[str]:
@@ -340,6 +417,28 @@ def _network_modes(merged: dict[str, Any]) -> None:
         merged["private_key"] = str(Path(merged["private_key"]).expanduser())
     if merged["ssh_jump"]:
         _check_host_spec("--vmtp-ssh-jump", str(merged["ssh_jump"]))
+    _ipv6(merged)
+
+
+def _ipv6(merged: dict[str, Any]) -> None:
+    """ipv6_mode (VMTP's) and the two IPv6 subnets the run makes, normalised in place."""
+    mode = merged["ipv6_mode"]
+    if mode is not None and mode not in IPV6_MODES:
+        raise ConfigError(f"--vmtp-ipv6-mode {mode!r}: choose one of {', '.join(IPV6_MODES)}")
+    value = merged["ipv6_cidrs"]
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise ConfigError(f"ipv6_cidrs {value!r}: give two IPv6 subnets, e.g. [fd00:1::/64, fd00:2::/64]")
+    nets = []
+    for item in value:
+        try:
+            net = ipaddress.ip_network(str(item), strict=False)
+        except ValueError as exc:
+            raise ConfigError(f"ipv6_cidrs {item!r}: {exc}") from None
+        if net.version != 6 or net.prefixlen != 64:
+            raise ConfigError(f"ipv6_cidrs {item!r}: give an IPv6 /64 (SLAAC forms EUI-64 addresses "
+                              "in a /64), e.g. fd00:1::/64")
+        nets.append(str(net))
+    merged["ipv6_cidrs"] = nets
 
 
 def _history(merged: dict[str, Any]) -> HistorySettings | None:
@@ -367,6 +466,26 @@ def _history(merged: dict[str, Any]) -> HistorySettings | None:
     return HistorySettings(location=value, tags=names, connect_timeout_s=timeout)
 
 
+def _host_cpu(merged: dict[str, Any]) -> HostCpu:
+    """--vmtp-gmond HOST[:PORT] (repeatable) and how to sample them."""
+    specs = merged["gmond"] or []
+    if isinstance(specs, str):
+        specs = [specs]
+    if not isinstance(specs, (list, tuple)):
+        raise ConfigError(f"gmond {specs!r}: give a list of HOST[:PORT], e.g. [10.0.0.5, 10.0.0.6:8650]")
+    port = _checked("gmond_port", validate.port, merged["gmond_port"])
+    targets = []
+    for spec in specs:
+        try:
+            targets.append(parse_target(str(spec), port))
+        except ValueError as exc:
+            raise ConfigError(f"--vmtp-gmond {spec!r}: {exc}") from None
+    return HostCpu(targets=tuple(dict.fromkeys(targets)),
+                   interval_s=_positive("gmond_interval_s", merged["gmond_interval_s"], float),
+                   max_samples=_positive("gmond_max_samples", merged["gmond_max_samples"]),
+                   timeout_s=_positive("gmond_timeout_s", merged["gmond_timeout_s"], float))
+
+
 def _mongod(merged: dict[str, Any]) -> MongoTarget | None:
     from pytest_vmtp.history.mongo import parse_server
 
@@ -381,13 +500,38 @@ def _mongod(merged: dict[str, Any]) -> MongoTarget | None:
                        timeout_s=_positive("mongod_timeout_s", merged["mongod_timeout_s"], float))
 
 
-def _check_host_spec(option: str, spec: str) -> None:
-    from pytest_vmtp.measure.hostspec import parse_host_spec
+def _check_host_spec(option: str, spec: str, native: bool = False) -> str | None:
+    """Raise ConfigError for a bad spec, or one naming a password variable that is not set;
+    return a native host's listen= (VMTP's :ifname)."""
+    from pytest_vmtp.measure.hostspec import masked_spec, parse_host_spec, parse_native_host
 
     try:
-        parse_host_spec(spec)
+        if native:
+            host = parse_native_host(spec)
+            target, listen = host.target, host.listen
+        else:
+            target, listen = parse_host_spec(spec), None
     except ValueError as exc:
-        raise ConfigError(f"{option} {spec!r}: {exc}") from None
+        raise ConfigError(f"{option} {masked_spec(spec)!r}: {exc}") from None
+    if target.password_env and target.password_env not in os.environ:
+        raise ConfigError(f"{option} {masked_spec(spec)!r}: password_env={target.password_env}: that environment "
+                          "variable is not set; export it before the run")
+    return listen
+
+
+def _native_hosts(value: Any) -> tuple[str, ...]:
+    """--vmtp-host specs: one (intra-host) or two (intra-host and inter-host), a host given twice
+    counted once (as VMTP); only the first, the server, may say where it listens."""
+    hosts = [value] if isinstance(value, str) else list(value or [])
+    hosts = list(dict.fromkeys(str(h).strip() for h in hosts))
+    if len(hosts) > 2:
+        raise ConfigError("--vmtp-host: give one host (intra-host) or two (intra-host and inter-host)")
+    for index, spec in enumerate(hosts):
+        listen = _check_host_spec("--vmtp-host", spec, native=True)
+        if listen and index:
+            raise ConfigError(f"--vmtp-host {spec!r}: listen= (VMTP's :ifname) applies to the server, the first "
+                              "--vmtp-host; the second host is a client only")
+    return tuple(hosts)
 
 
 def _gate(merged: dict[str, Any], defaults: dict[str, Any], config_file: str | None) -> GateRules:

@@ -8,6 +8,7 @@ config.py, catalogue.py, run_cloud.py, fixtures/ and report/.
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -34,6 +35,10 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     from pytest_vmtp.report.vmtp_json import mask_secrets
 
     cfg = vsession.build_config(config)
+    if cfg.files:
+        print(f"# read: {', '.join(cfg.files)}")
+    for warning in cfg.warnings:
+        print(f"vmtp: WARNING {warning}", file=sys.stderr)
     print(yaml.safe_dump(mask_secrets({**cfg.raw, "cloud": cfg.cloud_name}), sort_keys=False), end="")
     return 0
 
@@ -45,6 +50,15 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.import_plugin(mod)
     if options.any_given(config.option):
         vsession.start(config)  # a bad option or config file stops the run here
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Say at once which config keys were not taken (VMTP keys without an equivalent)."""
+    run = vsession.get(session.config)
+    if run is not None and run.owner:
+        for warning in run.config.warnings:
+            run.progress(f"WARNING {warning}")
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -99,12 +113,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     rows = [i for i in items if _scenario_of(i) is not None]
     if not rows:
         return
+    session = vsession.start(config)
     first = items.index(rows[0])
     others = [i for i in items if _scenario_of(i) is None]
-    rows.sort(key=lambda i: _scenario_of(i).sort_key)  # type: ignore[union-attr]
+    minimal = session.config.cloud["footprint"] == "minimal"
+    # --vmtp-footprint minimal boots one client VM at a time: VMTP's order, client by client.
+    rows.sort(key=lambda i: _row_order(_scenario_of(i), minimal))
     items[:] = others[:first] + rows + others[first:]
-    running = [_scenario_of(i) for i in rows if not i.get_closest_marker("skip")]
-    vsession.start(config).planned_roles.update(catalogue.roles_needed(r for r in running if r))
+    running = [r for r in (_scenario_of(i) for i in rows if not i.get_closest_marker("skip")) if r]
+    scale = session.config.scale
+    session.planned_roles.update(catalogue.roles_needed(running, scale.pairs if scale.active else 1))
+    session.planned_floating_roles.update(catalogue.floating_roles_needed(running))
+
+
+def _row_order(row: Scenario | None, minimal: bool) -> tuple[int, ...]:
+    assert row is not None
+    return catalogue.footprint_sort_key(row) if minimal else row.sort_key
 
 
 @pytest.hookimpl(wrapper=True)
@@ -118,13 +142,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         return report
     flow = session.flows.get(item.nodeid)
     flow_json = flow.to_json() if flow else None
-    report.vmtp = {"scenario": scenario.id, "flow": flow_json, "metadata": dict(session.metadata)}
+    companions = [c.to_json() for c in flow.companions] if flow else []
+    report.vmtp = {"scenario": scenario.id, "flow": flow_json, "companions": companions,
+                   "metadata": dict(session.metadata)}
     final = call.when == "call" or (call.when == "setup" and report.outcome != "passed")
     if final:
         from pytest_vmtp.report import metrics
 
         status = metrics.status_of(report.outcome)
         props = metrics.properties({**(flow_json or {}), "scenario": scenario.id, "status": status})
+        for companion in companions:  # the row's further flows: 'intra-host.tcp.65536.throughput_kbps'
+            props += [(f"{companion['companion']}.{name}", value) for name, value in
+                      metrics.properties({**companion, "scenario": scenario.id}) if name != "vmtp.scenario"]
         item.user_properties.extend(props)
         table = metrics.html_table(flow_json) if flow_json else ""
         if table:

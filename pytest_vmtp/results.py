@@ -37,12 +37,27 @@ class ThroughputResult:
     retrans: int | None = None
     bandwidth_limit_kbps: int | None = None  # the user's cap (--vmtp-bandwidth) only
     direction: str | None = None  # None (forward) or "reverse"
-    cpu_load: dict[str, float] | None = None  # {"tx": %, "rx": %} from the tool itself
-    jitter: float | None = None  # ms
+    # Host CPU from Ganglia, as VMTP: {host IP: [load, ...]}, a load being the CPUs busy,
+    # (cpu_user + cpu_system) * cpu_num / 100, sampled at the start and then every
+    # gmond_interval_s (measure/gmond.py); absent without a gmond.
+    cpu_load: dict[str, list[float]] | None = None
+    tool_cpu_pct: dict[str, float] | None = None  # {"tx": %, "rx": %}: the tool's own sender/receiver
+    jitter: float | None = None  # ms, the largest the tool reports (VMTP: nuttcp's msmaxjitter)
+    jitter_kind: str | None = None  # "max" (nuttcp -j) or "max-interval" (iperf 2), see README
     run: int | None = None  # TCP: 1, 2, 3... of the runs of this size
     search_rate_kbps: int | None = None  # UDP without a cap: the send rate the search chose
     loss_in_target: bool | None = None  # ... and whether the full-length run's loss hit the window
     rate_search: RateSearch | None = None
+    multicast_group: str | None = None  # multicast: the group the datagrams went to ...
+    multicast_group_asked: str | None = None  # ... and the one asked for (multicast_group setting)
+    note: str | None = None  # what differs from what was asked (VMTP's tool, group), and why
+    # Scale mode (--vmtp-pairs): `pairs` measured at once; throughput_kbps, loss_rate and retrans
+    # are then the pairs' together (sum; loss of all sent), rtt_ms and jitter their mean, each
+    # pair's own figures in pair_results, their spread and fairness in distribution.
+    pairs: int | None = None
+    pair_results: list[dict[str, Any]] | None = None  # pair, throughput_kbps, loss_rate, rtt_ms ...
+    distribution: dict[str, Any] | None = None  # min_kbps, median_kbps, max_kbps, jain_index
+    start_skew_ms: float | None = None  # the clients' start moments spread over this long
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -110,17 +125,35 @@ class FlowResult:
     reason: str | None = None
     ip_from: str | None = None
     ip_to: str | None = None
+    ip_version: int | None = None  # the flow's address family: 4, or 6 (--vmtp-ipv6-mode)
     az_from: str | None = None
     az_to: str | None = None
     distro_id: str | None = None
     distro_version: str | None = None
+    multicast_address: str | None = None  # multicast rows: the configured group (VMTP's flow key)
     results: list[Measurement] = field(default_factory=list)
     duration_s: float | None = None
     gate: dict[str, Any] | None = None  # the gate's verdict (gate/judge.py Verdict.to_json)
+    # A further flow measured for the same row, and which ("intra-host": VMTP's "Native
+    # intra-host" flow beside the inter-host one of 7.x); None: the row's own flow, the one its
+    # table cell shows. Companions are extra flows of the JSON, never extra rows.
+    companion: str | None = None
+    companions: list[FlowResult] = field(default_factory=list)  # of the row's own flow
+    # Scale mode: pairs (the largest step), progression, steps run, why it stopped early.
+    scale: dict[str, Any] | None = None
+    warnings: list[str] = field(default_factory=list)  # what went wrong beside the row (a gmond)
+
+    def warn(self, lines: list[str]) -> None:
+        self.warnings.extend(line for line in lines if line not in self.warnings)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            k: v for k, v in asdict(self).items() if k != "results"
+            k: v for k, v in asdict(self).items()
+            if k not in ("results", "warnings", "companion", "companions") and not (k == "scale" and v is None)
         }
+        if self.companion is not None:
+            out["companion"] = self.companion
         out["results"] = [r.to_json() for r in self.results]
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
         return out

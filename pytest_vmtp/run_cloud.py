@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from pytest_vmtp.cloud.retry import RetryPolicy
     from pytest_vmtp.cloud.topology import Topology, VmEndpoint
+    from pytest_vmtp.measure.gmond import GmondTarget
     from pytest_vmtp.measure.hostspec import SshTarget
     from pytest_vmtp.measure.ssh_runner import SshRunner
 
@@ -37,19 +38,25 @@ VM_KNOWN_HOSTS = "known_hosts"  # the run's VMs' SSH host keys, learnt on first 
 
 def tool_ports(cfg: VmtpConfig) -> dict[str, tuple[tuple[int, int], ...]]:
     """The security group's tool ports: those of the selected tool only (VMTP opened a fixed
-    5001-5002 for all), plus nuttcp's for multicast; UDP ones only when UDP or multicast runs.
-    nuttcp: TCP data + control, UDP data; iperf3 and iperf 2: their one port for both."""
+    5001-5002 for all), UDP ones only when UDP runs; nuttcp: TCP data + control, UDP data; iperf3
+    and iperf 2: their one port for both. Multicast adds its tools' (multicast_tool auto: nuttcp
+    and iperf 2): nuttcp's as above, iperf 2's UDP port (it has no control connection)."""
     m = cfg.measure
-    tools = {m.tool} if {"tcp", "udp"} & set(cfg.protocols) else set()
-    if cfg.multicast:
-        tools.add("nuttcp")
-    udp = "udp" in cfg.protocols or cfg.multicast
     tcp_ports: set[int] = set()
     udp_ports: set[int] = set()
-    for tool in tools:
+
+    def add(tool: str, udp: bool, tcp: bool = True) -> None:
         data = m.nuttcp_data_port if tool == "nuttcp" else m.iperf_port
-        tcp_ports |= {data, m.nuttcp_control_port} if tool == "nuttcp" else {data}
-        udp_ports |= {data} if udp else set()
+        if tcp:
+            tcp_ports.update({data, m.nuttcp_control_port} if tool == "nuttcp" else {data})
+        if udp:
+            udp_ports.add(data)
+
+    if {"tcp", "udp"} & set(cfg.protocols):
+        add(m.tool, "udp" in cfg.protocols)
+    if cfg.multicast:
+        for tool in ("nuttcp", "iperf") if m.multicast_tool == "auto" else (m.multicast_tool,):
+            add(tool, True, tcp=tool == "nuttcp")
     return {"tcp_ports": _ranges(tcp_ports), "udp_ports": _ranges(udp_ports)}
 
 
@@ -76,7 +83,7 @@ def security_sources(cfg: VmtpConfig) -> dict[str, tuple[str, ...]]:
         flows.append(THIS_MACHINE)
     elif external:
         flows += _addresses(external)
-    ssh = cfg.raw.get("ssh_from", "auto")
+    ssh = cfg.raw["ssh_from"]
     if ssh == "auto":  # through a jump host, SSH comes from its address: unknown here
         ssh = [THIS_MACHINE] if cfg.is_local_cloud and not cfg.cloud.get("ssh_jump") else ["0.0.0.0/0"]
     return {"flow_sources": tuple(flows), "ssh_sources": tuple(ssh)}
@@ -85,7 +92,9 @@ def security_sources(cfg: VmtpConfig) -> dict[str, tuple[str, ...]]:
 def cloud_settings(cfg: VmtpConfig) -> dict[str, object]:
     """The topology's settings (CloudSettings keys) from the configuration."""
     values: dict[str, object] = {**cfg.cloud, **tool_ports(cfg), **security_sources(cfg)}
-    values["use_floating_ips"] = cfg.cloud.get("floating_ips", True)
+    values["use_floating_ips"] = cfg.cloud["floating_ips"]
+    values["image_url"] = cfg.cloud.get("vm_image_url")
+    values["raise_quota"] = cfg.scale.active and cfg.is_local_cloud
     if cfg.cloud.get("ssh_jump"):
         values["use_floating_ip_for_ssh"] = False
     return values
@@ -148,6 +157,7 @@ class RunCloud:
         self._meta: dict = {}
         self._meta_key: tuple[str, ...] | None = None
         self._jump_checked: str | None = None  # None: not tried; "": reached; else why not
+        self._gmonds: list[GmondTarget] | None = None
 
     # -- connection -----------------------------------------------------------------------
     def connection(self) -> Connection:
@@ -186,6 +196,7 @@ class RunCloud:
                     conn, settings, run_id=self.run_id,
                     shared_dir=self.run_dir / "topology", progress=self.progress,
                     reach=self._reach_through_jump if self._jump() else None,
+                    retired=self._forget_vm,
                 )
             return self._topology
 
@@ -243,7 +254,7 @@ class RunCloud:
                                  "and that the security group lets SSH in from it")
             time.sleep(1)
 
-    def metadata(self) -> dict:
+    def metadata(self) -> dict[str, Any]:
         """VMTP's run metadata for clouds; recomputed only when more VMs were built."""
         topo = self._topology
         key = tuple(sorted(topo.built()["vms"])) if topo is not None else ()
@@ -258,12 +269,69 @@ class RunCloud:
         """Local cloud only: its compute hosts as native hosts, "root@<host_ip>,key=<operator
         key>,known_hosts=<their host keys>", found like an operator would: Nova's hypervisor
         list, the deployer's key and the host keys the cloud publishes in its state dir."""
+        from openstack import exceptions as sdk_exc
+
+        from pytest_vmtp.cloud.errors import AdminRequiredError, translate
         from pytest_vmtp.localcloud.control import HOSTS_KEY, HOSTS_KNOWN_HOSTS
 
         conn = self.connection()
         key, known = local_state_dir() / HOSTS_KEY, local_state_dir() / HOSTS_KNOWN_HOSTS
-        hyps = sorted(conn.compute.hypervisors(details=True), key=lambda h: h.name)
+        try:
+            hyps = sorted(conn.compute.hypervisors(details=True), key=lambda h: h.name)
+        except sdk_exc.ForbiddenException:
+            raise AdminRequiredError(f"the native rows on the local cloud run on its compute hosts, found in "
+                             f"Nova's hypervisor list, which only an admin may read (403 for cloud "
+                             f"'{self.cfg.cloud_name}'): run them as `--vmtp-cloud local`, or give "
+                             "--vmtp-host") from None
+        except sdk_exc.SDKException as exc:
+            raise translate(exc, "listing the hypervisors") from None
         return [f"root@{h.host_ip},key={key},known_hosts={known}" for h in hyps[:2] if h.host_ip]
+
+    def gmond_targets(self) -> list[GmondTarget]:
+        """Local cloud only, once the run uses it: its compute hosts' gmonds, found as an
+        operator would: Nova's hypervisor list (host_ip) and the gmond port the cloud
+        publishes in its state dir (none published: no gmond runs there)."""
+        if not self.cfg.is_local_cloud or self._conn is None:
+            return []
+        with self._lock:
+            if self._gmonds is None:
+                self._gmonds = self._find_gmonds()
+            return list(self._gmonds)
+
+    def _find_gmonds(self) -> list[GmondTarget]:
+        import json
+
+        from pytest_vmtp.localcloud.control import HOSTS_GMOND
+        from pytest_vmtp.measure.gmond import GmondTarget
+
+        try:
+            port = int(json.loads((local_state_dir() / HOSTS_GMOND).read_text())["port"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return []
+        from openstack.exceptions import ForbiddenException, SDKException
+
+        assert self._conn is not None
+        try:
+            hyps = sorted(self._conn.compute.hypervisors(details=True), key=lambda h: h.name)
+        except ForbiddenException:  # host CPU is extra: the rows measure without it
+            self.progress(f"host CPU: Nova's hypervisor list, where the hosts' gmonds are found, is an admin's "
+                          f"(403 for cloud '{self.cfg.cloud_name}'): no cpu_load unless --vmtp-gmond is given")
+            return []
+        except SDKException as exc:
+            self.progress(f"WARNING host CPU: cannot list the local cloud's hypervisors: {exc}")
+            return []
+        return [GmondTarget(h.host_ip, port) for h in hyps if h.host_ip]
+
+    def _forget_vm(self, vm: VmEndpoint) -> None:
+        """A VM the run deleted (minimal footprint): close this process's connection to it and
+        forget its host key, whose address a later VM may take with a key of its own."""
+        from pytest_vmtp.measure.host_keys import forget_known_hosts
+
+        with self._lock:
+            runner = self._runners.pop(vm.name, None)
+        if runner is not None:
+            runner.close()
+        forget_known_hosts(self.run_dir / VM_KNOWN_HOSTS, {ip for ip in (vm.ssh_ip, vm.fixed_ip, vm.floating_ip) if ip})
 
     def runner(self, vm: VmEndpoint) -> SshRunner:
         """One SSH connection per VM per process (see _vm_target)."""

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from pytest_vmtp.catalogue import Role, VmName
     from pytest_vmtp.config import VmtpConfig
     from pytest_vmtp.gate.run_gate import RunGate
     from pytest_vmtp.report.collector import ResultCollector
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 
 SESSION_KEY = pytest.StashKey["VmtpSession"]()
 _RUN_KEY = pytest.StashKey["tuple[str, Path]"]()
-_SIGTERM_KEY = pytest.StashKey["Any"]()
+_SIGTERM_KEY = pytest.StashKey["signal._HANDLER"]()
 # In the environment of every process a run starts on this machine (tools of the external host
 # 'local'): "<run id>/<xdist worker>", so that the controller can end what a killed worker left.
 PROCESS_MARK_ENV = "VMTP_RUN_PROCESS"
@@ -65,7 +66,8 @@ class VmtpSession:
     collector: ResultCollector | None = None
     cloud: RunCloud | None = None  # once a cloud fixture asked for it
     finished: bool = False  # the run's cloud resources were dealt with
-    planned_roles: set[str] = field(default_factory=set)  # VMs the selected rows need
+    planned_roles: set[VmName] = field(default_factory=set)  # VMs the selected rows need
+    planned_floating_roles: set[Role] = field(default_factory=set)  # ... and those given a floating IP
     flows: dict[str, FlowResult] = field(default_factory=dict)  # by test node id
     metadata: dict[str, Any] = field(default_factory=dict)
     gate: RunGate | None = None  # baseline and SLAs, when the run has either
@@ -191,6 +193,9 @@ def start(config: pytest.Config) -> VmtpSession:
     if session is not None:
         return session
     cfg = build_config(config)
+    if cfg.cloud["footprint"] == "minimal" and getattr(config.option, "numprocesses", None):
+        raise pytest.UsageError("--vmtp-footprint minimal boots one client VM at a time, row after row: "
+                                "run it without -n (pytest-xdist)")
     gate = load_gate(cfg)
     run_id, run_dir = run_identity(config)
     owner = getattr(config, "workerinput", None) is None
@@ -215,6 +220,9 @@ def start(config: pytest.Config) -> VmtpSession:
             history=cfg.history, mongod=cfg.mongod, cloud_name=cfg.cloud_name, gated=gate is not None,
         )
         config.pluginmanager.register(session.collector, COLLECTOR_NAME)
+        # Config keys not taken (VMTP keys without equivalent): said at the session's start (the
+        # plugin's pytest_sessionstart) and beside the summary.
+        session.collector.notes.extend(f"vmtp: WARNING {warning}" for warning in cfg.warnings)
         from pytest_vmtp.report.html_plugin import HtmlReport
 
         config.pluginmanager.register(HtmlReport(session.collector), HTML_REPORT_NAME)

@@ -24,8 +24,8 @@ ListenAddress {listen}
 HostKey {dir}/ssh_host_ed25519_key
 PidFile {dir}/sshd.pid
 AuthorizedKeysFile {dir}/authorized_keys
-PermitRootLogin prohibit-password
-PasswordAuthentication no
+PermitRootLogin {root_login}
+PasswordAuthentication {password_auth}
 KbdInteractiveAuthentication no
 UsePAM no
 StrictModes no
@@ -52,6 +52,13 @@ class SshdHandle:
         stop_group(self.pid, timeout)
 
 
+def _quoted(value: str) -> str:
+    """A SetEnv value: double-quoted when it holds blanks (sshd_config's own quoting)."""
+    if any(c in value for c in '"\n'):
+        raise SshdError(f"environment value {value!r}: no quotes or newlines")
+    return f'"{value}"' if any(c.isspace() for c in value) else value
+
+
 def ensure_host_key(directory: Path) -> None:
     key = directory / "ssh_host_ed25519_key"
     if not key.exists():
@@ -69,11 +76,19 @@ def start_sshd(
     listen: str = "0.0.0.0",
     timeout: float = 10.0,
     host_key_from: Path | None = None,
+    root_password_hash: str | None = None,
+    environment: dict[str, str] | None = None,
 ) -> SshdHandle:
     """Start sshd (in netns, if given) and return once it listens.
 
     host_key_from: copy an existing host key instead of generating one (ssh-keygen costs
     ~10 ms; the local cloud boots many VMs and shares one key among them).
+    root_password_hash: also accept password logins for root with this crypt(3) hash (tests of
+    password hosts). sshd checks passwords against /etc/shadow; this server alone sees a shadow
+    file holding just that root entry (bind-mounted in a mount namespace of its own), so the
+    machine's accounts and their passwords are neither read nor changed.
+    environment: variables every session gets (sshd_config's SetEnv), e.g. where a local-cloud
+    VM's config drive is. HOME is the server's own directory/home unless given.
     """
     if not os.path.exists(SSHD):
         raise SshdError("sshd not found: install openssh-server")
@@ -87,10 +102,27 @@ def start_sshd(
     (directory / "authorized_keys").write_text(authorized_keys.rstrip("\n") + "\n")
     os.chmod(directory / "authorized_keys", 0o600)
     config = directory / "sshd_config"
-    config.write_text(_CONFIG.format(port=port, listen=listen, dir=directory))
+    # Its sessions' own home, as a machine of its own has: not this machine's root dotfiles
+    # (bash sources ~/.bashrc for SSH commands; a `pyenv init` there slowed and locked them).
+    home = directory / "home"
+    home.mkdir(mode=0o700, exist_ok=True)
+    environment = {"HOME": str(home), **(environment or {})}
+    password = root_password_hash is not None
+    setenv = "".join(f"SetEnv {name}={_quoted(value)}\n" for name, value in environment.items())
+    config.write_text(_CONFIG.format(port=port, listen=listen, dir=directory,
+                                     root_login="yes" if password else "prohibit-password",
+                                     password_auth="yes" if password else "no") + setenv)
     os.makedirs("/run/sshd", exist_ok=True)  # privilege-separation directory
     log = directory / "sshd.log"
     cmd = [SSHD, "-D", "-e", "-f", str(config)]
+    if root_password_hash is not None:
+        if any(c in root_password_hash for c in ":\n"):
+            raise SshdError("root_password_hash: a crypt(3) hash has no ':' nor newline")
+        shadow = directory / "shadow"
+        shadow.write_text(f"root:{root_password_hash}:19000:0:99999:7:::\n")
+        os.chmod(shadow, 0o600)
+        cmd = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+               'mount --bind "$0" /etc/shadow && exec "$@"', str(shadow), *cmd]
     if netns:
         cmd = ["ip", "netns", "exec", netns] + cmd
     with open(log, "wb") as logf:

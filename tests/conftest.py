@@ -23,10 +23,14 @@ def _private_run_history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
 # after the other. A folder whose modules share a session, package or fixed-range fixture (a
 # local cloud, the PostgreSQL server, the netns lab, the browser) is one group; elsewhere each
 # module is its own, as each starts its clouds with its own prefix and ranges.
-_FOLDER_GROUPS = {"cloud", "localcloud", "measure", "history", "report", "gate"}
+_FOLDER_GROUPS = {"cloud", "localcloud", "measure", "history", "report", "gate", "identity"}
 # Modules that share a folder group's machine-wide resources from another folder: the plugin's
 # own local cloud takes the default ranges, as the localcloud data-path tests do.
-_MODULE_GROUPS = {"tests/e2e/test_local_cloud_lifecycle.py": "localcloud"}
+_MODULE_GROUPS = {"tests/e2e/test_local_cloud_lifecycle.py": "localcloud",
+                  # A cloud of its own (prefix vm6b, its own ranges): no need to wait for the folder's.
+                  "tests/localcloud/test_boot_api.py": "tests/localcloud/test_boot_api.py",
+                  # Data paths of its own (prefix vmr, its own ranges).
+                  "tests/localcloud/test_multicast_relay.py": "tests/localcloud/test_multicast_relay.py"}
 
 
 def group_of(nodeid: str) -> str:
@@ -51,3 +55,15 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             return group_of(nodeid)
 
     return GroupScheduling(config, log)
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One Chromium per worker, on a fresh, empty profile: Playwright's sync API allows one
+    instance per thread, so a second fixture of its own failed in whichever worker ran both."""
+    from tests.report.browser import CHROMIUM, chromium
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run ./bin/setup (it installs Debian's chromium)")
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as context:
+        yield context

@@ -46,6 +46,7 @@ def test_bandwidth(text, kbps):
     ({"udp_pkt_sizes": "a,b"}, "comma-separated list"),
     ({"duration_s": -1}, "--vmtp-time"),
     ({"hosts": ["a", "b", "c"]}, "give one host"),
+    ({"multicast_tool": "netperf"}, "multicast_tool 'netperf': choose one of auto, nuttcp, iperf"),
 ])
 def test_bad_values_give_one_line(overrides, fragment):
     with pytest.raises(ConfigError) as exc:
@@ -99,6 +100,12 @@ HOSTILE = [
     ({"ssh_from": "anywhere"}, "ssh_from"),
     ({"ssh_from": ["192.0.2.7/32", "$(id)"]}, "ssh_from"),
     ({"accept_new_host_keys": "yes"}, "accept_new_host_keys"),
+    ({"gmond": ["10.0.0.5:86a9"]}, "--vmtp-gmond"),
+    ({"gmond": ["10.0.0.5;id"]}, "--vmtp-gmond"),
+    ({"gmond": ["fe80::1:8649:x"]}, "--vmtp-gmond"),
+    ({"gmond_interval_s": 0}, "gmond_interval_s"),
+    ({"gmond_port": 70000}, "gmond_port"),
+    ({"pairs": 4, "footprint": "minimal"}, "--vmtp-pairs"),  # the pairs boot together: no room to make
 ]
 
 
@@ -130,6 +137,8 @@ def test_good_values_are_kept(tmp_path):
     (["--vmtp-host", "root@1.2.3.4; rm -rf /"], "--vmtp-host"),
     (["--vmtp-external-host", "root@$(reboot)"], "--vmtp-external-host"),
     (["--vmtp-udp-pkt-sizes", "128;id"], "--vmtp-udp-pkt-sizes"),
+    (["--vmtp-gmond", "10.0.0.5", "--vmtp-gmond", "10.0.0.6:0"], "--vmtp-gmond"),
+    (["--vmtp-multicast-group", "10.1.1.1"], "multicast_group"),
 ])
 def test_hostile_options_are_one_usage_error_line(pytester: pytest.Pytester, args, option):
     res = pytester.runpytest_subprocess("--pyargs", "pytest_vmtp.scenarios", "-p", "no:cacheprovider",
@@ -156,3 +165,12 @@ def test_host_key_and_security_group_settings():
     cfg = build({"flow_sources": ["198.51.100.7", "this-machine"], "ssh_from": ["192.0.2.0/28"]})
     assert cfg.raw["flow_sources"] == ["198.51.100.7", "this-machine"] and cfg.raw["ssh_from"] == ["192.0.2.0/28"]
     assert build({}).raw["ssh_from"] == "auto"
+
+
+def test_gmonds_default_port_and_sampling():
+    cfg = build({"gmond": ["10.0.0.5", "10.0.0.6:8650", "[2001:db8::5]:9", "2001:db8::6", "10.0.0.5"]})
+    assert [t.label for t in cfg.host_cpu.targets] == [
+        "10.0.0.5:8649", "10.0.0.6:8650", "[2001:db8::5]:9", "[2001:db8::6]:8649"]  # each once
+    assert (cfg.host_cpu.interval_s, cfg.host_cpu.max_samples, cfg.host_cpu.timeout_s) == (2.0, 20, 2.0)
+    assert build({"gmond": "10.0.0.7", "gmond_port": 8650}).host_cpu.targets[0].label == "10.0.0.7:8650"
+    assert build({}).host_cpu.targets == ()

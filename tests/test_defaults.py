@@ -9,11 +9,13 @@ import inspect
 import pytest
 
 from pytest_vmtp import defaults
-from pytest_vmtp.cloud.settings import CloudSettings
+from pytest_vmtp.cloud.settings import DEFAULT_FLAVOR, CloudSettings, FlavorSpec
+from pytest_vmtp.measure.gmond import HostCpu
 from pytest_vmtp.measure.settings import MeasureSettings
 
 # Settings fields named differently from their defaults.yaml key.
-RENAMED = {"use_floating_ips": "floating_ips"}
+RENAMED = {"use_floating_ips": "floating_ips", "interval_s": "gmond_interval_s",
+           "max_samples": "gmond_max_samples", "timeout_s": "gmond_timeout_s"}
 
 
 def _field_defaults(cls: type) -> dict[str, ast.expr]:
@@ -25,13 +27,15 @@ def _field_defaults(cls: type) -> dict[str, ast.expr]:
             if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None}
 
 
-@pytest.mark.parametrize("cls", [MeasureSettings, CloudSettings])
+@pytest.mark.parametrize("cls", [MeasureSettings, CloudSettings, HostCpu])
 def test_settings_read_their_defaults_from_defaults_yaml(cls):
     table = defaults.table()
     # A key whose default is "unset" (null, []) may stay None/empty in the class: nothing repeated.
+    # A mapping (flavor) is parsed into an immutable value: test_the_flavor_default below.
     shared = {name: RENAMED.get(name, name) for name in _field_defaults(cls)
-              if table.get(RENAMED.get(name, name)) not in (None, [])}
-    assert len(shared) >= 5, shared
+              if table.get(RENAMED.get(name, name)) not in (None, [])
+              and not isinstance(table.get(RENAMED.get(name, name)), dict)}
+    assert len(shared) >= 3, shared
     for name, key in shared.items():
         expr = _field_defaults(cls)[name]
         reads = (isinstance(expr, ast.Call) and getattr(expr.func, "id", "") == "value"
@@ -48,3 +52,14 @@ def test_the_table_is_a_private_copy():
     first["gate"]["thresholds"]["tp_kbps"] = "-99%"
     assert defaults.table()["tool"] == "nuttcp"
     assert defaults.table()["gate"]["thresholds"]["tp_kbps"] == "-10%"
+
+
+def test_the_flavor_default_is_the_tables():
+    """defaults.yaml's flavor mapping: its name, and the spec a missing flavor is made from."""
+    table = defaults.table()["flavor"]
+    assert CloudSettings().flavor == table["name"] == DEFAULT_FLAVOR.name
+    assert CloudSettings().flavor_spec == DEFAULT_FLAVOR == FlavorSpec.parse(table)
+    assert DEFAULT_FLAVOR.to_json() == {**table, "extra_specs": dict(table["extra_specs"])}
+    for name in ("flavor", "flavor_spec"):  # read from it, not repeated
+        expr = _field_defaults(CloudSettings)[name]
+        assert "DEFAULT_FLAVOR" in ast.unparse(expr)

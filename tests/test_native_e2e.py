@@ -53,7 +53,7 @@ def test_native_inter_host_end_to_end(tmp_path: Path):
     out, junit, html = tmp_path / "r.json", tmp_path / "j.xml", tmp_path / "r.html"
     with netns_hosts(2) as lab:
         res = _run_pytest_in(lab.controller.netns, [
-            "-m", "native", "-v",
+            "-m", "native", "-v", "--vmtp-no-intra-host",  # both flows: tests/test_native_hosts.py
             "--vmtp-host", lab.hosts[0].spec, "--vmtp-host", lab.hosts[1].spec,
             "--vmtp-time", "2", "--vmtp-udp-pkt-sizes", "1024", "--vmtp-icmp-pkt-sizes", "64,1500",
             "--vmtp-ping-count", "3",
@@ -69,6 +69,7 @@ def test_native_inter_host_end_to_end(tmp_path: Path):
 
     doc = json.loads(out.read_text())
     vmtp_json.validate(doc)
+    assert not [f for f in doc["flows"] if f.get("companion")]  # --vmtp-no-intra-host: inter-host only
     flows = {f["scenario"]: f for f in doc["flows"]}
     tcp, udp, icmp = flows["7.1"], flows["7.2"], flows["7.3"]
     assert tcp["desc"] == "Native inter-host"

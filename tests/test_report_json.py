@@ -92,3 +92,35 @@ def test_schema_wants_the_whole_search_story():
     del doc["flows"][0]["results"][0]["rate_search"]
     with pytest.raises(jsonschema.ValidationError):
         vmtp_json.validate(doc)
+
+
+def _with_cpu() -> dict:
+    return FlowResult(
+        scenario="2.1", name="Same Network, Fixed IP, Inter-node, TCP", desc="VM to VM", status="PASSED",
+        warnings=["host CPU: gmond 10.0.0.9:8649: cannot read it: Connection refused"],
+        results=[ThroughputResult("TCP", "nuttcp-6.1.2", 9_000_000, pkt_size=65536, run=1,
+                                  cpu_load={"198.51.100.11": [0.42, 1.1], "198.51.100.12": [0.4]},
+                                  tool_cpu_pct={"tx": 78.0, "rx": 44.0})],
+    ).to_json()
+
+
+def test_host_cpu_is_vmtps_lists_and_the_tools_own_cpu_has_its_field():
+    doc = vmtp_json.build_document([_with_cpu()], "abc1234", {}, None)
+    vmtp_json.validate(doc)
+    item = doc["flows"][0]["results"][0]
+    assert item["cpu_load"] == {"198.51.100.11": [0.42, 1.1], "198.51.100.12": [0.4]}
+    assert item["tool_cpu_pct"] == {"tx": 78.0, "rx": 44.0}
+    assert doc["flows"][0]["warnings"] == ["host CPU: gmond 10.0.0.9:8649: cannot read it: Connection refused"]
+    assert "warnings" not in _flow()  # none: no key
+
+
+@pytest.mark.parametrize("field, value", [
+    ("cpu_load", {"tx": 78.0, "rx": 44.0}),  # the old shape: the tool's own figures
+    ("cpu_load", {"198.51.100.11": []}),
+    ("tool_cpu_pct", {"sender": 3}),
+])
+def test_schema_rejects_other_cpu_shapes(field, value):
+    doc = vmtp_json.build_document([_with_cpu()], "abc1234", {}, None)
+    doc["flows"][0]["results"][0][field] = value
+    with pytest.raises(jsonschema.ValidationError):
+        vmtp_json.validate(doc)

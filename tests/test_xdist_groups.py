@@ -38,3 +38,13 @@ def test_a_group_runs_in_one_worker(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=16)
     workers = (pytester.path / "workers.txt").read_text().split()
     assert len(workers) == 8 and len(set(workers)) == 1, workers
+
+
+def test_one_browser_per_worker() -> None:
+    """Only the suite's session fixture starts Chromium: a second Playwright instance in one
+    worker fails ("Sync API inside the asyncio loop") when xdist puts both users there."""
+    tests = Path(__file__).parent
+    starters = sorted(
+        str(path.relative_to(tests)) for path in tests.rglob("*.py")
+        if path.name != "browser.py" and path != Path(__file__) and "chromium(" in path.read_text())
+    assert starters == ["conftest.py"]

@@ -2,8 +2,10 @@
 
 The normal teardown and the post-crash `vmtp-cleanup` are this same code: it finds resources
 from the cloud, not from a local record, so it works after any crash. Only marked resources
-(tag `vmtp-run-<id>`, or a `vmtp-<id>-` name) are touched; ports are deleted only when they
-sit on a marked network and belong to nothing, to a deleted server or to a marked router.
+(tag `vmtp-run-<id>`, or a `vmtp-<id>-` name) are touched: the ports made before their servers
+(SR-IOV), the flavor made from the config's spec, an uploaded image that is to go with its run
+are marked too. Other ports are deleted only when they sit on a marked network and belong to
+nothing, to a deleted server or to a marked router.
 What a run reuses by name (networks, router, security group, key pair) carries no mark and is
 never deleted: of a reused router, only the interfaces on the run's own networks go.
 """
@@ -11,9 +13,9 @@ never deleted: of a reused router, only the interfaces on the run's own networks
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from openstack import exceptions as sdk_exc
 from openstack.connection import Connection
@@ -22,7 +24,14 @@ from pytest_vmtp.cloud import naming, retry
 from pytest_vmtp.cloud.errors import CloudError, cloud_errors
 from pytest_vmtp.cloud.waits import retry_conflict, wait_gone
 
+if TYPE_CHECKING:
+    from openstack.compute.v2.server import Server
+    from openstack.network.v2.network import Network
+    from openstack.network.v2.router import Router
+    from openstack.resource import Resource
+
 Progress = Callable[[str], None]
+R = TypeVar("R", bound="Resource")
 # Router ports removed with remove_router_interface (legacy, DVR and HA routers).
 _INTERFACE_OWNERS = ("network:router_interface", "network:router_interface_distributed",
                      "network:ha_router_replicated_interface")
@@ -36,11 +45,11 @@ class CleanupError(CloudError):
         self.deleted = deleted
 
 
-def _marked(resource: Any, run_id: str | None, label_attr: str = "name") -> bool:
+def _marked(resource: Resource, run_id: str | None, label_attr: str = "name") -> bool:
     return naming.is_marked(getattr(resource, label_attr, None), getattr(resource, "tags", None), run_id)
 
 
-def _server_marked(server: Any, run_id: str | None) -> bool:
+def _server_marked(server: Server, run_id: str | None) -> bool:
     meta_run = (server.metadata or {}).get(naming.SERVER_META_KEY)
     if meta_run and naming.RUN_ID_RE.match(str(meta_run)) and (run_id is None or meta_run == run_id):
         return True
@@ -76,7 +85,7 @@ class _Cleaner:
             project = c.current_project_id
             mine = {"project_id": project} if project else {}
 
-            def own(items: Any, label: str = "name") -> list[Any]:
+            def own(items: Iterable[R], label: str = "name") -> list[R]:
                 """Marked and in this project (an admin's listings span every project)."""
                 return [i for i in items if _marked(i, rid, label)
                         and (not project or getattr(i, "project_id", project) in (project, None))]
@@ -90,6 +99,11 @@ class _Cleaner:
             groups = own(net.security_groups(**mine))
             keypairs = [k for k in c.compute.keypairs() if _marked(k, rid)]
             server_groups = [g for g in c.compute.server_groups() if _marked(g, rid)]
+            # Ports the run made before their servers (SR-IOV), on its networks or reused ones.
+            made_ports = own(net.ports(**mine))
+            flavors = [f for f in c.compute.flavors() if _marked(f, rid)]  # public (as made); by name only
+            images = [i for i in c.image.images(tag=naming.run_tag(rid) if rid else naming.RUN_TAG)
+                      if _marked(i, rid)]  # only an upload to delete after its run is tagged
 
         for server in servers:
             self.delete(f"server {server.name}", partial(c.compute.delete_server, server.id))
@@ -104,7 +118,10 @@ class _Cleaner:
             self.delete(f"floating IP {fip.floating_ip_address}", partial(net.delete_ip, fip.id))
         for router in routers:
             self._router(router)
-        self._ports(networks, {s.id for s in servers}, {r.id for r in routers})
+        for port in made_ports:
+            self.delete(f"port {port.name or port.id}", partial(net.delete_port, port.id))
+        self._ports(networks, {s.id for s in servers}, {r.id for r in routers},
+                    skip={p.id for p in made_ports})
         for subnet in subnets:
             self.delete(f"subnet {subnet.name or subnet.id}", partial(net.delete_subnet, subnet.id))
         for network in networks:
@@ -115,6 +132,10 @@ class _Cleaner:
             self.delete(f"keypair {kp.name}", partial(c.compute.delete_keypair, kp.name))
         for sg in server_groups:
             self.delete(f"server group {sg.name}", partial(c.compute.delete_server_group, sg.id))
+        for flavor in flavors:
+            self.delete(f"flavor {flavor.name}", partial(c.compute.delete_flavor, flavor.id))
+        for image in images:
+            self.delete(f"image {image.name}", partial(c.image.delete_image, image.id))
         if self.failures:
             raise CleanupError("cleanup incomplete: " + "; ".join(self.failures), self.done)
         return self.done
@@ -124,7 +145,7 @@ class _Cleaner:
         deletes); one whose answer was lost finds the interface gone next time: a 404, done."""
         return partial(retry.call, self.conn, f"deleting {what}", fn)
 
-    def _any_server(self, servers: list[Any]) -> bool:
+    def _any_server(self, servers: list[Server]) -> bool:
         for server in servers:
             try:
                 self.conn.compute.get_server(server.id)
@@ -133,7 +154,7 @@ class _Cleaner:
                 continue
         return False
 
-    def _router(self, router: Any) -> None:
+    def _router(self, router: Router) -> None:
         net = self.conn.network
         with cloud_errors(f"listing the ports of router {router.name}"):
             ports = [p for p in net.ports(device_id=router.id) if p.device_id == router.id]
@@ -148,7 +169,7 @@ class _Cleaner:
             self.delete(what, self._put(what, partial(net.update_router, router.id, external_gateway_info={})))
         self.delete(f"router {router.name}", partial(net.delete_router, router.id))
 
-    def _ports(self, networks: list[Any], server_ids: set[str], router_ids: set[str]) -> None:
+    def _ports(self, networks: list[Network], server_ids: set[str], router_ids: set[str], skip: set[str]) -> None:
         """Leftover ports on the run's networks (DHCP ports go with their network); the
         interfaces of routers the run did not make (one it reused) are detached, the router stays."""
         net = self.conn.network
@@ -156,6 +177,8 @@ class _Cleaner:
             with cloud_errors(f"listing the ports of network {network.name}"):
                 ports = [p for p in net.ports(network_id=network.id) if p.network_id == network.id]
             for port in ports:
+                if port.id in skip:
+                    continue  # deleted above already
                 owner = port.device_owner or ""
                 if owner in _INTERFACE_OWNERS and port.device_id and port.device_id not in router_ids:
                     ip = (port.fixed_ips or [{}])[0].get("ip_address", port.id)

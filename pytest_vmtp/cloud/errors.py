@@ -21,6 +21,11 @@ class CloudError(UserError):
     """A cloud-side failure or mistake; str() is the one line to show the user."""
 
 
+class AdminRequiredError(CloudError):
+    """What the user's rights on the cloud do not allow (a project member's 403): the rows that
+    need it skip with this reason instead of failing."""
+
+
 def _first_line(text: object, limit: int = 300) -> str:
     line = str(text).strip().splitlines()[0] if str(text).strip() else ""
     return line if len(line) <= limit else line[: limit - 3] + "..."

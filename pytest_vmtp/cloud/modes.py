@@ -14,7 +14,8 @@ from typing import Any, Literal
 NEED_SSH = "ssh"  # every VM row: a way for SSH to reach the VMs
 NEED_NET2 = "net2"  # the different-network rows (3.x-6.x): a second network
 NEED_FLOATING_IP = "floating_ip"  # the NAT rows (5.x, 6.x) and the external host's (8.x)
-NEEDS = (NEED_SSH, NEED_NET2, NEED_FLOATING_IP)
+NEED_IPV4_FLOWS = "ipv4_flows"  # the same rows: their flows can only be IPv4 (floating IPs are)
+NEEDS = (NEED_SSH, NEED_NET2, NEED_FLOATING_IP, NEED_IPV4_FLOWS)
 Ssh = Literal["floating", "fixed", "jump"]
 RouterUse = Literal["create", "reuse", "none"]
 
@@ -39,6 +40,7 @@ class Facts:
     ssh_to_floating_ip: bool = True  # SSH through the floating IPs when the VMs have them
     external_problem: Unavailable | None = None  # no usable external network, why
     router_problem: str | None = None  # an external network, but network 1 cannot reach it
+    ipv6_mode: str | None = None  # --vmtp-ipv6-mode: the VM flows go over IPv6
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,12 @@ def decide(facts: Facts) -> NetworkPlan:
         missing[NEED_SSH] = gone if gone.fail else Unavailable(
             f"{gone.reason}; SSH reaches the run's VMs through floating IPs, unless --vmtp-ssh-jump "
             "or --vmtp-network (a network this machine reaches) is given")
+    if facts.ipv6_mode:
+        # As VMTP's ipv6_mode, which measured no floating-IP flow: Neutron's floating IPs are
+        # IPv4 (it has no NAT for IPv6), so these rows could only measure IPv4.
+        missing[NEED_IPV4_FLOWS] = Unavailable(
+            f"IPv6 mode (--vmtp-ipv6-mode {facts.ipv6_mode}): floating IPs are IPv4 (Neutron has no IPv6 "
+            "NAT), so the floating-IP and external-host rows would measure IPv4 only")
     router: RouterUse = "reuse" if facts.reused_router else ("none" if facts.reused_networks else "create")
     ssh: Ssh = "jump" if facts.ssh_jump else (
         "floating" if floating and facts.ssh_to_floating_ip else "fixed")

@@ -3,7 +3,9 @@
 Three ways, best first, like VMTP: explicit `[az:]host` hypervisors (a host given without a
 zone gets the zone its nova-compute service is in); with admin credentials, the first two
 enabled and up nova-compute services (booted with availability_zone "zone:host"); otherwise
-server groups and scheduler hints, checked after boot via hostId.
+(a project member, who may neither list the services nor force a host) server groups and
+scheduler hints, checked after boot via hostId. Explicit hypervisors need an admin: without
+one the VM rows skip, saying so (needs_admin), instead of failing on Nova's 403.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ class Placement:
     a: HostChoice
     b: HostChoice | None  # None: no second host, inter-node roles cannot be placed
     single_host_reason: str | None = None
+    needs_admin: str | None = None  # why no VM can be placed with these settings and rights
+    # Every host the pairs of scale mode spread over, a and b first (empty: the scheduler's choice).
+    hosts: tuple[HostChoice, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -47,7 +52,19 @@ class Placement:
     def from_json(cls, data: dict[str, Any]) -> Placement:
         b = data.get("b")
         return cls(mode=data["mode"], a=HostChoice(**data["a"]), b=HostChoice(**b) if b else None,
-                   single_host_reason=data.get("single_host_reason"))
+                   single_host_reason=data.get("single_host_reason"),
+                   hosts=tuple(HostChoice(**h) for h in data.get("hosts") or ()),
+                   needs_admin=data.get("needs_admin"))
+
+    def host_for(self, side: str, pair: int = 1) -> HostChoice | None:
+        """Where a VM of this side (A: the pair's server and intra-node clients, B: its
+        inter-node clients) and pair goes. Pair 1 is host a / b; pair k's side A is the k-th
+        host and its side B the next, round the list: pairs spread over every host, and each
+        host serves as many pairs' servers as clients."""
+        if pair == 1 or len(self.hosts) < 2:
+            return self.a if side == "A" else self.b
+        index = (pair - 1) % len(self.hosts) + (0 if side == "A" else 1)
+        return self.hosts[index % len(self.hosts)]
 
 
 def parse_hypervisor(spec: str, default_zone: str | None) -> HostChoice:
@@ -110,16 +127,26 @@ def compute_hosts(conn: Connection, zone: str | None) -> list[HostChoice] | None
     return hosts
 
 
+NEEDS_ADMIN = ("--vmtp-hypervisor needs an admin: this user may not list Nova's compute services "
+               "(403), and forcing a VM onto a host is an admin's by default "
+               "(os_compute_api:servers:create:forced_host); leave it out to place the VMs with "
+               "server groups")
+
+
 def plan(conn: Connection, settings: CloudSettings) -> Placement:
     if settings.hypervisors:
         if len(settings.hypervisors) > 2:
             raise CloudError("--vmtp-hypervisor: give it at most twice (server host, client host)")
+        with cloud_errors("listing compute services"):
+            if _services(conn) is None:
+                specs = [parse_hypervisor(h, settings.availability_zone) for h in settings.hypervisors]
+                return Placement(EXPLICIT, specs[0], specs[-1], needs_admin=NEEDS_ADMIN)
         choices = [with_zone(conn, h, settings.availability_zone) for h in settings.hypervisors]
         if len(choices) == 1:
             return Placement(EXPLICIT, choices[0], None,
                              f"only one --vmtp-hypervisor given ({settings.hypervisors[0]}): "
                              "inter-node flows need two hosts")
-        return Placement(EXPLICIT, choices[0], choices[1])
+        return Placement(EXPLICIT, choices[0], choices[1], hosts=tuple(choices))
     with cloud_errors("listing compute services"):
         hosts = compute_hosts(conn, settings.availability_zone)
     if hosts is None:
@@ -133,4 +160,4 @@ def plan(conn: Connection, settings: CloudSettings) -> Placement:
         return Placement(ADMIN, hosts[0], None,
                          f"the cloud has one enabled compute host{where} ({hosts[0].host}): "
                          "inter-node flows need two")
-    return Placement(ADMIN, hosts[0], hosts[1])
+    return Placement(ADMIN, hosts[0], hosts[1], hosts=tuple(hosts))

@@ -20,7 +20,9 @@ from pytest_vmtp.cloud.errors import CloudError
 
 
 def _empty(run_id: str) -> dict[str, Any]:
-    return {"run_id": run_id, "resources": {}, "vms": {}, "errors": {}, "timings": {}}
+    # ids: per role, what was made for its VM (server, port made first, floating IP): what a
+    # minimal footprint deletes to make room for the next client.
+    return {"run_id": run_id, "resources": {}, "vms": {}, "errors": {}, "timings": {}, "ids": {}}
 
 
 class SharedState:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from keystoneauth1 import exceptions as ksa_exc
 from openstack import exceptions as sdk_exc
@@ -18,22 +18,25 @@ from openstack.connection import Connection
 from pytest_vmtp.cloud.errors import CloudError, cloud_errors, http_details, translate
 from pytest_vmtp.cloud.retry import GaveUp
 
+if TYPE_CHECKING:
+    from openstack.compute.v2.server import Server
+
 T = TypeVar("T")
 
 
-def fault_message(server: Any) -> str:
+def fault_message(server: Server) -> str:
     fault = getattr(server, "fault", None) or {}
     msg = fault.get("message") if isinstance(fault, dict) else None
     return str(msg) if msg else "no fault message"
 
 
 def wait_for_servers(conn: Connection, server_ids: Iterable[str], timeout: float,
-                     interval: float = 1.0) -> dict[str, Any | CloudError]:
+                     interval: float = 1.0) -> dict[str, Server | CloudError]:
     """Poll until every server is ACTIVE; per id, the server or the CloudError explaining why not."""
     pending = set(server_ids)
-    done: dict[str, Any | CloudError] = {}
+    done: dict[str, Server | CloudError] = {}
     deadline = time.monotonic() + timeout
-    last: dict[str, Any] = {}
+    last: dict[str, Server] = {}
     while pending:
         for sid in sorted(pending):
             with cloud_errors("polling a server"):

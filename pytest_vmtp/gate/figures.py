@@ -2,7 +2,8 @@
 the gate, the history store and the charts share.
 
 One Figure per (row, what, metric): e.g. row 2.1, "tcp 65536", tp_kbps, with each TCP run as a
-sample; row 2.2, "udp 1024", loss_rate; row 2.3, "icmp 64", rtt_avg_ms. Names follow the
+sample; row 2.2, "udp 1024", loss_rate; row 2.3, "icmp 64", rtt_avg_ms; a row's companion flow
+(7.1's intra-host one) "intra-host tcp 65536". Names follow the
 summary table's Data cell (tp_kbps, rtt_ms, loss_rate, rtt_avg_ms ...). Pure: no I/O.
 """
 
@@ -18,10 +19,12 @@ from typing import Any
 BETTER: dict[str, int] = {
     "tp_kbps": +1, "rtt_ms": -1, "retrans": -1, "loss_rate": -1, "jitter": -1,
     "rtt_avg_ms": -1, "rtt_min_ms": -1, "rtt_max_ms": -1,
+    # Scale mode: the slowest pair's throughput, and the fairness between pairs (Jain's index).
+    "pair_min_kbps": +1, "jain_index": +1,
 }
 UNITS: dict[str, str] = {
     "tp_kbps": "kbit/s", "rtt_ms": "ms", "retrans": "", "loss_rate": "%", "jitter": "ms",
-    "rtt_avg_ms": "ms", "rtt_min_ms": "ms", "rtt_max_ms": "ms",
+    "rtt_avg_ms": "ms", "rtt_min_ms": "ms", "rtt_max_ms": "ms", "pair_min_kbps": "kbit/s", "jain_index": "",
 }
 
 
@@ -49,10 +52,14 @@ class Figure:
 
 
 def _what(protocol: str, item: dict[str, Any], size_key: str = "pkt_size") -> str:
+    """'tcp 65536', 'reverse udp 1024'; scale mode's items add their pair count: 'tcp 65536 x8'
+    (eight pairs at once), so that only like is compared with like."""
     parts = ["reverse"] if item.get("direction") == "reverse" else []
     parts.append(protocol.lower())
     if item.get(size_key) is not None:
         parts.append(str(item[size_key]))
+    if item.get("pairs") is not None:
+        parts.append(f"x{item['pairs']}")
     return " ".join(parts)
 
 
@@ -60,6 +67,8 @@ def flow_figures(flow: dict[str, Any], searched_loss: bool = False) -> list[Figu
     """The figures of one flow (a row) of the document; error items give none. searched_loss:
     also the loss of a searched UDP rate (the charts show it; the gate must not judge it)."""
     sid = str(flow.get("scenario", ""))
+    # A companion flow's figures are its own ("intra-host tcp 65536"), never pooled with the row's.
+    prefix = f"{flow['companion']} " if flow.get("companion") else ""
     groups: dict[tuple[str, str], list[float]] = defaultdict(list)
     out: list[Figure] = []
     for item in flow.get("results") or []:
@@ -71,7 +80,7 @@ def flow_figures(flow: dict[str, Any], searched_loss: bool = False) -> list[Figu
             for size in item.get("results") or [item]:
                 if size.get("rtt_avg_ms") is None:
                     continue
-                what = _what("icmp", size, "packet_size")
+                what = prefix + _what("icmp", size, "packet_size")
                 n = max(1, int(size.get("rx_packets") or 1))
                 sd = float(size.get("rtt_stddev") or 0.0)
                 for metric in ("rtt_avg_ms", "rtt_min_ms", "rtt_max_ms"):
@@ -81,13 +90,17 @@ def flow_figures(flow: dict[str, Any], searched_loss: bool = False) -> list[Figu
             continue
         if "throughput_kbps" not in item:
             continue
-        what = _what(proto, item)
+        what = prefix + _what(proto, item)
         groups[(what, "tp_kbps")].append(float(item["throughput_kbps"]))
         # With a searched rate, loss is the search's target, not a property of the path.
         searched = item.get("search_rate_kbps") is not None and not searched_loss
         for metric in ("rtt_ms", "retrans", "jitter") + (() if searched else ("loss_rate",)):
             if item.get(metric) is not None:
                 groups[(what, metric)].append(float(item[metric]))
+        spread = item.get("distribution") or {}
+        for metric, key in (("pair_min_kbps", "min_kbps"), ("jain_index", "jain_index")):
+            if spread.get(key) is not None:
+                groups[(what, metric)].append(float(spread[key]))
     out.extend(Figure(sid, what, metric, tuple(samples)) for (what, metric), samples in groups.items())
     return out
 

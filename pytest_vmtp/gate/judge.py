@@ -25,7 +25,7 @@ OK, REGRESSED, SLA_FAILED, NO_BASELINE, NOT_JUDGED = "ok", "regressed", "sla fai
 
 def human(metric: str, value: float) -> str:
     """A figure as an operator reads it: 9.81 Gbit/s, 0.213 ms, 1.2 %."""
-    if metric == "tp_kbps":
+    if metric.endswith("_kbps"):
         for unit, scale in (("Gbit/s", 1e6), ("Mbit/s", 1e3)):
             if abs(value) >= scale:
                 return f"{value / scale:.3g} {unit}"
@@ -34,6 +34,8 @@ def human(metric: str, value: float) -> str:
         return f"{value:.3g} %"
     if metric == "retrans":
         return f"{value:g}"
+    if metric == "jain_index":
+        return f"{value:.3f}"
     return f"{value:.3g} ms"
 
 

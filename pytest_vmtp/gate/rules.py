@@ -64,7 +64,7 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq,
 }
 _CHECK = re.compile(r"^\s*([a-z_]+)\s*(>=|<=|==|>|<)\s*([0-9]*\.?[0-9]+)\s*([kKmMgG%]?)\s*$")
-_RATE = {"": 1.0, "k": 1.0, "m": 1e3, "g": 1e6}  # tp_kbps: plain numbers and K are kbit/s
+_RATE = {"": 1.0, "k": 1.0, "m": 1e3, "g": 1e6}  # *_kbps: plain numbers and K are kbit/s
 
 
 @dataclass(frozen=True)
@@ -193,8 +193,8 @@ def parse_check(text: str, where: str) -> tuple[str, str, float]:
         raise RuleError(f"{where}: SLA {text!r}: unknown metric {metric!r}: use one of {', '.join(sorted(BETTER))}")
     value = float(number)
     if unit:
-        if metric != "tp_kbps" or unit == "%":
-            raise RuleError(f"{where}: SLA {text!r}: only tp_kbps takes a K, M or G suffix")
+        if not metric.endswith("_kbps") or unit == "%":
+            raise RuleError(f"{where}: SLA {text!r}: only tp_kbps and pair_min_kbps take a K, M or G suffix")
         value *= _RATE[unit.lower()]
     return metric, op, value
 

@@ -4,6 +4,7 @@ does this. Pure."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 _PROTO_MINOR = {"TCP": 1, "UDP": 2, "ICMP": 3, "Multicast": 4}
@@ -24,15 +25,26 @@ def _group_of(desc: str) -> int | None:
 
 
 def split_vmtp_flows(doc: dict[str, Any]) -> dict[str, Any]:
-    """A VMTP 2.x document (flows without 'scenario') as one flow per summary row."""
-    if all("scenario" in f for f in doc.get("flows") or []):
+    """A VMTP 2.x document (flows without 'scenario') as one flow per summary row. VMTP's
+    "Native intra-host" flow, beside a "Native inter-host" one, becomes the companion flow of
+    each 7.x row (as pytest-vmtp writes it), so that its figures stay apart from the row's."""
+    flows = [f for f in doc.get("flows") or [] if isinstance(f, dict)]
+    if all("scenario" in f for f in flows):
         return doc
+    descs = [str(f.get("desc", "")) for f in flows if "Native" in str(f.get("desc", ""))]
+    both = any("inter-host" in d for d in descs) and any("intra-host" in d for d in descs)
     rows: dict[str, dict[str, Any]] = {}
-    for flow in doc.get("flows") or []:
+    companions: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for flow in flows:
         if "scenario" in flow:
-            rows[flow["scenario"]] = flow
+            if flow.get("companion"):
+                companions[str(flow["scenario"])].append(flow)
+            else:
+                rows[str(flow["scenario"])] = flow
             continue
         desc = str(flow.get("desc", ""))
+        companion = "intra-host" if both and "Native" in desc and "intra-host" in desc else None
+        made: dict[str, dict[str, Any]] = {}
         for item in flow.get("results") or []:
             if not isinstance(item, dict):
                 continue
@@ -44,9 +56,21 @@ def split_vmtp_flows(doc: dict[str, Any]) -> dict[str, Any]:
                 if group is None or proto not in _PROTO_MINOR:
                     continue
                 sid = f"{group}.{_PROTO_MINOR[proto]}"
-            row = rows.setdefault(sid, {**{k: v for k, v in flow.items() if k != "results"},
-                                        "scenario": sid, "status": "PASSED", "results": []})
+            fresh = {**{k: v for k, v in flow.items() if k != "results"}, "scenario": sid, "status": "PASSED",
+                     "results": []}
+            if companion:
+                row = made.get(sid)
+                if row is None:
+                    row = made[sid] = {**fresh, "companion": companion}
+                    companions[sid].append(row)
+            else:
+                row = rows.setdefault(sid, fresh)
             row["results"].append(item)
             if "error" in item:
                 row["status"] = "FAILED"
-    return {**doc, "flows": list(rows.values())}
+    out: list[dict[str, Any]] = []
+    for sid, row in rows.items():
+        out.append(row)
+        out.extend(companions.pop(sid, []))
+    out.extend(f for extra in companions.values() for f in extra)  # a companion whose row has no results
+    return {**doc, "flows": out}

@@ -13,9 +13,9 @@ class HistoryError(UserError):
     """The store cannot be reached, read or written; or a bad location, tag or selector."""
 
 
-class RunNotFound(HistoryError):
+class RunNotFound(HistoryError):  # noqa: N818 - the condition, as the CLI reports it
     """A selector or run id matched no stored run; the line says what the store holds."""
 
 
-class SchemaOutdated(HistoryError):
+class SchemaOutdated(HistoryError):  # noqa: N818 - the condition, as vmtp-history upgrade names it
     """The store was made by an older pytest-vmtp: `vmtp-history upgrade` brings it up to date."""

@@ -37,7 +37,7 @@ def run_fields(doc: dict[str, Any], cloud: str | None = None) -> dict[str, Any]:
         meta = {}
     name = meta.get("cloud") or cloud
     rows = split_vmtp_flows(doc)["flows"]
-    counts = Counter(str(f.get("status", "PASSED")) for f in rows if isinstance(f, dict))
+    counts = Counter(str(f.get("status", "PASSED")) for f in rows if isinstance(f, dict) and not f.get("companion"))
     return {
         "run_id": run_id.strip(),
         "cloud": str(name)[:CLOUD_LEN] if name else None,

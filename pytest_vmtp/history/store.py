@@ -50,9 +50,9 @@ class StoredRun:
 
 
 def _default_connect_timeout() -> float:
-    from pytest_vmtp.config import load_defaults
+    from pytest_vmtp import defaults
 
-    return float(load_defaults().get("history_connect_timeout_s") or 5)
+    return float(defaults.value("history_connect_timeout_s"))
 
 
 def _one_line(text: str) -> str:

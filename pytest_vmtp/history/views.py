@@ -34,20 +34,22 @@ def documents_json(docs: list[dict[str, Any]]) -> str:
     return json.dumps(value, sort_keys=True, indent=4, default=str)
 
 
-_PROTOCOL = {s.id: s.protocol for s in catalogue(multicast=True)}
+_PROTOCOLS = {s.id: s.measures for s in catalogue(multicast=True)}
 
 
-def _protocol(flow: dict[str, Any]) -> str:
-    known = _PROTOCOL.get(str(flow.get("scenario")))
+def _protocol(flow: dict[str, Any]) -> tuple[str, ...]:
+    known = _PROTOCOLS.get(str(flow.get("scenario")))
     if known:
         return known
     protos = {str(item.get("protocol", "")).lower() for item in flow.get("results") or [] if isinstance(item, dict)}
-    return next((p for p in ("icmp", "udp", "multicast") if p in protos), "tcp")
+    return (next((p for p in ("icmp", "udp", "multicast") if p in protos), "tcp"),)
 
 
 def summary_rows(doc: dict[str, Any]) -> list[SummaryRow]:
     rows = []
     for flow in doc.get("flows") or []:
+        if flow.get("companion"):  # a further flow of a row (JSON only), not a row of the table
+            continue
         status = str(flow.get("status", "PASSED"))
         data = data_for(_protocol(flow), flow.get("results") or []) if status == "PASSED" else {}
         rows.append(SummaryRow(str(flow.get("scenario", "")), str(flow.get("name") or flow.get("desc") or ""),

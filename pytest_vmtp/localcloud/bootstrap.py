@@ -7,7 +7,7 @@ import ipaddress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import neutron
+from . import keystone, neutron
 from .common import new_id, now
 
 if TYPE_CHECKING:
@@ -33,7 +33,9 @@ def _os_distro() -> str:
 
 
 def populate(c: Cloud) -> None:
-    """Fill an empty state; the external network maps to the data path's br-ex."""
+    """Fill an empty state (keystone.bootstrap made the users); the external network maps to
+    the data path's br-ex. What the cloud makes for itself is the admin project's."""
+    admin = keystone.admin_caller(c)
     with c.state.edit():
         for flavor_id, name, vcpus, ram, disk in FLAVORS:
             c.state.table("flavors")[flavor_id] = {"id": flavor_id, "name": name, "vcpus": vcpus,
@@ -45,20 +47,20 @@ def populate(c: Cloud) -> None:
             "protected": False, "os_hidden": False, "container_format": "bare",
             "disk_format": "raw", "size": 0, "virtual_size": None, "min_disk": 0, "min_ram": 0,
             "checksum": None, "os_hash_algo": None, "os_hash_value": None,
-            "owner": c.state.identity.project_id, "created_at": stamp, "updated_at": stamp,
+            "owner": admin.project_id, "created_at": stamp, "updated_at": stamp,
             "tags": [], "os_distro": _os_distro(), "os_admin_user": "root",
             "description": "The host's own userland, run in a network namespace per server."}
-        neutron.default_group(c)
+        neutron.default_group(c, admin.project_id)
         if not c.state.external_network:
             return
         gw_ip, prefixlen = c.dataplane.external_gateway()
         cidr = ipaddress.ip_network(f"{gw_ip}/{prefixlen}", strict=False)
         net = neutron.create_network(c, {"name": PUBLIC_NETWORK, "router:external": True,
-                                         "shared": False})
+                                         "shared": False}, admin)
         pools = ([{"start": str(cidr.network_address + 10), "end": str(cidr.network_address + 250)}]
                  if prefixlen == 24 else None)
         body = {"network_id": net["id"], "name": f"{PUBLIC_NETWORK}-subnet", "cidr": str(cidr),
                 "gateway_ip": gw_ip, "enable_dhcp": False}
         if pools:
             body["allocation_pools"] = pools
-        neutron.create_subnet(c, body)
+        neutron.create_subnet(c, body, admin)

@@ -11,7 +11,7 @@ import time
 import traceback
 from typing import TYPE_CHECKING
 
-from . import neutron, security
+from . import binding, configdrive, neutron, security
 from .common import now
 from .dataplane.model import ServerSpec
 from .state import Resource
@@ -55,13 +55,16 @@ def _spec(c: Cloud, server: Resource) -> ServerSpec:
 def spec_of(c: Cloud, server: Resource, start_sshd: bool) -> ServerSpec:
     """The server's ServerSpec from the state (state lock held)."""
     rules, port_security = security.server_security(c, server["id"])
-    keypair = c.state.table("keypairs").get(server.get("key_name") or "")
+    keypair = c.state.table("keypairs").get(
+        f"{server['user_id']}/{server.get('key_name') or ''}")  # nova.keypair_key
+    ports = ordered_ports(c, server)
     return ServerSpec(
         server_id=server["id"], host=server["OS-EXT-SRV-ATTR:host"],
-        ports=tuple(neutron.port_spec(c, p) for p in ordered_ports(c, server) if p["fixed_ips"]),
+        ports=tuple(neutron.port_spec(c, p) for p in ports if p["fixed_ips"]),
         authorized_keys=(keypair["public_key"].strip() + "\n") if keypair else "",
         start_sshd=start_sshd,
-        security_rules=rules, port_security=port_security)
+        security_rules=rules, port_security=port_security,
+        config_drive=configdrive.files(c, server, ports))
 
 
 def _deleting(c: Cloud, server_id: str) -> bool:
@@ -151,7 +154,8 @@ def _delete(c: Cloud, server_id: str, boot_thread: threading.Thread | None) -> N
                 neutron.delete_port(c, port["id"], by_owner=True)
             else:
                 port.update({"device_id": "", "device_owner": "", "status": "DOWN",
-                             "binding:host_id": "", "_fault_down": None})
+                             "_fault_down": None})
+                binding.unbind(port)
         for group in c.state.table("server_groups").values():
             if server_id in group["members"]:
                 group["members"].remove(server_id)

@@ -19,15 +19,17 @@ def _cmd_start(args: argparse.Namespace) -> int:
         zones.append((host, zone))
     networking = control.Networking(
         physical_networks=tuple(n for n in args.physical_networks.split(",") if n),
-        zones=tuple(zones), external_network=not args.no_external_network)
+        zones=tuple(zones), external_network=not args.no_external_network,
+        multicast_relay=not args.no_multicast_relay)
     handle = control.start(args.state_dir, args.port, args.compute_hosts, args.prefix,
                            mgmt_cidr=args.mgmt_cidr, external_cidr=args.external_cidr,
-                           networking=networking)
+                           networking=networking, token_lifetime=args.token_lifetime)
     if handle.already_running:
         print(f"local cloud already running (pid {handle.pid}, {handle.auth_url})")
     else:
         print(f"local cloud started (pid {handle.pid}, {handle.auth_url})")
-    print(f"clouds.yaml: {handle.clouds_yaml} (cloud '{handle.cloud_name}')")
+    print(f"clouds.yaml: {handle.clouds_yaml} (clouds '{handle.cloud_name}': user admin, "
+          f"'{control.MEMBER_CLOUD_NAME}': user demo, a member of project demo)")
     print(f"export OS_CLIENT_CONFIG_FILE={handle.clouds_yaml} OS_CLOUD={handle.cloud_name}")
     return 0
 
@@ -78,6 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     start.add_argument("--no-external-network", action="store_true",
                        help="no external network: no floating IPs nor router gateways, and "
                             "the external range is not used")
+    start.add_argument("--no-multicast-relay", action="store_true",
+                       help="routers forward no multicast, as Neutron's L3 agent (default: they "
+                            "relay it between their networks to groups with listeners, as an "
+                            "ML2/OVN cloud whose routers have mcast_relay)")
+    start.add_argument("--token-lifetime", type=float, default=None, metavar="SECONDS",
+                       help="how long a Keystone token lives (default 14400, 4 h)")
     start.set_defaults(func=_cmd_start)
     sub.add_parser("stop", parents=[common], help="stop and remove everything").set_defaults(
         func=_cmd_stop)

@@ -32,8 +32,7 @@ class Cloud:
     state: CloudState
     dataplane: Dataplane
     faults: FaultBook
-    tokens: TokenStore
-    password: str = field(repr=False)
+    tokens: TokenStore  # who a request's bearer is: keystone.py over these
     workers: Workers = field(default_factory=Workers)
     # What was last sent to the data path per server, so security pushes send only changes.
     pushed_rules: dict[str, tuple[SecurityRule, ...]] = field(default_factory=dict)

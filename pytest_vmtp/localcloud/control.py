@@ -3,8 +3,9 @@
 The local cloud is a separate program (server.py, run as a detached child); this module is
 all a caller needs of it, and it loads none of the server's code (Flask, the API, the data
 path) so that using it costs next to nothing. start() spawns the server, waits until it
-answers, then writes `<state dir>/clouds.yaml` (mode 0600, entry `local`): the only place
-the admin password lives.
+answers, then writes `<state dir>/clouds.yaml` (mode 0600): entry `local` (user admin, the
+cloud's admin) and `local-member` (user demo, a member of project demo), the only place their
+passwords live.
 """
 
 from __future__ import annotations
@@ -32,22 +33,29 @@ from .layout import (
     DEFAULT_DATAPLANE,
     DEFAULT_PREFIX,
     DEFAULT_STATE_DIR,
+    HOSTS_GMOND,
     HOSTS_KEY,
     HOSTS_KNOWN_HOSTS,
+    IMAGES_DIR,
     LOG_FILE,
+    MEMBER_CLOUD_NAME,
     SERVER_FILE,
     SERVER_MODULE,
     SNAPSHOT,
     STATE_DIR_ENV,
+    TOKEN_KEY,
     load_dataplane_class,
 )
 
-__all__ = ["CLOUD_NAME", "CLOUDS_FILE", "DEFAULT_PREFIX", "DEFAULT_STATE_DIR", "HOSTS_KEY",
-           "HOSTS_KNOWN_HOSTS",
+__all__ = ["CLOUD_NAME", "CLOUDS_FILE", "DEFAULT_PREFIX", "DEFAULT_STATE_DIR", "HOSTS_GMOND", "HOSTS_KEY",
+           "HOSTS_KNOWN_HOSTS", "MEMBER_CLOUD_NAME", "MAX_TOKEN_LIFETIME",
            "STATE_DIR_ENV", "CloudError", "CloudHandle", "Networking", "clean", "default_state_dir",
            "is_running", "running", "start", "stop"]
 
 _children: dict[int, subprocess.Popen[bytes]] = {}
+MAX_TOKEN_LIFETIME = 7 * 24 * 3600.0  # Keystone refuses [token] expiration beyond a week too
+# clouds.yaml entry -> (user, project), as keystone.py's bootstrap makes them
+USERS = {CLOUD_NAME: ("admin", "admin"), MEMBER_CLOUD_NAME: ("demo", "demo")}
 
 
 class CloudError(UserError):
@@ -70,9 +78,11 @@ class CloudHandle:
     def auth_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/identity"
 
-    def env(self) -> dict[str, str]:
-        """Environment for openstacksdk / the openstack CLI."""
-        return {"OS_CLIENT_CONFIG_FILE": str(self.clouds_yaml), "OS_CLOUD": self.cloud_name}
+    def env(self, cloud_name: str | None = None) -> dict[str, str]:
+        """Environment for openstacksdk / the openstack CLI (as the admin, or as the member
+        with cloud_name MEMBER_CLOUD_NAME)."""
+        return {"OS_CLIENT_CONFIG_FILE": str(self.clouds_yaml),
+                "OS_CLOUD": cloud_name or self.cloud_name}
 
 
 def default_state_dir() -> Path:
@@ -105,14 +115,15 @@ def is_running(state_dir: Path | str | None = None) -> bool:
     return running(state_dir) is not None
 
 
-def _write_clouds_yaml(path: Path, port: int, password: str) -> None:
+def _write_clouds_yaml(path: Path, port: int, passwords: dict[str, str]) -> None:
     import yaml  # only when starting: reading the handle needs no YAML
 
-    doc = {"clouds": {CLOUD_NAME: {
-        "auth": {"auth_url": f"http://127.0.0.1:{port}/identity", "username": "admin",
-                 "password": password, "project_name": "admin",
+    doc = {"clouds": {name: {
+        "auth": {"auth_url": f"http://127.0.0.1:{port}/identity", "username": user,
+                 "password": passwords[name], "project_name": project,
                  "user_domain_name": "Default", "project_domain_name": "Default"},
-        "region_name": "RegionOne", "interface": "public", "identity_api_version": 3}}}
+        "region_name": "RegionOne", "interface": "public", "identity_api_version": 3}
+        for name, (user, project) in USERS.items()}}
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:
@@ -135,11 +146,14 @@ def _last_error(log: Path) -> str:
 @dataclass(frozen=True)
 class Networking:
     """What the cloud's networks look like beyond its two ranges (vmtp-localcloud start's
-    --physical-networks, --zone and --no-external-network)."""
+    --physical-networks, --zone, --no-external-network and --no-multicast-relay)."""
 
     physical_networks: tuple[str, ...] = ("physnet1",)  # for provider networks (flat, VLAN)
     zones: tuple[tuple[str, str], ...] = ()  # (compute host, availability zone); others: nova
     external_network: bool = True  # False: no `public`, no floating IPs, no router gateways
+    # Routers relay multicast between their networks (an ML2/OVN cloud whose routers have
+    # mcast_relay); False: they forward none (Neutron's L3 agent).
+    multicast_relay: bool = True
 
     def check(self, compute_hosts: int) -> None:
         """CloudError naming the first bad value."""
@@ -162,7 +176,8 @@ class Networking:
         args = ["--physical-networks", ",".join(self.physical_networks)]
         for host, zone in self.zones:
             args += ["--zone", f"{host}={zone}"]
-        return args + ([] if self.external_network else ["--no-external-network"])
+        args += [] if self.external_network else ["--no-external-network"]
+        return args + ([] if self.multicast_relay else ["--no-multicast-relay"])
 
 
 _PHYSNET = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -181,25 +196,34 @@ def _server_command(state_dir: Path, port: int, compute_hosts: int, prefix: str,
     return cmd + networking.arguments()
 
 
-def _old_password(state_dir: Path) -> str | None:
-    """The admin password of the crashed server (clients keep using it), if its file is left."""
+def _old_passwords(state_dir: Path) -> dict[str, str]:
+    """The passwords of the crashed server's clouds.yaml entries (clients keep using them),
+    those that are left."""
     import yaml
 
     try:
-        doc = yaml.safe_load((state_dir / CLOUDS_FILE).read_text())
-        return str(doc["clouds"][CLOUD_NAME]["auth"]["password"])
+        clouds = yaml.safe_load((state_dir / CLOUDS_FILE).read_text())["clouds"]
     except (OSError, yaml.YAMLError, KeyError, TypeError):
-        return None
+        return {}
+    out = {}
+    for name in USERS:
+        try:
+            out[name] = str(clouds[name]["auth"]["password"])
+        except (KeyError, TypeError):
+            continue
+    return out
 
 
 def start(state_dir: Path | str | None = None, port: int = 0, compute_hosts: int = 2,
           prefix: str = DEFAULT_PREFIX, timeout: float = 60.0, dataplane: str | None = None,
           mgmt_cidr: str | None = None, external_cidr: str | None = None,
-          networking: Networking | None = None) -> CloudHandle:
+          networking: Networking | None = None, token_lifetime: float | None = None
+          ) -> CloudHandle:
     """Start the local cloud as a detached child (or return the running one); CloudError.
 
     After a crash (a snapshot left in state_dir) the new server recovers it: same resources,
-    same admin password and, when free and port is 0, the same port (recovery.py).
+    users, passwords, tokens and, when free and port is 0, the same port (recovery.py).
+    token_lifetime: seconds a token lives (default tokens.TOKEN_LIFETIME, 4 h).
 
     mgmt_cidr / external_cidr: the data path's two root-namespace /24s (defaults
     198.51.100.0/24 and 203.0.113.0/24); give others to run two clouds side by side.
@@ -213,6 +237,9 @@ def start(state_dir: Path | str | None = None, port: int = 0, compute_hosts: int
         raise CloudError(f"--compute-hosts must be between 1 and 200, not {compute_hosts}")
     networking = networking or Networking()
     networking.check(compute_hosts)
+    if token_lifetime is not None and not 1 <= token_lifetime <= MAX_TOKEN_LIFETIME:
+        raise CloudError(f"--token-lifetime must be between 1 and {MAX_TOKEN_LIFETIME:.0f} "
+                         f"seconds, not {token_lifetime:g}")
     existing = running(state_dir)
     if existing is not None:
         return existing
@@ -221,7 +248,7 @@ def start(state_dir: Path | str | None = None, port: int = 0, compute_hosts: int
         raise CloudError(f"a local cloud (pid {info['pid']}) in {state_dir} is starting or not "
                          "answering; run `vmtp-localcloud stop` or `clean`")
     recover = process.read_snapshot(state_dir) is not None
-    old_password = _old_password(state_dir) if recover else None
+    passwords = _old_passwords(state_dir) if recover else {}
     if recover and info and port == 0 and process.port_free(int(info.get("port") or 0)):
         port = int(info["port"])  # clients of the crashed server find this one
     if info and not recover:  # died before its first snapshot: nothing to keep
@@ -231,18 +258,21 @@ def start(state_dir: Path | str | None = None, port: int = 0, compute_hosts: int
         os.chmod(state_dir, 0o700)
     except OSError as exc:
         raise CloudError(f"cannot use state dir {state_dir}: {exc.strerror}") from None
-    password = old_password or secrets.token_urlsafe(18)
+    for name in USERS:
+        passwords.setdefault(name, secrets.token_urlsafe(18))
     log_path = state_dir / LOG_FILE
     cmd = _server_command(state_dir, port, compute_hosts, prefix, dataplane, mgmt_cidr,
                           external_cidr, networking)
     if recover:
         cmd.append("--recover")
+    if token_lifetime is not None:
+        cmd += ["--token-lifetime", repr(float(token_lifetime))]
     with open(log_path, "ab") as log:
         child = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT,
                                  start_new_session=True, close_fds=True, cwd="/")
     _children[child.pid] = child
     assert child.stdin is not None
-    child.stdin.write(password.encode() + b"\n")
+    child.stdin.write("".join(f"{passwords[name]}\n" for name in USERS).encode())
     child.stdin.close()
     deadline = time.monotonic() + timeout
     while True:
@@ -258,7 +288,7 @@ def start(state_dir: Path | str | None = None, port: int = 0, compute_hosts: int
             procgroup.send_signal(child.pid, signal.SIGTERM)
             raise CloudError(f"local cloud did not answer within {timeout:.0f} s (log: {log_path})")
         time.sleep(0.02)
-    _write_clouds_yaml(state_dir / CLOUDS_FILE, int(info["port"]), password)
+    _write_clouds_yaml(state_dir / CLOUDS_FILE, int(info["port"]), passwords)
     return _handle(state_dir, info, False)
 
 
@@ -301,6 +331,8 @@ def clean(state_dir: Path | str | None = None, prefix: str | None = None) -> Non
     _children.pop(pid, None)
     dataplane = load_dataplane_class(info.get("dataplane") or DEFAULT_DATAPLANE)
     dataplane.clean(prefix, state_dir / DATAPLANE_DIR)
-    for name in (SERVER_FILE, SNAPSHOT, CLOUDS_FILE, SNAPSHOT + ".tmp", SERVER_FILE + ".tmp"):
+    for name in (SERVER_FILE, SNAPSHOT, CLOUDS_FILE, TOKEN_KEY, HOSTS_GMOND, SNAPSHOT + ".tmp",
+                 SERVER_FILE + ".tmp"):
         (state_dir / name).unlink(missing_ok=True)
     shutil.rmtree(state_dir / DATAPLANE_DIR, ignore_errors=True)
+    shutil.rmtree(state_dir / IMAGES_DIR, ignore_errors=True)

@@ -257,7 +257,7 @@ class FaultPlane:
         while not self._stop.wait(FILE_POLL_S):
             try:
                 self.c.faults.reload()
-            except Exception:  # noqa: BLE001 - a listener failed: the log has it, go on
+            except Exception:
                 logging.exception("applying faults.yaml failed")
 
     def _refresh_loop(self) -> None:
@@ -268,7 +268,7 @@ class FaultPlane:
                 return
             try:
                 self.refresh()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 logging.exception("fault refresh failed")
 
 

@@ -1,4 +1,4 @@
-"""Quotas of the one project: limits, what is in use, and updates (Nova's and Neutron's names).
+"""Quotas per project: limits, what is in use, and updates (Nova's and Neutron's names).
 
 One place for what Nova's os-quota-sets/limits and Neutron's quotas both show, and for the
 flavor arithmetic that quota checks, limits and hypervisor statistics share.
@@ -7,9 +7,10 @@ flavor arithmetic that quota checks, limits and hypervisor statistics share.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any
 
+from . import flavors
 from .errors import ApiError
 from .state import Resource
 
@@ -29,30 +30,31 @@ def exceeds(limit: int, used: int, wanted: int = 1) -> bool:
 
 
 def flavor_usage(c: Cloud, servers: Iterable[Resource]) -> tuple[int, int]:
-    """(vcpus, ram MB) the servers' flavors add up to (state lock held)."""
-    flavors = c.state.table("flavors")
+    """(vcpus, ram MB) the servers' flavors add up to (state lock held): the flavors they were
+    booted with, as Nova counts them, even if a flavor was deleted since."""
     vcpus = ram = 0
     for server in servers:
-        flavor = flavors.get(server["_flavor"], {})
+        flavor = flavors.of_server(c, server)
         vcpus += flavor.get("vcpus", 0)
         ram += flavor.get("ram", 0)
     return vcpus, ram
 
 
-def limits(c: Cloud) -> dict[str, int]:
-    """Every quota's limit, by name."""
-    with c.state.lock:
-        return asdict(c.state.quotas)
+def limits(c: Cloud, project_id: str) -> dict[str, int]:
+    """Every quota's limit for the project, by name."""
+    return asdict(c.state.quotas_of(project_id))
 
 
-def compute_usage(c: Cloud) -> dict[str, int]:
-    """What Nova's quotas count now, by quota name."""
+def compute_usage(c: Cloud, project_id: str, user_id: str | None = None) -> dict[str, int]:
+    """What Nova's quotas count now for the project (key pairs: the user's), by quota name."""
     with c.state.lock:
-        servers = list(c.state.table("servers").values())
+        servers = [s for s in c.state.table("servers").values() if s["tenant_id"] == project_id]
         cores, ram = flavor_usage(c, servers)
         return {"instances": len(servers), "cores": cores, "ram": ram,
-                "key_pairs": len(c.state.table("keypairs")),
-                "server_groups": len(c.state.table("server_groups")),
+                "key_pairs": sum(1 for k in c.state.table("keypairs").values()
+                                 if k["user_id"] == user_id),
+                "server_groups": sum(1 for g in c.state.table("server_groups").values()
+                                     if g["project_id"] == project_id),
                 "server_group_members": 0, "metadata_items": 0}
 
 
@@ -63,21 +65,22 @@ def used_by(c: Cloud, table: str, project_id: str) -> int:
                    if item.get("project_id", project_id) == project_id)
 
 
-def network_usage(c: Cloud, project_id: str | None = None) -> dict[str, int]:
+def network_usage(c: Cloud, project_id: str) -> dict[str, int]:
     """What Neutron's quotas count now for the project, by quota name."""
-    project = project_id or c.state.identity.project_id
-    return {name: used_by(c, table, project) for name, table in NETWORK.items()}
+    return {name: used_by(c, table, project_id) for name, table in NETWORK.items()}
 
 
-def update(c: Cloud, body: Mapping[str, Any], names: Iterable[str],
+def update(c: Cloud, project_id: str, body: Mapping[str, Any], names: Iterable[str],
            invalid: Callable[[str], ApiError]) -> None:
-    """Set the named quotas found in body (others are ignored); invalid(name) for a value that
-    is not an integer. Under the state lock, as every other change."""
+    """Set the project's named quotas found in body (others are ignored); invalid(name) for a
+    value that is not an integer. Under the state lock, as every other change."""
     names = set(names)
-    with c.state.lock:
+    with c.state.edit():
+        changes: dict[str, int] = {}
         for name, value in body.items():
             if name in names:
                 try:
-                    setattr(c.state.quotas, name, int(value))
+                    changes[name] = int(value)
                 except (TypeError, ValueError):
                     raise invalid(name) from None
+        c.state.set_quotas(project_id, replace(c.state.quotas_of(project_id), **changes))

@@ -8,9 +8,11 @@ then starts a server with --recover, which
      the key clients already trust;
   2. takes the snapshot's resources, ids, addresses, MACs and floating IPs unchanged;
   3. rebuilds them: networks (provider ones on their segments, with this machine's gateway
-     addresses), routers (gateway, interfaces, floating IPs), then every ACTIVE
+     addresses), routers (gateway, interfaces, floating IPs, radvd), the networks' DHCPv6
+     servers (dnsmasq), then every ACTIVE
      server, as a hypervisor does with resume_guests_state_on_host_boot (what ran inside a VM
-     does not survive); servers still in BUILD boot again, deletions in flight finish.
+     does not survive); servers still in BUILD boot again, deletions in flight finish;
+     images whose upload the crash cut are queued again (their data went with it).
 So nothing in the kernel is unknown to the API and nothing the API shows is missing from
 the kernel. The faults set through the API are not kept (faults.yaml is read again).
 """
@@ -20,19 +22,20 @@ from __future__ import annotations
 import ipaddress
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from . import builder, neutron, segments
+from . import builder, glance, neutron, segments
 from .common import now
 from .state import Resource
 
 if TYPE_CHECKING:
     from .context import Cloud
+    from .dataplane.model import DataplaneClass
 
 HOST_KEY = "ssh_host_ed25519_key"
 
 
-def clean_keeping_host_key(dataplane_class: Any, prefix: str, dp_dir: Path, workdir: Path
+def clean_keeping_host_key(dataplane_class: DataplaneClass, prefix: str, dp_dir: Path, workdir: Path
                            ) -> None:
     """Remove the crashed data path's objects; put its host key pair back afterwards."""
     kept = {name: (workdir / name).read_bytes() for name in (HOST_KEY, HOST_KEY + ".pub")
@@ -57,9 +60,15 @@ def rebuild(c: Cloud) -> None:
             c.dataplane.add_provider_gateway(subnet["network_id"], subnet["gateway_ip"],
                                              ipaddress.ip_network(subnet["cidr"]).prefixlen)
     for router in tables["routers"].values():
-        _router(c, router)
+        _router(c, router)  # with radvd for its IPv6 interfaces
+    for net in tables["networks"].values():
+        if not net["router:external"]:
+            neutron.sync_dhcp(c, net["id"])  # the DHCPv6 servers, before the guests ask them
     for server in list(tables["servers"].values()):
         _server(c, server)
+    for image in tables["images"].values():
+        if image["status"] == "saving":  # the upload died with the server: upload again
+            glance.finish_upload(c, image["id"], None)
     c.state.save()
     logging.info("recovered %d networks, %d routers, %d servers, %d floating IPs",
                  len(tables["networks"]), len(tables["routers"]), len(tables["servers"]),
@@ -100,7 +109,7 @@ def _resume(c: Cloud, server: Resource) -> None:
     spec = builder.spec_of(c, server, start_sshd=True)
     try:
         c.dataplane.boot_server(spec)
-    except Exception as exc:  # noqa: BLE001 - this server fails, the others come back
+    except Exception as exc:
         logging.exception("recovering server %s failed", server["id"])
         builder.fail_server(c, server, 500, f"Recovery of instance {server['id']} failed: "
                             f"{exc}")

@@ -7,6 +7,7 @@ the filters that changed.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,10 @@ if TYPE_CHECKING:
     from .context import Cloud
 
 _PROTOCOLS = {"tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp", "icmp": "icmp", "1": "icmp"}
+# IPv6 rules: Neutron reads "icmp" and "icmpv6" as ICMPv6 there (IPV6_ICMP_LEGACY_PROTO_LIST).
+_PROTOCOLS6 = {"tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp", "icmp": "ipv6-icmp",
+               "icmpv6": "ipv6-icmp", "ipv6-icmp": "ipv6-icmp", "58": "ipv6-icmp"}
+_ANY = {"IPv4": "0.0.0.0/0", "IPv6": "::/0"}
 
 
 def server_ports(c: Cloud, server_id: str) -> list[Resource]:
@@ -24,27 +29,32 @@ def server_ports(c: Cloud, server_id: str) -> list[Resource]:
             if p["device_id"] == server_id and p["device_owner"].startswith("compute:")]
 
 
-def _group_prefixes(c: Cloud, group_id: str) -> list[str]:
-    return sorted({f"{ip['ip_address']}/32" for p in c.state.table("ports").values()
-                   if group_id in (p.get("security_groups") or []) for ip in p["fixed_ips"]})
+def _group_prefixes(c: Cloud, group_id: str, ethertype: str) -> list[str]:
+    """The member ports' addresses of the rule's family, as host prefixes."""
+    version = 6 if ethertype == "IPv6" else 4
+    return sorted({str(ipaddress.ip_network(ip["ip_address"]))
+                   for p in c.state.table("ports").values()
+                   if group_id in (p.get("security_groups") or []) for ip in p["fixed_ips"]
+                   if ipaddress.ip_address(ip["ip_address"]).version == version})
 
 
 def _flatten(c: Cloud, rule: Resource) -> list[SecurityRule]:
-    if rule["ethertype"] != "IPv4":
+    ethertype = rule["ethertype"]
+    if ethertype not in _ANY:
         return []
     proto = rule.get("protocol")
     if proto is not None:
-        proto = _PROTOCOLS.get(str(proto).lower())
+        proto = (_PROTOCOLS6 if ethertype == "IPv6" else _PROTOCOLS).get(str(proto).lower())
         if proto is None:
             return []
     prefixes: list[str | None]
     if rule.get("remote_group_id"):
-        prefixes = list(_group_prefixes(c, rule["remote_group_id"]))
-    elif rule.get("remote_ip_prefix") in (None, "0.0.0.0/0"):
+        prefixes = list(_group_prefixes(c, rule["remote_group_id"], ethertype))
+    elif rule.get("remote_ip_prefix") in (None, _ANY[ethertype]):
         prefixes = [None]
     else:
         prefixes = [rule["remote_ip_prefix"]]
-    return [SecurityRule(direction=rule["direction"], ethertype="IPv4", protocol=proto,
+    return [SecurityRule(direction=rule["direction"], ethertype=ethertype, protocol=proto,
                          port_range_min=rule.get("port_range_min"),
                          port_range_max=rule.get("port_range_max"), remote_ip_prefix=prefix)
             for prefix in prefixes]
@@ -77,7 +87,8 @@ def push(c: Cloud) -> None:
             continue
         rules, port_security = server_security(c, server["id"])
         if not port_security:
-            rules = (SecurityRule("ingress"), SecurityRule("egress"))
+            rules = (SecurityRule("ingress"), SecurityRule("egress"),
+                     SecurityRule("ingress", "IPv6"), SecurityRule("egress", "IPv6"))
         if c.pushed_rules.get(server["id"]) != rules:
             try:  # like Neutron's agents: a data-path failure never fails the API call
                 c.dataplane.update_security(server["id"], rules)

@@ -1,7 +1,8 @@
 """The local cloud's server process: data path + API on 127.0.0.1, until SIGTERM.
 
-Started by control.start() (`vmtp-localcloud start`) as a detached child; reads the admin password
-from stdin so it is never on a command line or in the environment. Writes `server.json`
+Started by control.start() (`vmtp-localcloud start`) as a detached child; reads the admin's and
+the demo user's passwords from stdin (a line each) so they are never on a command line or in
+the environment. Writes `server.json`
 (pid, port, status) in the state dir; on SIGTERM it deletes every kernel object it made.
 """
 
@@ -11,6 +12,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -18,7 +20,7 @@ from pathlib import Path
 
 from werkzeug.serving import make_server
 
-from . import bootstrap, keys, process, recovery
+from . import bootstrap, keys, keystone, process, recovery
 from .app import create_app
 from .context import Cloud
 from .dataplane.cleanup import workdir_path
@@ -30,15 +32,18 @@ from .layout import (
     DATAPLANE_ENV,
     DEFAULT_DATAPLANE,
     DEFAULT_PREFIX,
+    HOSTS_GMOND,
     HOSTS_KEY,
     HOSTS_KNOWN_HOSTS,
+    IMAGES_DIR,
     SERVER_FILE,
     SERVER_MODULE,
     SNAPSHOT,
+    TOKEN_KEY,
     load_dataplane_class,
 )
 from .state import CloudState
-from .tokens import TokenStore
+from .tokens import TOKEN_LIFETIME, TokenStore, load_key
 
 
 def write_server_file(state_dir: Path, **fields: str | int | None) -> None:
@@ -72,6 +77,19 @@ def write_hosts_known_hosts(state_dir: Path, dataplane: Dataplane) -> None:
     os.replace(tmp, state_dir / HOSTS_KNOWN_HOSTS)
 
 
+def write_hosts_gmond(state_dir: Path, dataplane: Dataplane) -> None:
+    """Publish the port of the compute hosts' gmond (reached at Nova's hypervisor host_ip), as
+    an operator knows where their cloud's Ganglia answers; no file when the hosts run none."""
+    port = dataplane.host_gmond_port()
+    path = state_dir / HOSTS_GMOND
+    if port is None:
+        path.unlink(missing_ok=True)
+        return
+    tmp = state_dir / (HOSTS_GMOND + ".tmp")
+    tmp.write_text(json.dumps({"port": port}))
+    os.replace(tmp, path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=f"python -m {SERVER_MODULE}")
     parser.add_argument("--state-dir", type=Path, required=True)
@@ -86,14 +104,20 @@ def main(argv: list[str] | None = None) -> int:
                         help="a compute host's availability zone (others: nova)")
     parser.add_argument("--no-external-network", action="store_true",
                         help="no external network (no floating IPs, no router gateways)")
+    parser.add_argument("--no-multicast-relay", action="store_true",
+                        help="routers forward no multicast (Neutron's L3 agent); default: they "
+                             "relay it between their networks, as OVN's mcast_relay")
     parser.add_argument("--dataplane", default=os.environ.get(DATAPLANE_ENV, DEFAULT_DATAPLANE))
     parser.add_argument("--recover", action="store_true",
                         help="rebuild the snapshot of a crashed server (recovery.py)")
+    parser.add_argument("--token-lifetime", type=float, default=TOKEN_LIFETIME,
+                        help="seconds a Keystone token lives (Keystone's [token] expiration)")
     args = parser.parse_args(argv)
     state_dir: Path = args.state_dir
-    password = sys.stdin.readline().strip()
-    if not password:
-        print("error: no admin password on stdin", flush=True)
+    admin_password = sys.stdin.readline().strip()
+    member_password = sys.stdin.readline().strip()
+    if not admin_password or not member_password:
+        print("error: no admin and demo passwords on stdin", flush=True)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -119,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
                                             workdir_path(dp_dir, args.prefix))
         dataplane = dataplane_class(
             prefix=args.prefix, compute_hosts=args.compute_hosts, state_dir=dp_dir, **ranges,
-            physical_networks=physical_networks, external=not args.no_external_network)
+            physical_networks=physical_networks, external=not args.no_external_network,
+            multicast_relay=not args.no_multicast_relay)
     except (ValueError, TypeError) as exc:
         print(f"error: {exc}", flush=True)
         return 2
@@ -130,13 +155,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         dataplane.start(host_authorized_keys=operator_key(state_dir))
         write_hosts_known_hosts(state_dir, dataplane)
+        write_hosts_gmond(state_dir, dataplane)
         state = CloudState(state_dir, args.prefix, list(dataplane.hosts()),
                            dataplane.physical_networks(), not args.no_external_network, zones)
         if snapshot:
             state.restore(snapshot)
+        if not snapshot:  # a new cloud: the tokens of any earlier one mean nothing here
+            (state_dir / TOKEN_KEY).unlink(missing_ok=True)
+        tokens = TokenStore(load_key(state_dir / TOKEN_KEY), args.token_lifetime)
         cloud = Cloud(state=state, dataplane=dataplane,
-                      faults=FaultBook(state_dir, dataplane.hosts()), tokens=TokenStore(),
-                      password=password)
+                      faults=FaultBook(state_dir, dataplane.hosts()), tokens=tokens)
+        keystone.bootstrap(cloud, admin_password, member_password)
         if snapshot:
             recovery.rebuild(cloud)
         else:
@@ -168,11 +197,9 @@ def main(argv: list[str] | None = None) -> int:
             dataplane.stop()
         except Exception:
             logging.exception("data path teardown failed")
-        for name in (SERVER_FILE, SNAPSHOT):
-            try:
-                (state_dir / name).unlink()
-            except FileNotFoundError:
-                pass
+        for name in (SERVER_FILE, SNAPSHOT, TOKEN_KEY, HOSTS_GMOND):
+            (state_dir / name).unlink(missing_ok=True)
+        shutil.rmtree(state_dir / IMAGES_DIR, ignore_errors=True)  # the images went with the cloud
         logging.info("stopped")
     return 0
 

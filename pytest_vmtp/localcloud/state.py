@@ -2,7 +2,8 @@
 
 Resources are kept as the dicts the API returns (Neutron/Nova field names), so views,
 filters and the snapshot need no mapping. The snapshot lets `vmtp-localcloud status|clean`
-see what was built after the server is gone; it never holds secrets.
+see what was built after the server is gone; it never holds secrets (users' passwords only as
+salted hashes, so that a recovery after kill -9 keeps the users made through the API).
 """
 
 from __future__ import annotations
@@ -12,35 +13,23 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .common import new_hex_id
 from .layout import SNAPSHOT
 
 TABLES = ("networks", "subnets", "ports", "routers", "floatingips", "security_groups",
-          "security_group_rules", "servers", "keypairs", "server_groups", "flavors", "images")
+          "security_group_rules", "servers", "keypairs", "server_groups", "flavors", "images",
+          # Keystone's (keystone.py): users keep a password hash ("_password"), never a password
+          "domains", "projects", "users", "roles", "role_assignments", "revoked_tokens")
 
 Resource = dict[str, Any]  # a resource as its API shows it (JSON values), plus "_" bookkeeping
 DEFAULT_ZONE = "nova"  # Nova's default availability zone
 
 @dataclass
-class Identity:
-    """The single domain/project/user of the local cloud."""
-
-    domain_id: str = "default"
-    domain_name: str = "Default"
-    project_id: str = field(default_factory=new_hex_id)
-    project_name: str = "admin"
-    user_id: str = field(default_factory=new_hex_id)
-    user_name: str = "admin"
-    role_id: str = field(default_factory=new_hex_id)
-
-
-@dataclass
 class Quotas:
-    """Per-project limits (one project). Nova's and Neutron's names."""
+    """A project's limits, Nova's and Neutron's names (the defaults until set for it)."""
 
     instances: int = 10
     cores: int = 20
@@ -71,22 +60,31 @@ class CloudState:
         self.external_network = external_network  # False: started with --no-external-network
         self.zones = {host: (zones or {}).get(host, DEFAULT_ZONE) for host in hosts}
         self.lock = threading.RLock()
-        self.identity = Identity()
-        self.quotas = Quotas()
+        self.quotas: dict[str, Quotas] = {}  # the projects whose quotas were set
         self.tables: dict[str, dict[str, Resource]] = {name: {} for name in TABLES}
         self.next_vni = 1001
 
     def restore(self, doc: dict[str, Any]) -> None:
         """Take the resources of a snapshot (a crashed server's), ids and all."""
         with self.lock:
-            self.identity = Identity(**doc["identity"])
-            self.quotas = Quotas(**doc.get("quotas", {}))
+            self.quotas = {project: Quotas(**limits)
+                           for project, limits in (doc.get("quotas") or {}).items()
+                           if isinstance(limits, dict)}
             self.next_vni = int(doc["next_vni"])
             for name in TABLES:
                 self.tables[name] = dict(doc["tables"].get(name, {}))
 
     def table(self, name: str) -> dict[str, Resource]:
         return self.tables[name]
+
+    def quotas_of(self, project_id: str) -> Quotas:
+        """The project's limits: those set for it, else the defaults (not stored)."""
+        with self.lock:
+            return self.quotas.get(project_id) or Quotas()
+
+    def set_quotas(self, project_id: str, quotas: Quotas) -> None:
+        with self.lock:
+            self.quotas[project_id] = quotas
 
     def allocate_vni(self) -> int:
         with self.lock:
@@ -106,8 +104,9 @@ class CloudState:
         with self.lock:
             doc = {"prefix": self.prefix, "hosts": self.hosts, "zones": self.zones,
                    "physical_networks": self.physical_networks,
-                   "external_network": self.external_network, "identity": asdict(self.identity),
-                   "quotas": asdict(self.quotas), "next_vni": self.next_vni,
+                   "external_network": self.external_network,
+                   "quotas": {p: asdict(q) for p, q in self.quotas.items()},
+                   "next_vni": self.next_vni,
                    "tables": self.tables}
             text = json.dumps(doc, indent=1, sort_keys=True, default=str)
             tmp = self.state_dir / (SNAPSHOT + ".tmp")

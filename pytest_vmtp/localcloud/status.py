@@ -73,7 +73,7 @@ def print_status(state_dir: Path) -> int:
         gw = r["external_gateway_info"] or {}
         ips = ",".join(ip["ip_address"] for ip in gw.get("external_fixed_ips", []))
         print(f"  {r['name'] or '-':<20} {r['id']} gateway={ips or '-'}")
-    servers = api.get("/compute/v2.1/servers/detail")["servers"]
+    servers = api.get("/compute/v2.1/servers/detail?all_tenants=1")["servers"]
     print(f"servers ({len(servers)}):")
     for s in servers:
         addrs = "; ".join(f"{net}=" + ",".join(a["addr"] for a in items)

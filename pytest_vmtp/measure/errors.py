@@ -17,7 +17,7 @@ class RunnerError(MeasureError):
     """A command could not be run at all: host unreachable, authentication, timeout."""
 
 
-class ToolMissing(MeasureError):
+class ToolMissing(MeasureError):  # noqa: N818 - the condition a user fixes
     """The measurement tool is not installed on a host."""
 
 

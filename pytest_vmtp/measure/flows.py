@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import shlex
 import time
+from contextlib import ExitStack
 from dataclasses import replace
 from statistics import mean
 
 from ..results import IcmpResult, RateSearch, ThroughputResult
 from . import deadlines, validate
 from .errors import MeasureError
+from .gmond import CpuMonitor, sampling
+from .multicast import MulticastTool, choose_tool, multicast_route
 from .parse_os_release import parse_os_release
 from .parse_ping import parse_ping
 from .probe import RunOutcome, RunSpec
-from .runner import Background, Runner
+from .runner import Background, CommandResult, Runner
 from .settings import MeasureSettings
 from .tool_iperf2 import Iperf2
 from .tools import ThroughputTool, check_tools, tool_for
@@ -67,15 +70,17 @@ def _wait_listening(server: Runner, bg: Background, port: int, proto: str, label
     raise MeasureError(f"{label} server on {server.label} {why}: {text or 'no output'}")
 
 
-class _Session:
+class ToolSession:
     """A started server plus the client-side tool, for one batch of runs."""
 
-    def __init__(self, client: Runner, server: Runner, tool: ThroughputTool, protocol: str):
+    def __init__(self, client: Runner, server: Runner, tool: ThroughputTool, protocol: str,
+                 dest_ip: str):
         self.client, self.server, self.tool, self.protocol = client, server, tool, protocol
+        self.ipv6 = validate.is_ipv6(validate.ip_address(dest_ip, "destination address"))
         self.bg: Background | None = None
 
     def _start_server(self) -> None:
-        self.bg = self.server.start(self.tool.server_command(self.protocol))
+        self.bg = self.server.start(self.tool.server_command(self.protocol, self.ipv6))
         try:
             port, proto = self.tool.listen_port(self.protocol)
             _wait_listening(self.server, self.bg, port, proto, self.tool.binary)
@@ -87,7 +92,7 @@ class _Session:
         if self.bg is not None:
             self.bg.stop()
 
-    def __enter__(self) -> _Session:
+    def __enter__(self) -> ToolSession:
         self._start_server()
         return self
 
@@ -95,32 +100,43 @@ class _Session:
         self._stop_server()
 
     def run(self, spec: RunSpec) -> RunOutcome:
-        # iperf 2.1's UDP server can crash after a test: give each such run a fresh server.
-        fresh = isinstance(self.tool, Iperf2) and spec.protocol == "UDP"
-        if fresh or self.bg is None or not self.bg.alive():
+        command = self.prepare(spec)
+        return self.finish(spec, command,
+                           self.client.run(command, timeout=deadlines.command(self.tool.settings, spec.duration_s)))
+
+    def prepare(self, spec: RunSpec) -> str:
+        """Make sure the server is there for this run; the client's command."""
+        # iperf 2.1's UDP server can crash after a test, and reports each test in its own log:
+        # give each such run a fresh server.
+        if self._fresh(spec) or self.bg is None or not self.bg.alive():
             self._stop_server()
             self._start_server()
-        command = self.tool.client_command(spec)
-        result = self.client.run(command, timeout=deadlines.command(self.tool.settings, spec.duration_s))
-        server_log = self._iperf2_server_report() if fresh else ""
+        return self.tool.client_command(spec)
+
+    def finish(self, spec: RunSpec, command: str, result: CommandResult) -> RunOutcome:
+        """The run's outcome from the client's result (and the server's report, iperf 2 UDP)."""
+        server_log = self._iperf2_server_report(spec.protocol) if self._fresh(spec) else ""
         try:
             return self.tool.parse(spec, result, server_log)
         except MeasureError as exc:
             killed = _killed(self.tool.binary, self.client.label, result.exit_code, command)
             raise (killed or MeasureError(f"{exc} (on {self.client.label}: {command})")) from None
 
-    def _iperf2_server_report(self) -> str:
+    def _fresh(self, spec: RunSpec) -> bool:
+        return isinstance(self.tool, Iperf2) and spec.protocol in ("UDP", "Multicast")
+
+    def _iperf2_server_report(self, protocol: str) -> str:
         """iperf 2 writes its UDP report a moment after the client is done."""
         assert self.bg is not None and isinstance(self.tool, Iperf2)
         deadline = time.monotonic() + 3.0
         while True:
             log = self.bg.log()
-            if self.tool.server_rows(log) or time.monotonic() > deadline:
+            if self.tool.server_report_done(protocol, log) or time.monotonic() > deadline:
                 return log
             time.sleep(0.05)
 
 
-def _cpu(outcomes: list[RunOutcome]) -> dict[str, float] | None:
+def _tool_cpu(outcomes: list[RunOutcome]) -> dict[str, float] | None:
     tx = [o.cpu_tx for o in outcomes if o.cpu_tx is not None]
     rx = [o.cpu_rx for o in outcomes if o.cpu_rx is not None]
     if not tx and not rx:
@@ -134,29 +150,39 @@ def _cpu(outcomes: list[RunOutcome]) -> dict[str, float] | None:
 
 
 def measure_tcp(client: Runner, server: Runner, dest_ip: str, settings: MeasureSettings,
-                reverse: bool = False) -> list[ThroughputResult]:
-    """settings.tcp_runs results per TCP message size, one per run (as VMTP), numbered by `run`."""
+                reverse: bool = False, host_cpu: CpuMonitor | None = None) -> list[ThroughputResult]:
+    """settings.tcp_runs results per TCP message size, one per run (as VMTP), numbered by `run`;
+    each run with the hosts' CPU load sampled while it ran (host_cpu)."""
     tool = tool_for(client, settings)
     results = []
-    with _Session(client, server, tool, "TCP") as session:
+    with ToolSession(client, server, tool, "TCP", dest_ip) as session:
         for size in settings.tcp_pkt_sizes:
             spec = RunSpec("TCP", dest_ip, settings.duration_s, size, settings.bandwidth_kbps,
                            reverse, settings.tcp_buffer)
             for run in range(1, max(1, settings.tcp_runs) + 1):
-                out = session.run(spec)
+                with sampling(host_cpu) as samples:
+                    out = session.run(spec)
                 results.append(ThroughputResult(
                     protocol="TCP", tool=tool.version, throughput_kbps=out.throughput_kbps,
                     pkt_size=size, rtt_ms=out.rtt_ms, retrans=out.retrans,
                     bandwidth_limit_kbps=settings.bandwidth_kbps,
-                    direction="reverse" if reverse else None, cpu_load=_cpu([out]), run=run,
+                    direction="reverse" if reverse else None, cpu_load=samples.cpu_load(),
+                    tool_cpu_pct=_tool_cpu([out]), run=run,
                 ))
     return results
 
 
-def _checked(out: RunOutcome, protocol: str, size: int, rate_kbps: int | None, tool: str) -> RunOutcome:
+def checked_udp(out: RunOutcome, protocol: str, size: int, rate_kbps: int | None, tool: str,
+             group: str | None = None) -> RunOutcome:
     """A UDP run whose loss is unknown, or that delivered nothing, is a failure, never 0 % loss."""
     at = f"at {rate_kbps} kbit/s" if rate_kbps else "at full speed"
     if out.rx_bytes == 0 or (out.loss_rate is not None and out.loss_rate >= 100.0):
+        if protocol == "Multicast":
+            raise MeasureError(
+                f"Multicast {size} B {at}: no datagram sent to group {out.multicast_group or group} "
+                f"reached the receiver ({tool}): a router forwards multicast only where the cloud "
+                "relays it (OVN's with mcast_relay; Neutron's L3 agent never); else check that the "
+                "security group lets UDP through")
         raise MeasureError(f"{protocol} {size} B {at}: no datagram reached the receiver ({tool}); "
                            "check the path and that the security group lets UDP through")
     if out.loss_rate is None:
@@ -165,34 +191,45 @@ def _checked(out: RunOutcome, protocol: str, size: int, rate_kbps: int | None, t
     return out
 
 
-def _udp_like(session: _Session, protocol: str, dest_ip: str, settings: MeasureSettings,
-              size: int, reverse: bool, group: str | None) -> ThroughputResult:
-    """Measure at the capped rate, or search the rate (short probes) and then measure once."""
+def _udp_like(session: ToolSession, protocol: str, dest_ip: str, settings: MeasureSettings,
+              size: int, reverse: bool, multicast: MulticastTool | None = None,
+              host_cpu: CpuMonitor | None = None) -> ThroughputResult:
+    """Measure at the capped rate, or search the rate (short probes) and then measure once;
+    host CPU is sampled during that full-length run only (VMTP: probes are not sampled)."""
     version = session.tool.version
+    group = settings.multicast_group if multicast else None
 
     def run(rate: int | None, duration: float) -> RunOutcome:
         spec = RunSpec(protocol, dest_ip, duration, size, rate, reverse, settings.udp_buffer, group)
-        return _checked(session.run(spec), protocol, size, rate, version)
+        return checked_udp(session.run(spec), protocol, size, rate, version, group)
 
     search: SearchOutcome | None = None
     rate = settings.bandwidth_kbps
     if rate is None:
         def probe(kbps: int) -> Probe:
             out = run(kbps, settings.udp_probe_s)
-            assert out.loss_rate is not None  # _checked
+            assert out.loss_rate is not None  # checked_udp
             return Probe(kbps, out.throughput_kbps, out.loss_rate)
 
         search = search_udp_rate(probe, settings.udp_loss_target, settings.udp_search_max_probes,
                                  settings.udp_search_start_kbps)
         rate = search.rate_kbps
-    out = run(rate, settings.duration_s)
-    assert out.loss_rate is not None  # _checked
+    with sampling(host_cpu) as samples:
+        out = run(rate, settings.duration_s)
+    assert out.loss_rate is not None  # checked_udp
     low, high = settings.udp_loss_target
     return ThroughputResult(
         protocol=protocol, tool=version, throughput_kbps=out.throughput_kbps,
         pkt_size=size, loss_rate=round(out.loss_rate, 4),
         bandwidth_limit_kbps=settings.bandwidth_kbps, direction="reverse" if reverse else None,
-        cpu_load=_cpu([out]), jitter=round(out.jitter_ms, 4) if out.jitter_ms is not None else None,
+        cpu_load=samples.cpu_load(), tool_cpu_pct=_tool_cpu([out]),
+        jitter=round(out.jitter_ms, 4) if out.jitter_ms is not None else None,
+        jitter_kind=session.tool.jitter_kind if multicast and out.jitter_ms is not None else None,
+        # The group as the tool reported it; else the one asked, if the tool takes a group.
+        multicast_group=(out.multicast_group or (group if getattr(session.tool, "multicast_options", False)
+                                                 else None)) if multicast else None,
+        multicast_group_asked=group,
+        note=multicast.note if multicast else None,
         search_rate_kbps=search.rate_kbps if search else None,
         loss_in_target=(low <= out.loss_rate <= high) if search else None,
         rate_search=RateSearch(
@@ -204,28 +241,34 @@ def _udp_like(session: _Session, protocol: str, dest_ip: str, settings: MeasureS
 
 
 def measure_udp(client: Runner, server: Runner, dest_ip: str, settings: MeasureSettings,
-                reverse: bool = False) -> list[ThroughputResult]:
+                reverse: bool = False, host_cpu: CpuMonitor | None = None) -> list[ThroughputResult]:
     """One result per UDP packet size; loss_rate in percent; without a cap, the rate searched."""
     tool = tool_for(client, settings)
-    with _Session(client, server, tool, "UDP") as session:
-        return [_udp_like(session, "UDP", dest_ip, settings, size, reverse, None)
+    with ToolSession(client, server, tool, "UDP", dest_ip) as session:
+        return [_udp_like(session, "UDP", dest_ip, settings, size, reverse, host_cpu=host_cpu)
                 for size in settings.udp_pkt_sizes]
 
 
 def measure_multicast(client: Runner, server: Runner, settings: MeasureSettings,
                       dest_ip: str | None = None, group: str | None = None,
-                      ) -> list[ThroughputResult]:
-    """nuttcp multicast (VMTP's -m32 -o -j -g<group>): throughput, loss and jitter per size.
+                      peer_ip: str | None = None, host_cpu: CpuMonitor | None = None) -> list[ThroughputResult]:
+    """Multicast throughput, loss and max jitter per UDP size, as VMTP (nuttcp -m32 -o -j
+    -g<group>), with the tool measure/multicast.py picks for these hosts: each result names the
+    group its datagrams went to, and a note says where that or the jitter differs from VMTP's.
 
-    dest_ip is the server's control address (nuttcp's control connection is unicast);
-    the data goes to the multicast group.
+    dest_ip: the server's address (nuttcp's control connection is unicast; the data goes to the
+    group); peer_ip: the client's address as the server sees it (which interface joins the group).
     """
     if dest_ip is None:
         raise MeasureError("multicast needs the server's address for nuttcp's control connection")
-    tool = tool_for(client, replace(settings, tool="nuttcp"))  # the only multicast tool
-    with _Session(client, server, tool, "Multicast") as session:
-        return [_udp_like(session, "Multicast", dest_ip, settings, size, False,
-                          group or settings.multicast_group)
+    settings = replace(settings, multicast_group=validate.multicast_group(group or settings.multicast_group))
+    chosen = choose_tool(client, server, settings)
+    with ExitStack() as stack:
+        # The server joins the group when it starts (iperf 2) or when a test starts (nuttcp).
+        stack.enter_context(multicast_route(client, dest_ip, settings.multicast_group))
+        stack.enter_context(multicast_route(server, peer_ip, settings.multicast_group))
+        session = stack.enter_context(ToolSession(client, server, chosen.tool, "Multicast", dest_ip))
+        return [_udp_like(session, "Multicast", dest_ip, settings, size, False, chosen, host_cpu)
                 for size in settings.udp_pkt_sizes]
 
 
@@ -237,8 +280,11 @@ def measure_icmp(client: Runner, dest_ip: str, settings: MeasureSettings) -> Icm
     interval = validate.seconds(settings.ping_interval_s, "ping interval")
     for size in settings.icmp_pkt_sizes:
         size = validate.whole_number(size, "ICMP packet size", validate.MAX_PKT_SIZE)
-        command = f"ping -c {count} -i {interval:g} -s {size} -q {shlex.quote(dest_ip)}"
-        res = client.run(command, timeout=deadlines.ping(settings))
+        six = "-6 " if validate.is_ipv6(dest_ip) else ""  # iputils and busybox alike (VMTP: ping6)
+        command = f"ping {six}-c {count} -i {interval:g} -s {size} -q {shlex.quote(dest_ip)}"
+        # busybox ping waits up to 10 s for a first reply once all pings are sent
+        timeout = count * (interval + 1) + 15
+        res = client.run(command, timeout=timeout)
         try:
             results.append(parse_ping(res.output, size))
         except MeasureError as exc:

@@ -75,6 +75,24 @@ def append_known_host(path: Path, hostname: str, key: paramiko.PKey) -> None:
         f.write(newline + f"{hostname} {key.get_name()} {key.get_base64()}\n".encode())
 
 
+def forget_known_hosts(path: Path, hostnames: set[str]) -> int:
+    """Remove the lines of these hosts from a known_hosts file (under the same lock as
+    append_known_host); how many went. For a run's own VMs that were deleted: a new VM may
+    get the same address with a new key."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return 0
+    with os.fdopen(fd, "r+b") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        lines = f.read().decode(errors="replace").splitlines(keepends=True)
+        kept = [ln for ln in lines if not (ln.split() and set(ln.split()[0].split(",")) & hostnames)]
+        f.seek(0)
+        f.write("".join(kept).encode())
+        f.truncate()
+    return len(lines) - len(kept)
+
+
 class _Policy(paramiko.MissingHostKeyPolicy):
     """Called by paramiko only for a host that has no key in the loaded files."""
 

@@ -13,7 +13,7 @@ def shared_client_options(spec: RunSpec, udp_default_kbps: int) -> list[str]:
     # Rates go in plain bit/s: iperf 2 reads an upper-case K as 1024 (lower-case k as 1000),
     # iperf3 reads both as 1000; a bare number means the same to both.
     opts = []
-    if spec.protocol == "UDP":
+    if spec.protocol in ("UDP", "Multicast"):
         opts.append(f"-u -b {(spec.rate_kbps or udp_default_kbps) * 1000}")
     elif spec.rate_kbps:
         opts.append(f"-b {spec.rate_kbps * 1000}")

@@ -21,6 +21,7 @@ class Iperf2Report:
     jitter_ms: float | None = None
     lost: int | None = None
     total: int | None = None
+    group: str | None = None  # multicast: the address the server received on (its group)
 
     @property
     def loss_rate(self) -> float | None:
@@ -49,6 +50,38 @@ def parse_iperf2_csv(text: str, stderr: str = "") -> Iperf2Report:
         total = int(row[11])
         return Iperf2Report(kbps, size, float(row[9]), int(row[10]), total if total >= 0 else None)
     return Iperf2Report(kbps, size)
+
+
+def _start(row: list[str]) -> float:
+    """Where a report's interval starts ("0.0-1.0" -> 0.0)."""
+    try:
+        return float(row[6].split("-")[0])
+    except (IndexError, ValueError):
+        return -1.0
+
+
+def server_report_done(text: str, intervals: bool = False) -> bool:
+    """Has the server written its report of the whole run? With interval reports (-i) that is
+    the second report starting at 0 (the first interval starts there too)."""
+    rows = _rows(text)
+    if not intervals:
+        return bool(rows)
+    return any(_start(row) == 0.0 for row in rows[1:])
+
+
+def multicast_report(text: str) -> Iperf2Report:
+    """The server's report of one multicast run with interval reports (-i; a server per run):
+    the whole run's figures from its summary line, the group from its destination field, and
+    as jitter the largest of the interval reports' (iperf's RFC 3550 running estimate at each)."""
+    rows = _rows(text)
+    end = next((i for i in range(len(rows) - 1, 0, -1) if _start(rows[i]) == 0.0), None)
+    if end is None:
+        raise MeasureError(f"iperf: no report of the whole multicast run: {one_line(text) or 'no output'}")
+    summary = parse_iperf2_csv(",".join(rows[end]))
+    jitters = [float(row[9]) for row in rows[:end] if len(row) >= 12]
+    jitter = max(jitters) if jitters else summary.jitter_ms
+    return Iperf2Report(summary.throughput_kbps, summary.bytes, jitter, summary.lost, summary.total,
+                        group=rows[end][3])
 
 
 def parse_iperf2_version(text: str) -> str:

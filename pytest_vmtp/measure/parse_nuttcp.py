@@ -1,6 +1,9 @@
-"""Pure parser of nuttcp's `-fparse` output (key=value pairs on the final line).
+"""Pure parsers of nuttcp's `-fparse` output: key=value pairs on the final line, or, with -v
+(multicast), on several lines of each side ("nuttcp-t:" the transmitter, "nuttcp-r:" the
+receiver).
 
-TCP lines carry retrans/rtt_ms, UDP lines drop/pkt/data_loss; nuttcp 7+ adds jitter keys.
+TCP lines carry retrans/rtt_ms, UDP lines drop/pkt/data_loss. With -j (nuttcp 7.0.1+) the
+receiver adds jitter: msmaxjitter alone in the brief line (what VMTP read), msmin/avg/max with -v.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ class NuttcpReport:
     rtt_ms: float | None = None
     drop: int | None = None
     pkt: int | None = None
-    jitter_ms: float | None = None  # msavgjitter, nuttcp 7+ with -j
+    jitter_ms: float | None = None  # msmaxjitter (nuttcp 7.0.1+ with -j): VMTP's "jitter"
+    multicast_group: str | None = None  # the group the receiver joined (-v output)
 
     @property
     def throughput_kbps(self) -> int:
@@ -69,7 +73,50 @@ def parse_nuttcp_fparse(text: str) -> NuttcpReport:
         rtt_ms=num("rtt_ms"),
         drop=integer("drop"),
         pkt=integer("pkt"),
-        jitter_ms=num("msavgjitter"),
+        jitter_ms=num("msmaxjitter"),
+    )
+
+
+_SIDE = re.compile(r"^nuttcp-([tr])[^:]*:\s*(.*)$")
+_GROUP = re.compile(r"\bmulticast_group=([0-9A-Fa-f.:]+)")
+
+
+def parse_nuttcp_verbose(text: str) -> NuttcpReport:
+    """`nuttcp -v -fparse` (multicast): the receiver's figures, spread over its lines, and the
+    group it joined. A transmitter that sent while the receiver reported nothing gives a report
+    of nothing received (nuttcp 6 prints no figures when its receiver could not join)."""
+    sides: dict[str, dict[str, str]] = {"t": {}, "r": {}}
+    group = None
+    for line in text.splitlines():
+        match = _SIDE.match(line.strip())
+        if not match:
+            continue
+        side, rest = match.groups()
+        if "=" in rest and not rest.startswith(("stats=", "Error")):
+            sides[side].update(_PAIR.findall(rest))
+        found = _GROUP.search(rest)
+        if found and (side == "r" or group is None):
+            group = found.group(1)
+    received = sides["r"]
+    if "rate_Mbps" not in received:
+        if "rate_Mbps" in sides["t"]:
+            return NuttcpReport(megabytes=0.0, real_seconds=0.0, rate_mbps=0.0, multicast_group=group)
+        raise MeasureError(f"nuttcp: {nuttcp_error_text(text)}")
+
+    def num(key: str) -> float | None:
+        return float(received[key]) if key in received else None
+
+    def integer(key: str) -> int | None:
+        return int(float(received[key])) if key in received else None
+
+    return NuttcpReport(
+        megabytes=float(received.get("megabytes", 0.0)),
+        real_seconds=float(received.get("real_seconds", 0.0)),
+        rate_mbps=float(received["rate_Mbps"]),
+        drop=integer("drop"),
+        pkt=integer("pkt"),
+        jitter_ms=num("msmaxjitter"),
+        multicast_group=group,
     )
 
 

@@ -11,10 +11,11 @@ class RunOutcome:
     loss_rate: float | None = None
     rtt_ms: float | None = None
     retrans: int | None = None
-    jitter_ms: float | None = None
+    jitter_ms: float | None = None  # the largest the tool reports (VMTP's "jitter")
     cpu_tx: float | None = None
     cpu_rx: float | None = None
     rx_bytes: int | None = None  # UDP: what the receiver got; 0 = nothing arrived
+    multicast_group: str | None = None  # multicast: the group the datagrams went to, as reported
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from .errors import ToolMissing
 from .runner import Runner
 from .settings import MeasureSettings
-from .tools import binaries_needed
+from .tools import binaries_needed, binaries_wanted
 
 INSTALL_DIR = "/usr/local/bin"
 _STAGING = re.compile(r"/tmp/vmtp-upload\.[A-Za-z0-9]+")
@@ -38,32 +38,44 @@ def provision_tools(runner: Runner, settings: MeasureSettings, protocols: Iterab
     """Install the tools the host lacks for these protocols; return the ones installed.
 
     Raises ToolMissing saying what to install when it cannot (other CPU, no local binary,
-    no root/sudo, or ping, which needs the image's own package)."""
+    no root/sudo, or ping, which needs the image's own package). Tools only wanted (multicast's
+    choice among nuttcp and iperf) are uploaded where possible, and skipped where not."""
     installed = []
-    for binary in binaries_needed(settings, protocols):
+    protocols = tuple(protocols)
+    needed = binaries_needed(settings, protocols)
+    for binary in needed + [b for b in binaries_wanted(settings, protocols) if b not in needed]:
         if runner.has_binary(binary):
             continue
-        if binary == "ping":
-            raise ToolMissing(f"ping not found on host {runner.label}: install iputils-ping in the image")
-        local = shutil.which(binary)
-        if local is None:
-            raise ToolMissing(f"{binary} not found on host {runner.label} nor here to upload: "
-                              "install it in the image or pick --vmtp-tool")
-        arch = runner.run("uname -m", timeout=15).stdout.strip()
-        if arch != platform.machine():
-            raise ToolMissing(f"{binary} not found on host {runner.label} ({arch}); this machine's "
-                              f"is {platform.machine()}: install it in the image")
-        staging_dir = _private_dir(runner)
-        staging = f"{staging_dir}/{binary}"
-        target = f"{INSTALL_DIR}/{binary}"
-        install = f"install -m 0755 {shlex.quote(staging)} {shlex.quote(target)}"
         try:
-            runner.put_file(local, staging, 0o755)
-            res = runner.run(f"{install} 2>/dev/null || sudo -n {install}", timeout=60)
-        finally:
-            runner.run(f"rm -rf {shlex.quote(staging_dir)}", timeout=30)
-        if not runner.has_binary(binary):
-            raise ToolMissing(f"{binary} not found on host {runner.label} and uploading it failed "
-                              f"({res.output.strip()[:200] or 'no root or sudo'}): install it in the image")
-        installed.append(binary)
+            installed += _upload(runner, binary)
+        except ToolMissing:
+            if binary in needed:
+                raise  # else: the measurement says which tool it used, or that none was there
     return installed
+
+
+def _upload(runner: Runner, binary: str) -> list[str]:
+    """Install this machine's `binary` on the host; ToolMissing when it cannot."""
+    if binary == "ping":
+        raise ToolMissing(f"ping not found on host {runner.label}: install iputils-ping in the image")
+    local = shutil.which(binary)
+    if local is None:
+        raise ToolMissing(f"{binary} not found on host {runner.label} nor here to upload: "
+                          "install it in the image or pick --vmtp-tool")
+    arch = runner.run("uname -m", timeout=15).stdout.strip()
+    if arch != platform.machine():
+        raise ToolMissing(f"{binary} not found on host {runner.label} ({arch}); this machine's "
+                          f"is {platform.machine()}: install it in the image")
+    staging_dir = _private_dir(runner)
+    staging = f"{staging_dir}/{binary}"
+    target = f"{INSTALL_DIR}/{binary}"
+    install = f"install -m 0755 {shlex.quote(staging)} {shlex.quote(target)}"
+    try:
+        runner.put_file(local, staging, 0o755)
+        res = runner.run(f"{install} 2>/dev/null || sudo -n {install}", timeout=60)
+    finally:
+        runner.run(f"rm -rf {shlex.quote(staging_dir)}", timeout=30)
+    if not runner.has_binary(binary):
+        raise ToolMissing(f"{binary} not found on host {runner.label} and uploading it failed "
+                          f"({res.output.strip()[:200] or 'no root or sudo'}): install it in the image")
+    return [binary]

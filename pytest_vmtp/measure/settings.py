@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pytest_vmtp.catalogue import TOOLS
+from pytest_vmtp.catalogue import MULTICAST_TOOLS, TOOLS, Tool
 from pytest_vmtp.defaults import value
 
-__all__ = ["TOOLS", "MeasureSettings"]
+__all__ = ["MULTICAST_TOOLS", "TOOLS", "MeasureSettings"]
 
 
 @dataclass(frozen=True)
 class MeasureSettings:
     """Field defaults come from defaults.yaml (pytest_vmtp.defaults), the one table of them."""
 
-    tool: str = value("tool")  # nuttcp | iperf3 | iperf
+    tool: Tool = value("tool")
     duration_s: int = value("duration_s")
     tcp_pkt_sizes: tuple[int, ...] = value("tcp_pkt_sizes")
     tcp_runs: int = value("tcp_runs")  # TCP runs per size, one result item each
@@ -35,6 +35,7 @@ class MeasureSettings:
     nuttcp_control_port: int = value("nuttcp_control_port")
     iperf_port: int = value("iperf_port")
     multicast_group: str = value("multicast_group")
+    multicast_tool: str = value("multicast_tool")  # auto | nuttcp | iperf (measure/multicast.py)
     tcp_buffer: str | None = value("tcp_buffer")  # e.g. "128K" (nuttcp -w / iperf -w)
     udp_buffer: str | None = value("udp_buffer")
     # Deadlines: a command ends within its own length plus this grace; an SSH connection that

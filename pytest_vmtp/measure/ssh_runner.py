@@ -30,7 +30,7 @@ from invoke.exceptions import CommandTimedOut
 
 from .errors import RunnerError
 from .host_keys import UnknownHostKey, describe_changed_key, describe_unknown_key, use_known_hosts
-from .hostspec import SshTarget
+from .hostspec import SshTarget, password_of
 from .netns import entered_netns
 from .runner import CommandResult, has_binary_command
 
@@ -42,12 +42,15 @@ def _connection(target: SshTarget, netns: str | None) -> Connection:
     config = Config(ssh_config=paramiko.SSHConfig(), overrides={"load_ssh_configs": False})
     connect_kwargs: dict = {
         "look_for_keys": False,
-        "allow_agent": False,
+        "allow_agent": target.agent,  # paramiko reads SSH_AUTH_SOCK
         "banner_timeout": target.connect_timeout,
         "auth_timeout": target.connect_timeout,
     }
     if target.key_file:
         connect_kwargs["key_filename"] = [target.key_file]
+    password = password_of(target)
+    if password is not None:  # read now, kept only by paramiko's connect call
+        connect_kwargs["password"] = password
     if netns is not None and target.jump is None:
         with entered_netns(netns):
             connect_kwargs["sock"] = socket.create_connection(
@@ -123,8 +126,10 @@ def explain_ssh_failure(target: SshTarget, exc: BaseException) -> str:
     if isinstance(exc, paramiko.BadHostKeyException):
         return f"{where}: {describe_changed_key(exc, target)}"
     if isinstance(exc, paramiko.AuthenticationException):
-        key = target.key_file or "(no key given)"
-        return f"{where}: authentication failed with key {key}: check the key/user"
+        return f"{where}: authentication failed {_auth_methods(target)}: check the user and credentials"
+    if isinstance(exc, paramiko.SSHException) and "No authentication methods available" in str(exc):
+        return (f"{where}: authentication failed {_auth_methods(target)}: nothing to offer; give key=PATH, "
+                "password_env=VAR, or an SSH agent (SSH_AUTH_SOCK)")
     if isinstance(exc, (paramiko.ssh_exception.NoValidConnectionsError, ConnectionRefusedError)):
         return f"{where}: connection refused on port {target.port}: is sshd running there?"
     if isinstance(exc, (socket.timeout, TimeoutError)):
@@ -138,6 +143,17 @@ def explain_ssh_failure(target: SshTarget, exc: BaseException) -> str:
         return f"{where}: {exc.strerror}"
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return f"{where}: {text}"
+
+
+def _auth_methods(target: SshTarget) -> str:
+    """What was offered: 'with key K', 'with the SSH agent', 'with the password in $PW'."""
+    tried = [f"with key {target.key_file}"] if target.key_file else []
+    if target.agent:
+        sock = os.environ.get("SSH_AUTH_SOCK")
+        tried.append("with the SSH agent" if sock else "with the SSH agent (SSH_AUTH_SOCK is not set)")
+    if target.password_env:
+        tried.append(f"with the password in ${target.password_env}")
+    return " and ".join(tried) if tried else "(no key, agent or password given)"
 
 
 def host_address(target: SshTarget) -> str:
@@ -185,7 +201,7 @@ def _group_alive(pgid: int | str) -> str:
     )
 
 
-class _Unstarted(RunnerError):
+class _UnstartedError(RunnerError):
     """The connection failed before the command started (so running it again is safe)."""
 
 
@@ -276,6 +292,9 @@ class SshRunner:
     def _open(self) -> Connection:
         if self.target.key_file and not os.access(self.target.key_file, os.R_OK):
             raise RunnerError(f"ssh {self.label}: key file {self.target.key_file} not readable")
+        if self.target.password_env and password_of(self.target) is None:
+            raise RunnerError(f"ssh {self.label}: password_env={self.target.password_env}: that environment "
+                              "variable is not set")
         if self._conn is None or not self._conn.is_connected:
             conn = None
             try:
@@ -299,7 +318,7 @@ class SshRunner:
             reused = self._conn is not None and self._conn.is_connected
             try:
                 return self._run(command, timeout)
-            except _Unstarted as exc:
+            except _UnstartedError as exc:
                 if not reused:
                     raise RunnerError(str(exc)) from exc
                 # The connection had died while idle (a link that failed between two commands,
@@ -311,7 +330,7 @@ class SshRunner:
                     raise RunnerError(f"{exc} (connecting again: {str(again).split(': ', 1)[-1]})") from again
                 try:
                     return self._run(command, timeout)
-                except _Unstarted as again:
+                except _UnstartedError as again:
                     raise RunnerError(str(again)) from again
 
     def _run(self, command: str, timeout: float) -> CommandResult:
@@ -344,7 +363,7 @@ class SshRunner:
                 message = (f"ssh {self.label}: connection lost while running {_short(command)}: "
                            f"{_why_lost(self.target, self.netns)}")
                 # Failing to open or start the channel: the command did not run.
-                raise (_Unstarted(message) if isinstance(exc, paramiko.SSHException) else RunnerError(message)) \
+                raise (_UnstartedError(message) if isinstance(exc, paramiko.SSHException) else RunnerError(message)) \
                     from exc
             raise RunnerError(explain_ssh_failure(self.target, exc)) from exc
         if res.exited == -1 and not _active(conn):  # the channel closed with no exit status
@@ -352,7 +371,7 @@ class SshRunner:
             self._drop()
             message = f"ssh {self.label}: connection lost while running {_short(command)}: {why}"
             started = _strip_pgid(res.stderr)[0] is not None  # the shell's first line came back
-            raise RunnerError(message) if started else _Unstarted(message)
+            raise RunnerError(message) if started else _UnstartedError(message)
         return CommandResult(command, res.exited, res.stdout, _strip_pgid(res.stderr)[1])
 
     def start(self, command: str) -> SshBackground:

@@ -16,13 +16,15 @@ from .settings import MeasureSettings
 class Iperf3:
     binary = "iperf3"
     version_command = "iperf3 --version 2>&1"
+    jitter_kind = "rfc3550"  # UDP: iperf3's running estimate at the end (no multicast)
 
     def __init__(self, settings: MeasureSettings, version: str = "iperf3") -> None:
         self.settings = settings
         self.version = version
 
-    def server_command(self, protocol: str) -> str:
-        # One server serves TCP and UDP tests one after the other; stop() ends it.
+    def server_command(self, protocol: str, ipv6: bool = False) -> str:
+        # One server serves TCP and UDP tests one after the other; stop() ends it. It listens
+        # on IPv4 and IPv6 alike (a dual-stack socket).
         return f"iperf3 -s -p {self._port()}"
 
     def _port(self) -> int:
@@ -36,7 +38,8 @@ class Iperf3:
         if spec.protocol == "Multicast":
             raise MeasureError("iperf3 cannot measure multicast: use --vmtp-tool nuttcp")
         # iperf3 sends UDP at 1 Mbit/s unless told; 0 means as fast as possible.
-        args = [f"iperf3 -c {shlex.quote(spec.dest_ip)} -p {self._port()}",
+        six = " -6" if validate.is_ipv6(spec.dest_ip) else ""
+        args = [f"iperf3 -c {shlex.quote(spec.dest_ip)}{six} -p {self._port()}",
                 f"-t {spec.duration_s:g} --json", *shared_client_options(spec, 0)]
         return " ".join(args)
 

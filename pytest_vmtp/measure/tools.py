@@ -57,17 +57,26 @@ def tool_for(runner: Runner, settings: MeasureSettings) -> ThroughputTool:
 
 
 def binaries_needed(settings: MeasureSettings, protocols: Iterable[str]) -> list[str]:
-    """protocols: any of "TCP", "UDP", "ICMP", "Multicast" (or VMTP's letters T U I M)."""
+    """What a host must have for these protocols: any of "TCP", "UDP", "ICMP", "Multicast" (or
+    VMTP's letters T U I M). Multicast with multicast_tool auto needs nuttcp or iperf (2):
+    measure/multicast.py checks that, see binaries_wanted."""
     wanted = {p.upper()[:1] for p in protocols}
     needed = []
-    if wanted & {"T", "U", "M"}:
-        needed.append("nuttcp" if "M" in wanted and settings.tool == "nuttcp"
-                      else tool_class(settings).binary)
-        if "M" in wanted and settings.tool != "nuttcp":
-            needed.append("nuttcp")
+    if wanted & {"T", "U"}:
+        needed.append(tool_class(settings).binary)
+    if "M" in wanted and settings.multicast_tool != "auto":
+        needed.append(settings.multicast_tool)
     if "I" in wanted:
         needed.append("ping")
-    return needed
+    return list(dict.fromkeys(needed))
+
+
+def binaries_wanted(settings: MeasureSettings, protocols: Iterable[str]) -> list[str]:
+    """Worth uploading to a VM that lacks them, though not needed: multicast_tool auto picks
+    among nuttcp and iperf (2) by what the hosts have."""
+    if "M" in {p.upper()[:1] for p in protocols} and settings.multicast_tool == "auto":
+        return ["nuttcp", "iperf"]
+    return []
 
 
 def check_tools(runner: Runner, settings: MeasureSettings, protocols: Iterable[str]) -> None:

@@ -24,7 +24,7 @@ MAX_PKT_SIZE = 1 << 24
 MAX_RATE_KBPS = 1 << 40
 
 
-class InvalidValue(MeasureError, ValueError):
+class InvalidValue(MeasureError, ValueError):  # noqa: N818 - a ValueError by its bases
     """A value unfit for a command line; str() is one line naming it and what is expected."""
 
     def __init__(self, what: str, value: Any, reason: str) -> None:
@@ -44,6 +44,11 @@ def ip_address(value: Any, what: str = "address") -> str:
     if sep and not _SCOPE.fullmatch(zone):
         raise InvalidValue(what, value, f"not an IP address (bad zone {zone!r})")
     return value
+
+
+def is_ipv6(address: str) -> bool:
+    """Is this (checked) address an IPv6 one? The tools' IPv6 flags follow the destination."""
+    return ipaddress.ip_address(address.partition("%")[0]).version == 6
 
 
 def multicast_group(value: Any, what: str = "multicast group") -> str:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_vmtp.catalogue import catalogue
-from pytest_vmtp.gate.figures import Figure, document_figures
+from pytest_vmtp.gate.figures import Figure, document_figures, measured
 
 
 @dataclass(frozen=True)
@@ -86,14 +86,28 @@ class _What:
     reverse: bool
     protocol: str
     size: str | None
+    pairs: int = 1  # scale mode: 'tcp 65536 x8'
 
     @classmethod
     def parse(cls, what: str) -> _What:
-        """'reverse udp 1024' -> (True, 'udp', '1024'), the inverse of figures._what."""
+        """'reverse udp 1024 x8' -> (True, 'udp', '1024', 8), the inverse of figures._what."""
         words = what.split()
         reverse = bool(words) and words[0] == "reverse"
         words = words[1:] if reverse else words
-        return cls(reverse, words[0] if words else "", words[1] if len(words) > 1 else None)
+        pairs = 1
+        if len(words) > 1 and words[-1][:1] == "x" and words[-1][1:].isdigit():
+            pairs = int(words[-1][1:])
+            words = words[:-1]
+        return cls(reverse, words[0] if words else "", words[1] if len(words) > 1 else None, pairs)
+
+
+def _largest_step(figures: list[Figure]) -> list[Figure]:
+    """Per row, only the figures of its largest pair count: a progression's column is its
+    last step (the scale chart shows the others)."""
+    largest: dict[str, int] = defaultdict(int)
+    for f in figures:
+        largest[f.scenario] = max(largest[f.scenario], _What.parse(f.what).pairs)
+    return [f for f in figures if _What.parse(f.what).pairs == largest[f.scenario]]
 
 
 def row_names() -> dict[str, str]:
@@ -141,7 +155,7 @@ def _sort_key(sid: str, what: _What) -> tuple[Any, ...]:
 def charts(runs: list[Run]) -> list[Chart]:
     """The charts that have at least one bar, in SPECS order."""
     names = row_names()
-    per_run = [document_figures(r.doc, searched_loss=True) for r in runs]
+    per_run = [_largest_step(document_figures(r.doc, searched_loss=True)) for r in runs]
     for run in runs:  # rows the catalogue does not know keep the document's own title
         for flow in run.doc.get("flows") or []:
             names.setdefault(str(flow.get("scenario")), str(flow.get("name") or flow.get("desc") or ""))
@@ -189,3 +203,71 @@ def _range(f: Figure, index: dict[tuple[str, str, str], Figure], spec: _Spec) ->
     if len(f.samples) > 1:
         return min(f.samples) / spec.scale, max(f.samples) / spec.scale
     return None, None
+
+
+# --- scale mode: throughput by pair count -----------------------------------------------------
+
+@dataclass(frozen=True)
+class Point:
+    pairs: int
+    value: float  # in the chart's unit
+    low: float | None = None  # whisker ends: the slowest and fastest pair
+    high: float | None = None
+
+
+@dataclass
+class Line:
+    label: str  # "2.1 all pairs", "2.1 each pair (median, min-max)"
+    points: list[Point]
+    per_pair: bool  # drawn dashed, with whiskers
+
+
+@dataclass
+class ScaleChart:
+    key: str  # "scale-tcp", "scale-udp": the HTML element id's suffix
+    title: str
+    axis: str
+    lines: list[Line]
+
+    @property
+    def point_count(self) -> int:
+        return sum(len(line.points) for line in self.lines)
+
+
+_SCALE_UNITS = {"TCP": ("Gbit/s", 1e6), "UDP": ("Mbit/s", 1e3)}
+
+
+def scale_charts(doc: dict[str, Any]) -> list[ScaleChart]:
+    """One chart per protocol of the rows a progression ran (two pair counts or more): the
+    pairs' throughput together, and each pair's (median, whiskers: slowest and fastest), by
+    pair count (means over TCP runs)."""
+    lines: dict[str, list[Line]] = defaultdict(list)
+    for flow in doc.get("flows") or []:
+        if not measured(flow) or len((flow.get("scale") or {}).get("steps") or []) < 2:
+            continue
+        groups: dict[tuple[str, str, Any, Any], dict[int, list[dict[str, Any]]]] = \
+            defaultdict(lambda: defaultdict(list))
+        for item in flow.get("results") or []:
+            if isinstance(item, dict) and item.get("pairs") is not None and item.get("distribution"):
+                key = (str(item.get("protocol")), "reverse" if item.get("direction") else "", item.get("pkt_size"),
+                       flow.get("scenario"))
+                groups[key][int(item["pairs"])].append(item)
+        for (proto, reverse, size, sid), steps in groups.items():
+            if proto not in _SCALE_UNITS:
+                continue
+            scale = _SCALE_UNITS[proto][1]
+            name = " ".join(str(p) for p in (sid, reverse, f"{size} B" if proto == "UDP" and size else "") if p)
+
+            def avg(items: list[dict[str, Any]], key: str, scale: float = scale) -> float:
+                return sum(float(i["distribution"][key] if key != "throughput_kbps" else i[key])
+                           for i in items) / len(items) / scale
+
+            counts = sorted(steps)
+            lines[proto].append(Line(f"{name} all pairs", [Point(n, avg(steps[n], "throughput_kbps")) for n in counts],
+                                     per_pair=False))
+            lines[proto].append(Line(f"{name} each pair (median, min-max)", [
+                Point(n, avg(steps[n], "median_kbps"), avg(steps[n], "min_kbps"), avg(steps[n], "max_kbps"))
+                for n in counts], per_pair=True))
+    return [ScaleChart(f"scale-{proto.lower()}", f"{proto} throughput by pair count",
+                       f"throughput ({_SCALE_UNITS[proto][0]})", found)
+            for proto, found in sorted(lines.items())]

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_vmtp.report import run_info
-from pytest_vmtp.report.chart_data import Chart, Run, charts, row_names, unique_labels
+from pytest_vmtp.report.chart_data import Chart, Run, ScaleChart, charts, row_names, unique_labels
 
 CHART_HEIGHT_PX = 380
 # The page's own look; plotly's SVG carries its own styles.
@@ -74,6 +74,46 @@ def _figure(chart: Chart) -> Any:
         yaxis={"title": {"text": chart.axis}, "rangemode": "tozero"},
     )
     return fig
+
+
+def _scale_figure(chart: ScaleChart) -> Any:
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for index, line in enumerate(chart.lines):
+        points = line.points
+        error_y = None
+        if line.per_pair:
+            error_y = {"type": "data", "symmetric": False, "visible": True, "thickness": 1.2,
+                       "array": [(p.high or p.value) - p.value for p in points],
+                       "arrayminus": [p.value - (p.low if p.low is not None else p.value) for p in points]}
+        fig.add_trace(go.Scatter(
+            name=line.label, x=[p.pairs for p in points], y=[p.value for p in points], mode="lines+markers",
+            line={"color": colour(index // 2), "dash": "dot" if line.per_pair else "solid"}, error_y=error_y,
+            hovertemplate="%{x} pairs: %{y:.4g}<extra>" + html.escape(line.label) + "</extra>",
+        ))
+    fig.update_layout(
+        title={"text": chart.title}, height=CHART_HEIGHT_PX, template="plotly_white",
+        margin={"l": 60, "r": 20, "t": 60, "b": 60}, legend={"orientation": "h", "y": -0.2},
+        xaxis={"title": {"text": "pairs at once"}, "tickmode": "array",
+               "tickvals": sorted({p.pairs for line in chart.lines for p in line.points})},
+        yaxis={"title": {"text": chart.axis}, "rangemode": "tozero"},
+    )
+    return fig
+
+
+def scale_divs(chart_list: Sequence[ScaleChart], id_prefix: str = "vmtp-chart") -> str:
+    """Scale mode's progressions, one <div> per chart (plotly.js must be on the page)."""
+    import plotly.io as pio
+
+    config = {"displaylogo": False, "modeBarButtonsToRemove": ["sendDataToCloud"]}
+    return '<div class="vmtp-grid">' + "\n".join(
+        f'<div class="vmtp-chart" data-chart="{c.key}" data-points="{c.point_count}">'
+        + pio.to_html(_scale_figure(c), full_html=False, include_plotlyjs=False, div_id=f"{id_prefix}-{c.key}",
+                      config=config, validate=True)
+        + "</div>"
+        for c in chart_list
+    ) + "</div>"
 
 
 def chart_divs(chart_list: Sequence[Chart], id_prefix: str = "vmtp-chart") -> str:

@@ -51,6 +51,7 @@ class Outcome:
     status: str = "SKIPPED"
     reason: str | None = None
     flow: dict[str, Any] | None = None
+    companions: list[dict[str, Any]] = field(default_factory=list)  # further flows of the row (JSON only)
 
 
 def reason_of(report: pytest.TestReport) -> str | None:
@@ -94,6 +95,8 @@ class ResultCollector:
         out = self.outcomes.setdefault(info["scenario"], Outcome())
         if info.get("flow"):
             out.flow = info["flow"]
+        if info.get("companions"):
+            out.companions = list(info["companions"])
         if info.get("metadata"):
             self.metadata.update(info["metadata"])
         if report.when == "call":
@@ -105,14 +108,14 @@ class ResultCollector:
             out.status, out.reason = "SKIPPED", reason_of(report)
 
     @pytest.hookimpl(trylast=True)
-    def pytest_terminal_summary(self, terminalreporter) -> None:
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if not self.outcomes:
             return
         terminalreporter.write_sep("=", "VMTP summary")
         terminalreporter.write_line(render(self.summary_rows()))
         if self.json_path:
             terminalreporter.write_line(f"vmtp: results written to {self.json_path}")
-        for note in self.notes:
+        for note in [*self.warning_notes(), *self.notes]:
             terminalreporter.write_line(note, yellow=" WARNING " in note, red=" ERROR " in note)
 
     def pytest_sessionfinish(self, exitstatus: int | pytest.ExitCode) -> None:
@@ -163,6 +166,15 @@ class ResultCollector:
             return f"vmtp: ERROR the run is not in MongoDB: {_first_line(exc)}"
 
     # -- views --------------------------------------------------------------------------
+    def warning_notes(self) -> list[str]:
+        """The rows' warnings (a gmond that could not be read), each once, with its rows."""
+        rows: dict[str, list[str]] = {}
+        for sc, out in self._rows():
+            for line in (out.flow or {}).get("warnings") or []:
+                rows.setdefault(str(line), []).append(sc.id)
+        return [f"vmtp: WARNING {line} (row{'s' if len(ids) > 1 else ''} {', '.join(ids)})"
+                for line, ids in rows.items()]
+
     def _rows(self) -> list[tuple[Scenario, Outcome]]:
         rows = []
         for sc in catalogue(self.multicast):
@@ -176,16 +188,19 @@ class ResultCollector:
         for sc, out in self._rows():
             gate = (out.flow or {}).get("gate")
             shown = out.flow is not None and measured({**out.flow, "status": out.status})
-            data = data_for(sc.protocol, out.flow["results"]) if out.flow and shown else {}
+            data = data_for(sc.measures, out.flow["results"], out.flow.get("scale")) if out.flow and shown else {}
             rows.append(SummaryRow(sc.id, sc.name, out.status, data, out.reason, gate_cell(gate, self.gated)))
         return rows
 
     def flows(self) -> list[dict[str, Any]]:
+        """One flow per row, in the table's order, each followed by its companions (VMTP's
+        "Native intra-host" beside the inter-host flow of 7.x): more flows, never more rows."""
         flows = []
         for sc, out in self._rows():
             flow = dict(out.flow or {"desc": sc.name, "results": []})
             flow.update(scenario=sc.id, name=sc.name, status=out.status, reason=out.reason)
             flows.append(flow)
+            flows.extend({**c, "scenario": sc.id, "name": sc.name} for c in out.companions)
         return flows
 
     def document(self) -> dict[str, Any]:

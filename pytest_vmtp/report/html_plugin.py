@@ -57,7 +57,8 @@ class HtmlReport:
         runs = [Run(f"this run {run_label(doc)}", doc)]
         runs += [Run(f"baseline {run_label(b)}", b) for b in self.baseline_documents(doc["flows"])]
         prefix.append(html_section.section(self.collector.summary_rows(), doc["flows"], runs,
-                                           [*self.collector.notes, *self.notes], cloud))
+                                           [*self.collector.warning_notes(), *self.collector.notes, *self.notes],
+                                           cloud))
         self._environment(session.config, run_info.environment(doc, cloud))
 
     @staticmethod

@@ -10,7 +10,7 @@ from typing import Any
 
 from pytest_vmtp.gate.judge import Check, Verdict
 from pytest_vmtp.report import charts
-from pytest_vmtp.report.chart_data import Run
+from pytest_vmtp.report.chart_data import Run, scale_charts
 from pytest_vmtp.report.summary import SummaryRow
 
 STYLE = """
@@ -66,7 +66,8 @@ def verdicts_table(flows: Sequence[dict[str, Any]]) -> str:
     for flow in flows:
         if not isinstance(flow.get("gate"), dict):
             continue
-        verdict = Verdict.from_json(flow["gate"], str(flow.get("scenario", "")))
+        row = " ".join(str(p) for p in (flow.get("scenario", ""), flow.get("companion")) if p)  # "7.1 intra-host"
+        verdict = Verdict.from_json(flow["gate"], row)
         checks = "".join(f'<div class="{"" if c.passed else "vmtp-failed"}">{_e(_check_line(c))}</div>'
                          for c in verdict.checks)
         css = "vmtp-failed" if verdict.failed else f"vmtp-verdict-{verdict.status}"
@@ -90,6 +91,9 @@ def section(rows: Sequence[SummaryRow], flows: Sequence[dict[str, Any]], runs: S
     ]
     if verdicts:
         parts.append(f"<h2>Gate</h2>{verdicts}")
-    parts += ["<h2>Charts</h2>", charts.plotly_script(), charts.charts_html(runs, "vmtp-report-chart"),
-              charts.runs_html(runs, cloud), "</div>"]
+    parts += ["<h2>Charts</h2>", charts.plotly_script(), charts.charts_html(runs, "vmtp-report-chart")]
+    scale = scale_charts(runs[0].doc) if runs else []
+    if scale:  # this run's progressions: how the figures change with the pair count
+        parts += ["<h2>Scale</h2>", charts.scale_divs(scale, "vmtp-report-chart")]
+    parts += [charts.runs_html(runs, cloud), "</div>"]
     return "\n".join(parts)

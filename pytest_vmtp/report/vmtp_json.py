@@ -58,7 +58,7 @@ def build_document(
     types = {n.get("network_type") for n in (meta.get("networks") or {}).values()} - {None}
     if len(types) == 1 and not meta.get("encapsulation"):
         meta = {**meta, "encapsulation": types.pop()}
-    for key in ("auth_url", "l2agent_type", "encapsulation"):
+    for key in ("auth_url", "l2agent_type", "encapsulation", "openstack_version"):
         if meta.get(key):
             doc[key] = meta[key]
     return doc

@@ -33,8 +33,8 @@ def test_bad_password(localcloud: Path, tmp_path: Path, monkeypatch: pytest.Monk
 
 
 @pytest.mark.parametrize("setting, expected", [
-    ({"image": "no-such-image"}, "image 'no-such-image' not found: upload it or set --vmtp-image"),
-    ({"flavor": "no-such-flavor"}, "flavor 'no-such-flavor' not found: create it or set --vmtp-flavor"),
+    ({"image": "no-such-image"}, "image 'no-such-image' not found: upload it, give --vmtp-image-url, or set "
+                                 "--vmtp-image"),
     ({"external_network": "no-such-net"}, "external network 'no-such-net' not found: set --vmtp-external-network"),
 ])
 def test_missing_image_flavor_network(conn, run_id: str, tmp_path: Path, setting, expected):
@@ -66,7 +66,7 @@ def test_explicit_clouds_yaml(localcloud: Path, monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(tmp_path / "absent.yaml"))
     assert connect("local", config_file=str(localcloud)).config.name == "local"
     with pytest.raises(CloudError, match=rf"^cloud 'prod' not found in clouds.yaml \(searched: {localcloud}; "
-                                         r"known clouds: local\): check --vmtp-cloud$"):
+                                         r"known clouds: local, local-member\): check --vmtp-cloud$"):
         connect("prod", config_file=str(localcloud))
     with pytest.raises(CloudError, match="absent.yaml: file not found"):
         connect("local", config_file=str(tmp_path / "absent.yaml"))

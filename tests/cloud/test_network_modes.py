@@ -83,5 +83,6 @@ def test_a_short_network_quota_is_one_line(conn, run_id: str, tmp_path: Path) ->
             Topology(conn, local_settings(), run_id, tmp_path).vm("server")
     finally:
         conn.network.update_quota(project, networks=100)
-    assert str(info.value) == (f"quota exceeded while creating network vmtp-{run_id}-net1 (192.168.1.0/24): "
-                               "Quota exceeded for resources: ['network'].")
+    assert str(info.value) == (f"the project's quotas are short for this run: networks: needs 1, 0 free (limit {used}, "
+                               f"{used} in use): raise them (openstack quota set), or select fewer rows")
+    assert not any(inventory(conn, run_id).values())  # said before anything was made

@@ -31,7 +31,7 @@ def test_one_hypervisor_gives_a_skip_reason(conn, run_id: str, tmp_path: Path):
     assert len(inventory(conn, run_id)["servers"]) == 2
 
 
-def test_without_admin_server_groups_place_the_vms(conn, run_id: str, tmp_path: Path, faults):  # noqa: F811
+def test_without_admin_server_groups_place_the_vms(conn, run_id: str, tmp_path: Path, faults):
     """Listing compute services is refused (as for a non-admin user): server groups and hints."""
     faults({"api_errors": [{"method": "GET", "path": "/os-services", "status": 403, "count": 1,
                             "message": "Policy doesn't allow os_compute_api:os-services:list to be performed."}]})

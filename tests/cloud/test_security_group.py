@@ -161,6 +161,14 @@ def test_ports_follow_the_selected_tool():
         "tcp_ports": ((5001, 5002), (5201, 5201)), "udp_ports": ((5001, 5001), (5201, 5201))}
     assert ports(protocols="TI") == {"tcp_ports": ((5001, 5002),), "udp_ports": ()}
     assert ports(protocols="I") == {"tcp_ports": (), "udp_ports": ()}
+    # multicast_tool auto may measure with iperf 2 (nuttcp 6.x cannot send to the group): its
+    # UDP port too, no TCP one (it has no control connection)
+    assert ports(protocols="M", iperf_port=5201) == {"tcp_ports": ((5001, 5002),),
+                                                     "udp_ports": ((5001, 5001), (5201, 5201))}
+    assert ports(protocols="M", iperf_port=5201, multicast_tool="iperf") == {
+        "tcp_ports": (), "udp_ports": ((5201, 5201),)}
+    assert ports(protocols="M", iperf_port=5201, multicast_tool="nuttcp") == {
+        "tcp_ports": ((5001, 5002),), "udp_ports": ((5001, 5001),)}
 
 
 def test_sources_follow_the_external_host_and_ssh_from(monkeypatch):

@@ -137,7 +137,14 @@ def test_all_cloud_scenarios_pass_on_the_local_cloud(cloud, env, fast_config, tm
     for sid in ("1.1", "3.2", "5.3"):
         assert flows[sid]["az_from"] == flows[sid]["az_to"], flows[sid]
     assert flows["5.1"]["ip_to"].startswith("198.18.61.")  # the server's floating IP
-    assert flows["8.2"]["results"][0]["direction"] == "reverse"
+    # VMTP's external-host flow: ping, TCP and UDP uploading (8.1), TCP and UDP downloading (8.2)
+    assert [(r["protocol"], r.get("direction")) for r in flows["8.1"]["results"]] == [
+        ("ICMP", None), ("TCP", None), ("UDP", None)]
+    assert [(r["protocol"], r.get("direction")) for r in flows["8.2"]["results"]] == [
+        ("TCP", "reverse"), ("UDP", "reverse")]
+    assert all(r["throughput_kbps"] > 0 for sid in ("8.1", "8.2") for r in flows[sid]["results"] if "pkt_size" in r)
+    up_cell = res.stdout[res.stdout.index("| 8.1 "):res.stdout.index("| 8.2 ")]
+    assert "'udp':" in up_cell and "'64-byte':" in up_cell, up_cell  # (a cell wraps at spaces)
     assert all(r["throughput_kbps"] > 0 for sid in ("1.1", "2.2", "6.1") for r in flows[sid]["results"])
     meta = doc["metadata"]
     assert meta["cloud"] == "local" and meta["vms"]["server"]["host"] != meta["vms"]["same_inter"]["host"]

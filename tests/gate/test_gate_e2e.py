@@ -29,6 +29,7 @@ def _run(lab, tmp: Path, name: str, *args: str) -> tuple[subprocess.CompletedPro
     cmd = ["ip", "netns", "exec", lab.controller.netns, sys.executable, "-m", "pytest",
            "--pyargs", "pytest_vmtp.scenarios", "-p", "no:cacheprovider", "-o", "junit_family=xunit1",
            "-m", "native and (tcp or icmp)", "--vmtp-host", lab.hosts[0].spec, "--vmtp-host", lab.hosts[1].spec,
+           "--vmtp-no-intra-host",  # the shaped path is the inter-host one; intra-host is unshaped loopback noise
            "--vmtp-time", "2", "--vmtp-icmp-pkt-sizes", "64", "--vmtp-ping-count", "5",
            "--vmtp-history", str(tmp / "history.sqlite"), f"--vmtp-json={out}", f"--junitxml={junit}", *args]
     return subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=300), out, junit

@@ -144,3 +144,14 @@ def test_searched_udp_loss_is_not_a_figure():
     flow = udp_flow("2.2", 3.9)
     flow["results"][0]["search_rate_kbps"] = 510_000
     assert {f.metric for f in figures.flow_figures(flow)} == {"tp_kbps"}
+
+
+def test_host_and_tool_cpu_are_not_figures_of_the_gate_the_history_or_the_charts():
+    plain = tcp_flow("2.1", 9_000_000, 9_100_000)
+    with_cpu = tcp_flow("2.1", 9_000_000, 9_100_000)
+    for item in with_cpu["results"]:
+        item["cpu_load"] = {"198.51.100.11": [1.2, 0.8], "198.51.100.12": [0.4]}
+        item["tool_cpu_pct"] = {"tx": 78.0, "rx": 44.0}
+    with_cpu["warnings"] = ["host CPU: gmond 10.0.0.9:8649: cannot read it: Connection refused"]
+    assert figures.flow_figures(with_cpu) == figures.flow_figures(plain)
+    assert {f.metric for f in figures.flow_figures(with_cpu)} == {"tp_kbps", "rtt_ms"}

@@ -50,7 +50,7 @@ sla:
     ('sla:\n  - "tp_kbps >> 5G"\n', "my.yaml:2: SLA 'tp_kbps >> 5G': write '<metric> <op> <value>'"),
     ('sla:\n  - "ok"\n  - "speed >= 5G"\n', "my.yaml:2: SLA 'ok'"),
     ('sla:\n  - "tp_kbps >= 1G"\n  - "speed >= 5G"\n', "my.yaml:3: SLA 'speed >= 5G': unknown metric 'speed'"),
-    ('sla:\n  - "loss_rate <= 2G"\n', "my.yaml:2: SLA 'loss_rate <= 2G': only tp_kbps takes"),
+    ('sla:\n  - "loss_rate <= 2G"\n', "my.yaml:2: SLA 'loss_rate <= 2G': only tp_kbps and pair_min_kbps take"),
     ('sla:\n  - {marker: udp}\n', "my.yaml:2: an SLA is a check such as"),
     ('sla: "tp_kbps >= 1G"\n', "my.yaml:1: sla: expected a list"),
     ('gate:\n  thresholds:\n    tp_kbps: +10%\n', "my.yaml:3: tp_kbps: '+10%' points the wrong way"),

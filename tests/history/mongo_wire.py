@@ -27,7 +27,7 @@ class WireServer:
     @property
     def address(self) -> str:
         """--vmtp-mongod-server's value: HOST:PORT, or the socket path."""
-        uds = self.server._uds_path  # noqa: SLF001 - mockupdb has no public getter
+        uds = self.server._uds_path  # mockupdb has no public getter
         return uds if uds else f"127.0.0.1:{self.server.port}"
 
     def _handle(self, request: Any) -> bool:

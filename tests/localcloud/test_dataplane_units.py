@@ -65,3 +65,44 @@ def test_nat_render_follows_l3_agent_layout() -> None:
     assert "-A POSTROUTING -s 192.168.1.11/32 -j SNAT --to-source 203.0.113.21" in text
     assert f"-A POSTROUTING -o qg-{UUID[:11]} -j SNAT --to-source 203.0.113.10" in text
     assert text.index("-j ACCEPT") < text.index("--to-source 203.0.113.21")
+
+
+def test_multicast_relay_between_internal_legs_only_keeping_learned_groups() -> None:
+    """Every internal leg learns its listeners; a group's datagrams go from each other
+    internal leg to it (never with TTL 1, never the link-local block); the sets are added,
+    never flushed (an interface change keeps what was learned), and a removed leg's set goes."""
+    from pytest_vmtp.localcloud.dataplane import mcast_relay
+
+    text = mcast_relay.render(["qr-b", "qr-a", "qr-c"], gone=["qr-a", "qr-old"])
+    lines = text.splitlines()
+    assert [x for x in lines if x.startswith("add set")] == [
+        f"add set ip vmtp_mcast_relay m_{leg} {{ type ipv4_addr; flags dynamic,timeout; timeout 300s; }}"
+        for leg in ("qr-a", "qr-b", "qr-c")]
+    assert not any("flush set" in x or "flush table" in x for x in lines)
+    assert [x for x in lines if x.startswith("delete")] == ["delete set ip vmtp_mcast_relay m_qr-old"]
+    assert lines[-1].startswith("delete set")  # after the rules that used it are gone
+    dups = [x.split(" relay ", 1)[1] for x in lines if " dup to " in x]
+    assert dups == [f'iifname {{ {others} }} ip daddr @m_{leg} dup to ip daddr device "{leg}"'
+                    for leg, others in (("qr-a", '"qr-b", "qr-c"'), ("qr-b", '"qr-a", "qr-c"'),
+                                        ("qr-c", '"qr-a", "qr-b"'))]
+    guards = [x.split(" relay ", 1)[1] for x in lines if " relay " in x and "dup" not in x
+              and x.startswith("add rule")]
+    assert guards == ["ip daddr != 224.0.0.0/4 return", "ip daddr 224.0.0.0/24 return",
+                      "ip ttl <= 1 return"]
+    snoop = [x for x in lines if x.startswith("add rule ip vmtp_mcast_relay snoop")]
+    assert len(snoop) == 3 * 4 and all('iifname "qr-' in x for x in snoop)
+    assert not any("qg-" in x for x in lines)
+    # One leg: it learns, nothing to relay yet.
+    one = mcast_relay.render(["qr-a"])
+    assert " dup to " not in one and "update @m_qr-a" in one
+
+
+def test_the_relay_is_on_unless_the_cloud_is_started_without_it() -> None:
+    """vmtp-localcloud start's default models an ML2/OVN cloud with mcast_relay; the flag
+    reaches the server process (and so the data path) only when asked."""
+    from pytest_vmtp.localcloud.control import Networking
+    from pytest_vmtp.localcloud.dataplane.linux import LinuxDataplane
+
+    assert "--no-multicast-relay" not in Networking().arguments()
+    assert Networking(multicast_relay=False).arguments()[-1] == "--no-multicast-relay"
+    assert LinuxDataplane("vmr").multicast_relay and not LinuxDataplane("vmr", multicast_relay=False).multicast_relay

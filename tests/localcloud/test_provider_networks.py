@@ -110,9 +110,12 @@ def pings(ip: str, netns: str | None = None) -> bool:
     return subprocess.run(cmd, capture_output=True).returncode == 0
 
 
-def vlan_ids_on(ifname: str, during: Callable[[], object]) -> set[int]:
-    """802.1Q ids of the frames this machine sends out of ifname (towards a host) while
-    `during` runs (0: untagged), as the kernel reports them to packet sockets (PACKET_AUXDATA)."""
+def vlan_ids_on(ifname: str, during: Callable[[], object], between: tuple[str, str]) -> set[int]:
+    """802.1Q ids of the IPv4 frames between two addresses that this machine sends out of
+    ifname (towards a host) while `during` runs (0: untagged), as the kernel reports them to
+    packet sockets (PACKET_AUXDATA). Other frames (the bridge's own IPv6 neighbour and
+    multicast chatter, untagged) are not the segment's traffic."""
+    ends = {socket.inet_aton(a) for a in between}
     sol_packet, packet_auxdata, tp_status_vlan_valid = 263, 8, 0x10
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
     seen: set[int] = set()
@@ -124,11 +127,13 @@ def vlan_ids_on(ifname: str, during: Callable[[], object]) -> set[int]:
         worker.start()
         while worker.is_alive():
             try:
-                _, ancillary, _, address = sock.recvmsg(65535, socket.CMSG_SPACE(32))
+                frame, ancillary, _, address = sock.recvmsg(65535, socket.CMSG_SPACE(32))
             except TimeoutError:
                 continue
             if address[2] != socket.PACKET_OUTGOING:  # frames from the host: not ours to judge
                 continue
+            if frame[12:14] != b"\x08\x00" or {frame[26:30], frame[30:34]} != ends:
+                continue  # not IPv4 between the two ends (the kernel took the tag out of the frame)
             for level, kind, data in ancillary:
                 if level == sol_packet and kind == packet_auxdata:
                     status, _, _, _, _, tci, _ = struct.unpack("IIIHHHH", data[:20])
@@ -251,7 +256,7 @@ def test_two_vlans_on_one_physical_network_do_not_see_each_other(conn, made) -> 
     assert not pings("198.18.173.73", b1), "b1 -> f1"
     assert not pings("198.18.173.72"), "this machine -> b1: not its VLAN"
     # On the wire to compute2, a1's frames carry VLAN 201's tag.
-    tags = vlan_ids_on(f"{PREFIX}-p1c2", lambda: pings("198.18.173.71", a1))
+    tags = vlan_ids_on(f"{PREFIX}-p1c2", lambda: pings("198.18.173.71", a1), ("198.18.173.70", "198.18.173.71"))
     assert 201 in tags and not tags - {201}, tags
 
 

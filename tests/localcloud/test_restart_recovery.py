@@ -18,6 +18,7 @@ from pytest_vmtp.localcloud import control, process
 from pytest_vmtp.localcloud.dataplane.cleanup import leftovers, root_links
 from pytest_vmtp.localcloud.dataplane.names import Names
 from pytest_vmtp.localcloud.dataplane.nl import list_ns, ns_pids
+from pytest_vmtp.procgroup import alive
 from tests.localcloud.lc_support import connect, processes_mentioning, ssh
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces)")
@@ -58,14 +59,15 @@ def build(conn: openstack.connection.Connection, key: str) -> dict[str, str]:
 
 
 def kernel_view(state_dir: Path) -> dict[str, object]:
-    """Namespaces, root links, sshd processes per namespace, NAT rules of the router."""
+    """Namespaces, root links, sshd and gmond processes per namespace, NAT rules of the router."""
     namespaces = list_ns(PREFIX + "-")
     sshd = {ns: sorted(p for p in ns_pids(ns) if "sshd" in " ".join(_cmd(p)))
             for ns in namespaces}
+    gmond = {ns: sorted(p for p in ns_pids(ns) if (_cmd(p) or [""])[0].endswith("/gmond")) for ns in namespaces}
     nat = {ns: subprocess.run(["ip", "netns", "exec", ns, "iptables", "-t", "nat", "-S"],
                               capture_output=True, text=True).stdout
            for ns in namespaces if "-qrouter-" in ns}
-    return {"namespaces": namespaces, "links": sorted(root_links(PREFIX)), "sshd": sshd,
+    return {"namespaces": namespaces, "links": sorted(root_links(PREFIX)), "sshd": sshd, "gmond": gmond,
             "nat": nat, "record": json.loads((state_dir / "dataplane" /
                                               f"{PREFIX}-dataplane.json").read_text())}
 
@@ -119,11 +121,15 @@ def test_sigkill_then_start_recovers_everything(tmp_path: Path) -> None:
             vm = NAMES.server_ns(server.id)
             assert len(after["sshd"][vm]) == 1 and after["sshd"][vm] != before["sshd"][vm]
             assert ssh(key, fips[name], "hostname").returncode == 0  # through the NAT
+        for host in ("compute1", "compute2"):  # each compute host's gmond: the crashed one's gone, a new one
+            ns = NAMES.host_ns(host)
+            assert len(after["gmond"][ns]) == 1 and after["gmond"][ns] != before["gmond"][ns]
+            assert not any(alive(pid) for pid in before["gmond"][ns])  # (a zombie init has yet to reap is gone)
         record = after["record"]
         assert sorted(record["namespaces"]) == expected
         assert sorted(record["root_links"]) == after["links"]
-        live = [p for ns in after["sshd"].values() for p in ns]
-        assert sorted(record["pids"]) == sorted(live)  # hosts' and servers' sshd, no other
+        live = [p for daemon in ("sshd", "gmond") for ns in after[daemon].values() for p in ns]
+        assert sorted(record["pids"]) == sorted(live)  # hosts' and servers' sshd, hosts' gmond, no other
         status = cli("status", "--state-dir", str(state_dir))
         assert "servers (2)" in status.stdout and "floating IPs (2)" in status.stdout
         conn.close()

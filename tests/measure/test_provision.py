@@ -97,3 +97,15 @@ def test_upload_is_staged_in_a_private_directory_not_a_predictable_path(host_wit
     assert host_without_nuttcp.run("nuttcp -V", timeout=10).stdout.startswith("nuttcp-")
     assert len(made) == 1 and made[0].startswith("/tmp/vmtp-upload.")
     assert not Path(made[0]).exists()  # the staging directory is gone
+
+
+def test_multicast_tools_are_uploaded_where_possible(host_without_nuttcp, monkeypatch):
+    """multicast_tool auto needs nuttcp or iperf 2: a host lacking one gets it where it can; a
+    tool that cannot be uploaded is no error then (the measurement picks among what is there),
+    but it is when multicast_tool names it."""
+    with monkeypatch.context() as m:
+        m.setattr("shutil.which", lambda name: None)  # nothing to upload from here
+        assert provision_tools(host_without_nuttcp, MeasureSettings(), ("multicast",)) == []
+        with pytest.raises(ToolMissing, match="^nuttcp not found on host .* nor here"):
+            provision_tools(host_without_nuttcp, MeasureSettings(multicast_tool="nuttcp"), ("multicast",))
+    assert provision_tools(host_without_nuttcp, MeasureSettings(), ("multicast",)) == ["nuttcp"]  # iperf: there

@@ -30,6 +30,14 @@ def test_run_over_ssh(lab, ssh_h1: SshRunner) -> None:
     assert ssh_h1.label == f"root@{lab.hosts[0].ip}"
 
 
+def test_sessions_have_the_hosts_own_home(lab, ssh_h1: SshRunner) -> None:
+    """A host's sessions start in a home of its own (its sshd's directory), as a machine of its
+    own has: this machine's root dotfiles (~/.bashrc, sourced by bash for SSH commands) neither
+    slow nor change its commands."""
+    res = ssh_h1.run('echo "$HOME"', timeout=10)
+    assert res.stdout.strip() == str(lab.workdir / lab.hosts[0].netns / "home"), res.stdout
+
+
 def test_command_timeout(ssh_h1: SshRunner) -> None:
     with pytest.raises(RunnerError, match="timed out after 1 s"):
         ssh_h1.run("sleep 20", timeout=1)
@@ -53,7 +61,7 @@ def test_wrong_key_is_one_clear_line(lab, tmp_path) -> None:
     with pytest.raises(RunnerError) as info:
         SshRunner(target, netns=lab.controller.netns).run("true", timeout=5)
     assert str(info.value) == (f"ssh root@{lab.hosts[0].ip}: authentication failed with key "
-                               f"{key}: check the key/user")
+                               f"{key}: check the user and credentials")
 
 
 def test_refused_port(lab) -> None:

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.report.browser import CHROMIUM, chromium
 from tests.support.netns_hosts import netns_hosts
 
 # Short measurements: these tests check the reports, not the numbers. Two TCP runs give the
@@ -51,7 +49,9 @@ def run_native(lab: Any, cwd: Path, *args: str) -> subprocess.CompletedProcess:
     """pytest-vmtp as a user runs it, inside the lab's controller namespace."""
     cmd = ["ip", "netns", "exec", lab.controller.netns, sys.executable, "-m", "pytest",
            "--pyargs", "pytest_vmtp.scenarios", "-p", "no:cacheprovider", "-m", "native",
-           "--vmtp-host", lab.hosts[0].spec, "--vmtp-host", lab.hosts[1].spec, *args]
+           "--vmtp-host", lab.hosts[0].spec, "--vmtp-host", lab.hosts[1].spec,
+           "--vmtp-no-intra-host",  # inter-host rows only, as these reports were drawn (both: test_native_hosts.py)
+           *args]
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
@@ -74,12 +74,3 @@ def native_runs(tmp_path_factory: pytest.TempPathFactory) -> NativeRuns:
     for name, res in runs.outputs.items():
         assert res.returncode == 0, f"{name}: " + res.stdout[-3000:] + res.stderr[-2000:]
     return runs
-
-
-@pytest.fixture(scope="session")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """One Chromium for the session, on a fresh, empty profile."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run ./bin/setup (it installs Debian's chromium)")
-    with chromium(tmp_path_factory.mktemp("chromium-profile")) as context:
-        yield context

@@ -95,8 +95,7 @@ def _add_namespace(lab_bridge: str, netns: str, veth: str, ip: str) -> None:
     _ip("link", "set", veth, "master", lab_bridge, "up")
     _ip("-n", netns, "addr", "add", f"{ip}/{PREFIX_LEN}", "dev", "eth0")
     _ip("-n", netns, "link", "set", "eth0", "up")
-    # Multicast tests need a route for 224.0.0.0/4; there is no default route on purpose.
-    _ip("-n", netns, "route", "add", "224.0.0.0/4", "dev", "eth0")
+    # No default route, on purpose: multicast rows add their 224.0.0.0/4 route (as VMTP did).
 
 
 def _remove_namespace(netns: str, veth: str) -> None:
@@ -106,14 +105,17 @@ def _remove_namespace(netns: str, veth: str) -> None:
 
 
 @contextmanager
-def netns_hosts(count: int = 2, sshd: bool = True, tag: str | None = None) -> Iterator[NetnsLab]:
+def netns_hosts(count: int = 2, sshd: bool = True, tag: str | None = None, prefix: str = PREFIX,
+                subnet_prefix: str = SUBNET_PREFIX, root_password_hash: str | None = None) -> Iterator[NetnsLab]:
     """Make the lab, yield it, and tear all of it down on exit.
 
     count: number of host namespaces (the controller is extra); sshd: start sshd on each host.
+    prefix, subnet_prefix: names and addresses ("198.18.202.") of a test's own range.
+    root_password_hash: the hosts' sshd also take root's password (see start_sshd).
     """
     tag = tag or uuid.uuid4().hex[:6]
-    bridge = f"{PREFIX}{tag}-br"
-    workdir = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{tag}-"))
+    bridge = f"{prefix}{tag}-br"
+    workdir = Path(tempfile.mkdtemp(prefix=f"{prefix}{tag}-"))
     with ExitStack() as cleanup:
         cleanup.callback(shutil.rmtree, workdir, ignore_errors=True)
         key_path, public_key = _make_key(workdir)
@@ -122,8 +124,8 @@ def netns_hosts(count: int = 2, sshd: bool = True, tag: str | None = None) -> It
         _ip("link", "set", bridge, "up")
 
         def add(name: str, index: int) -> NetnsHost:
-            netns, veth = f"{PREFIX}{tag}-{name}", f"{PREFIX}{tag}-{index}"
-            ip = f"{SUBNET_PREFIX}{CONTROLLER_HOST_OCTET + index}"
+            netns, veth = f"{prefix}{tag}-{name}", f"{prefix}{tag}-{index}"
+            ip = f"{subnet_prefix}{CONTROLLER_HOST_OCTET + index}"
             cleanup.callback(_remove_namespace, netns, veth)
             _add_namespace(bridge, netns, veth, ip)
             return NetnsHost(netns=netns, ip=ip, key_path=key_path)
@@ -139,7 +141,7 @@ def netns_hosts(count: int = 2, sshd: bool = True, tag: str | None = None) -> It
             known_hosts.write_text("".join(f"{h.ip} {' '.join(host_public)}\n" for h in hosts))
             for host in hosts:
                 host.sshd = start_sshd(workdir / host.netns, public_key, netns=host.netns,
-                                       host_key_from=host_key)
+                                       host_key_from=host_key, root_password_hash=root_password_hash)
                 host.known_hosts = str(known_hosts)
                 cleanup.callback(host.sshd.stop)
         yield NetnsLab(tag, bridge, controller, hosts, key_path, public_key, workdir)

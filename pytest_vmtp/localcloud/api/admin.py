@@ -1,4 +1,5 @@
-"""Local-cloud administration: fault injection (see faults.py), not part of OpenStack."""
+"""Local-cloud administration: fault injection (see faults.py), not part of OpenStack; for
+admins only (policy.py's localcloud:faults)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,16 @@ from flask import Blueprint, Response
 
 from ..errors import ApiError
 from ..faults import FaultSpecError
-from .base import cloud, guard, reply, request_object
+from ..policy import enforce
+from .base import caller, cloud, guard, reply, request_object
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 guard(bp, "admin")
+
+
+@bp.before_request
+def _admins_only() -> None:
+    enforce(caller(), "localcloud:faults")
 
 
 @bp.get("/faults")

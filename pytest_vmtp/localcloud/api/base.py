@@ -11,10 +11,13 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, json, request
 from werkzeug.datastructures import MultiDict
 
+from .. import keystone
 from ..context import Cloud
 from ..errors import ApiError, unauthorized
 from ..faults import ApiFault
+from ..policy import Caller
 from ..state import Resource
+from ..tokens import Token
 
 Args = MultiDict[str, str]  # a request's query parameters
 NOT_AN_OBJECT = "The request body is not a valid JSON object."
@@ -60,8 +63,11 @@ def body_of(key: str | None, service: str, message: str | None = None) -> dict[s
     return inner
 
 
-def guard(bp: Blueprint, service: str, public: Iterable[str] = ()) -> None:
-    """Check the token and injected API faults before every request of a blueprint."""
+def guard(bp: Blueprint, service: str, public: Iterable[str] = (), unscoped: bool = False
+          ) -> None:
+    """Check injected API faults, then the token, before every request of a blueprint: an
+    expired, revoked, malformed or another cloud's token is a 401, as is an unscoped one
+    outside Keystone (unscoped=False). The bearer (policy.Caller) goes to flask.g."""
     open_endpoints = {f"{bp.name}.{name}" for name in public}
 
     @bp.before_request
@@ -77,8 +83,11 @@ def guard(bp: Blueprint, service: str, public: Iterable[str] = ()) -> None:
                 injected(fault, service)
         if request.endpoint in open_endpoints:
             return
-        if c.tokens.get(request.headers.get("X-Auth-Token")) is None:
+        token = keystone.caller_token(c, request.headers.get("X-Auth-Token"))
+        if token is None or (token.project_id is None and not unscoped):
             raise unauthorized(service)
+        g.token = token
+        g.caller = keystone.caller_of(c, token)
 
     @bp.after_request
     def _after(response: Response) -> Response:
@@ -94,6 +103,18 @@ def guard(bp: Blueprint, service: str, public: Iterable[str] = ()) -> None:
         body, mimetype = err.body()
         return Response(body if isinstance(body, str) else json.dumps(body), status=err.status,
                         mimetype=mimetype, headers=err.headers)
+
+
+def caller() -> Caller:
+    """Who makes this request (from its token; set by guard)."""
+    who: Caller = g.caller
+    return who
+
+
+def token() -> Token:
+    """This request's own token (set by guard)."""
+    own: Token = g.token
+    return own
 
 
 def injected(fault: ApiFault, service: str) -> None:

@@ -1,7 +1,9 @@
 """Nova v2.1 subset over HTTP: views (by microversion) and routes over nova.py's logic.
 
 Flavors, keypairs, servers (+ tags, metadata, os-interface), server groups, hypervisors,
-services, availability zones, limits and quota sets.
+services, availability zones, limits and quota sets. Servers, groups, limits and quotas are the
+token's project's, key pairs its user's; policy.py's Nova rules say what only an admin sees
+(hypervisors, services, hosts in server views) or does (force a host, set quotas).
 """
 
 from __future__ import annotations
@@ -11,16 +13,18 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from .. import nova, quotas
+from .. import flavors, nova, quotas
 from ..common import now
 from ..context import Cloud
 from ..errors import nova as error
+from ..policy import allowed, enforce
 from ..state import Resource
 from . import microversion
 from .base import (
     Args,
     base_url,
     body_of,
+    caller,
     cloud,
     guard,
     matches_tags,
@@ -66,14 +70,17 @@ def _link(kind: str, item_id: str) -> list[dict[str, str]]:
 def _flavor_view(f: Resource, detail: bool) -> dict[str, Any]:
     view = {"id": f["id"], "name": f["name"], "links": _link("flavors", f["id"])}
     if at_least(2, 55):
-        view["description"] = None
+        view["description"] = f.get("description")
     if detail:
+        swap = f.get("swap", 0)
         view.update({"vcpus": f["vcpus"], "ram": f["ram"], "disk": f["disk"],
-                     "OS-FLV-EXT-DATA:ephemeral": 0, "swap": 0 if at_least(2, 75) else "",
-                     "rxtx_factor": 1.0, "os-flavor-access:is_public": True,
+                     "OS-FLV-EXT-DATA:ephemeral": f.get("ephemeral", 0),
+                     "swap": swap if swap or at_least(2, 75) else "",
+                     "rxtx_factor": f.get("rxtx_factor", 1.0),
+                     "os-flavor-access:is_public": f.get("is_public", True),
                      "OS-FLV-DISABLED:disabled": False})
         if at_least(2, 61):
-            view["extra_specs"] = {}
+            view["extra_specs"] = dict(f.get("extra_specs") or {})
     return view
 
 
@@ -91,14 +98,21 @@ def _server_view(c: Cloud, s: Resource, detail: bool) -> dict[str, Any]:
     view: dict[str, Any] = {"id": s["id"], "name": s["name"], "links": _link("servers", s["id"])}
     if not detail:
         return view
-    flavor = c.state.table("flavors").get(s["_flavor"], {})
+    flavor = flavors.of_server(c, s)
     if at_least(2, 47):
         flavor_view: dict[str, Any] = {
             "vcpus": flavor.get("vcpus"), "ram": flavor.get("ram"), "disk": flavor.get("disk"),
-            "ephemeral": 0, "swap": 0, "original_name": flavor.get("name"), "extra_specs": {}}
+            "ephemeral": flavor.get("ephemeral", 0), "swap": flavor.get("swap", 0),
+            "original_name": flavor.get("name"), "extra_specs": flavor.get("extra_specs", {})}
     else:
         flavor_view = {"id": s["_flavor"], "links": _link("flavors", s["_flavor"])}
     view.update({k: v for k, v in s.items() if not k.startswith("_")})
+    if at_least(2, 3):
+        view["OS-EXT-SRV-ATTR:user_data"] = s.get("_user_data")
+    if not allowed(caller(), "os_compute_api:os-extended-server-attributes"):
+        view = {k: v for k, v in view.items() if not k.startswith("OS-EXT-SRV-ATTR:")}
+    if not allowed(caller(), "os_compute_api:servers:show:host_status"):
+        view.pop("host_status", None)
     view.update({
         "addresses": nova.addresses(c, s["id"]), "flavor": flavor_view,
         "image": {"id": s["_image"], "links": _link("images", s["_image"])},
@@ -143,26 +157,96 @@ def _hypervisor_view(c: Cloud, index: int, host: str, detail: bool) -> dict[str,
 
 # --- flavors --------------------------------------------------------------------------------
 
+def _is_public_filter(value: str | None) -> bool | None:
+    """Nova's is_public query: absent = public only, none = all, else a boolean."""
+    if value is None:
+        return True
+    if value.lower() == "none":
+        return None
+    return value.lower() in ("true", "1", "yes", "t", "y", "on")
+
+
 @bp.get(V + "/flavors")
 @bp.get(V + "/flavors/detail")
 def list_flavors() -> Response:
     detail = request.path.endswith("/detail")
-    flavors = list(cloud().state.table("flavors").values())
+    c = cloud()
+    with c.state.lock:
+        items = list(c.state.table("flavors").values())
+    public = _is_public_filter(request.args.get("is_public"))
+    if public is not None:
+        items = [f for f in items if f.get("is_public", True) == public]
     min_ram = request.args.get("minRam")
     if min_ram and min_ram.isdigit():
-        flavors = [f for f in flavors if f["ram"] >= int(min_ram)]
-    return reply({"flavors": [_flavor_view(f, detail) for f in paginate(flavors, request.args)]})
+        items = [f for f in items if f["ram"] >= int(min_ram)]
+    return reply({"flavors": [_flavor_view(f, detail) for f in paginate(items, request.args)]})
+
+
+@bp.post(V + "/flavors")
+def create_flavor() -> Response:
+    enforce(caller(), "os_compute_api:os-flavor-manage:create")
+    body = body_of("flavor", "compute")
+    c = cloud()
+    with c.state.edit():
+        flavor = flavors.create(c, body)
+    return reply({"flavor": _flavor_view(flavor, True)})
 
 
 @bp.get(V + "/flavors/<flavor_id>")
 def get_flavor(flavor_id: str) -> Response:
-    return reply({"flavor": _flavor_view(nova.get_flavor(cloud(), flavor_id), True)})
+    c = cloud()
+    with c.state.lock:
+        return reply({"flavor": _flavor_view(flavors.get(c, flavor_id), True)})
+
+
+@bp.delete(V + "/flavors/<flavor_id>")
+def delete_flavor(flavor_id: str) -> Response:
+    enforce(caller(), "os_compute_api:os-flavor-manage:delete")
+    c = cloud()
+    with c.state.edit():
+        flavors.delete(c, flavor_id)
+    return Response(status=202)
 
 
 @bp.get(V + "/flavors/<flavor_id>/os-extra_specs")
 def flavor_extra_specs(flavor_id: str) -> Response:
-    nova.get_flavor(cloud(), flavor_id)
-    return reply({"extra_specs": {}})
+    c = cloud()
+    with c.state.lock:
+        return reply({"extra_specs": dict(flavors.specs(flavors.get(c, flavor_id)))})
+
+
+@bp.post(V + "/flavors/<flavor_id>/os-extra_specs")
+def create_extra_specs(flavor_id: str) -> Response:
+    enforce(caller(), "os_compute_api:os-flavor-extra-specs:create")
+    body = request_object("compute")
+    c = cloud()
+    with c.state.edit():
+        return reply({"extra_specs": flavors.set_specs(c, flavor_id, body.get("extra_specs"))})
+
+
+@bp.get(V + "/flavors/<flavor_id>/os-extra_specs/<key>")
+def get_extra_spec(flavor_id: str, key: str) -> Response:
+    c = cloud()
+    with c.state.lock:
+        return reply({key: flavors.get_spec(c, flavor_id, key)})
+
+
+@bp.put(V + "/flavors/<flavor_id>/os-extra_specs/<key>")
+def update_extra_spec(flavor_id: str, key: str) -> Response:
+    enforce(caller(), "os_compute_api:os-flavor-extra-specs:update")
+    body = request_object("compute")
+    c = cloud()
+    with c.state.edit():
+        return reply(flavors.update_spec(c, flavor_id, key, body))
+
+
+@bp.delete(V + "/flavors/<flavor_id>/os-extra_specs/<key>")
+def delete_extra_spec(flavor_id: str, key: str) -> Response:
+    enforce(caller(), "os_compute_api:os-flavor-extra-specs:delete")
+    c = cloud()
+    with c.state.edit():
+        flavors.delete_spec(c, flavor_id, key)
+    return Response(status=200)
 
 
 # --- keypairs -------------------------------------------------------------------------------
@@ -170,8 +254,9 @@ def flavor_extra_specs(flavor_id: str) -> Response:
 @bp.get(V + "/os-keypairs")
 def list_keypairs() -> Response:
     c = cloud()
+    user_id = caller().user_id
     with c.state.lock:
-        items = list(c.state.table("keypairs").values())
+        items = [k for k in c.state.table("keypairs").values() if k["user_id"] == user_id]
     return reply({"keypairs": [{"keypair": _keypair_view(k, False)} for k in items]})
 
 
@@ -180,7 +265,7 @@ def create_keypair() -> Response:
     body = body_of("keypair", "compute")
     c = cloud()
     with c.state.edit():
-        kp, private = nova.create_keypair(c, body)
+        kp, private = nova.create_keypair(c, body, caller())
     view = _keypair_view(kp, False) | {"user_id": kp["user_id"]}
     if private:
         view["private_key"] = private
@@ -189,14 +274,17 @@ def create_keypair() -> Response:
 
 @bp.get(V + "/os-keypairs/<name>")
 def get_keypair(name: str) -> Response:
-    return reply({"keypair": _keypair_view(nova.get_keypair(cloud(), name), True)})
+    c = cloud()
+    with c.state.lock:
+        return reply({"keypair": _keypair_view(nova.get_keypair(c, name, caller().user_id),
+                                               True)})
 
 
 @bp.delete(V + "/os-keypairs/<name>")
 def delete_keypair(name: str) -> Response:
     c = cloud()
     with c.state.edit():
-        nova.delete_keypair(c, name)
+        nova.delete_keypair(c, name, caller().user_id)
     return Response(status=204 if at_least(2, 2) else 202)
 
 
@@ -222,13 +310,19 @@ def _pattern(args: Args, name: str) -> re.Pattern[str] | None:
 def list_servers() -> Response:
     detail = request.path.endswith("/detail")
     c = cloud()
+    who = caller()
     args = request.args
+    everyone = args.get("all_tenants", "").lower() not in ("", "0", "false")
+    if everyone:  # 403 for a member, as Nova's new defaults
+        enforce(who, f"os_compute_api:servers:{'detail' if detail else 'index'}:get_all_tenants")
     with c.state.lock:
-        servers = list(c.state.table("servers").values())
+        servers = [s for s in c.state.table("servers").values() if everyone or who.owns(s)]
         name = _pattern(args, "name")
         if name is not None:
             servers = [s for s in servers if name.search(s["name"])]
         for key, field in _SERVER_FILTERS:
+            if key == "host" and not who.is_admin:
+                continue  # an admin's filter: Nova drops it for others
             if args.get(key):
                 servers = [s for s in servers if str(s.get(field)).lower() == args[key].lower()]
         servers = [s for s in servers if matches_tags(s, args)]
@@ -245,7 +339,7 @@ def list_servers() -> Response:
 def get_server(server_id: str) -> Response:
     c = cloud()
     with c.state.lock:
-        return reply({"server": _server_view(c, nova.get_server(c, server_id), True)})
+        return reply({"server": _server_view(c, nova.get_server(c, server_id, caller()), True)})
 
 
 @bp.post(V + "/servers")
@@ -256,7 +350,7 @@ def create_server() -> Response:
     hints = doc.get("os:scheduler_hints") or doc.get("OS-SCH-HNT:scheduler_hints") or {}
     c = cloud()
     with c.state.edit():
-        server = nova.create_server(c, body, hints)
+        server = nova.create_server(c, body, hints, caller())
     server_id = server["id"]
     resp = {"id": server_id, "links": _link("servers", server_id), "OS-DCF:diskConfig": "MANUAL",
             "security_groups": [{"name": n} for n in server["_security_groups"]],
@@ -268,7 +362,7 @@ def create_server() -> Response:
 def delete_server(server_id: str) -> Response:
     c = cloud()
     with c.state.lock:
-        nova.delete_server(c, server_id)
+        nova.delete_server(c, server_id, caller())
     return Response(status=204)
 
 
@@ -276,21 +370,21 @@ def delete_server(server_id: str) -> Response:
 def server_metadata(server_id: str) -> Response:
     c = cloud()
     with c.state.lock:
-        return reply({"metadata": dict(nova.get_server(c, server_id)["metadata"])})
+        return reply({"metadata": dict(nova.get_server(c, server_id, caller())["metadata"])})
 
 
 @bp.get(V + "/servers/<server_id>/os-interface")
 def server_interfaces(server_id: str) -> Response:
     c = cloud()
     with c.state.lock:
-        nova.get_server(c, server_id)
+        nova.get_server(c, server_id, caller())
         ports = [p for p in c.state.table("ports").values() if p["device_id"] == server_id]
         return reply({"interfaceAttachments": [
             {"port_id": p["id"], "net_id": p["network_id"], "mac_addr": p["mac_address"],
              "port_state": p["status"], "fixed_ips": p["fixed_ips"]} for p in ports]})
 
 
-Tags("compute", find=nova.get_server,
+Tags("compute", find=lambda c, server_id: nova.get_server(c, server_id, caller()),
      not_found=lambda tag, server_id: error(404, f"Tag {tag} could not be found."),
      keep_sorted=False).register(bp, V + "/servers/<server_id>", ("list", "add", "remove"))
 
@@ -300,8 +394,12 @@ Tags("compute", find=nova.get_server,
 @bp.get(V + "/os-server-groups")
 def list_server_groups() -> Response:
     c = cloud()
+    who = caller()
+    everyone = request.args.get("all_projects", "").lower() not in ("", "0", "false")
+    if everyone:
+        enforce(who, "os_compute_api:os-server-groups:index:all_projects")
     with c.state.lock:
-        groups = list(c.state.table("server_groups").values())
+        groups = [g for g in c.state.table("server_groups").values() if everyone or who.owns(g)]
     return reply({"server_groups": [_group_view(grp) for grp in groups]})
 
 
@@ -310,7 +408,7 @@ def create_server_group() -> Response:
     body = body_of("server_group", "compute")
     c = cloud()
     with c.state.edit():
-        group = nova.create_server_group(c, body)
+        group = nova.create_server_group(c, body, caller())
     return reply({"server_group": _group_view(group)})
 
 
@@ -318,14 +416,15 @@ def create_server_group() -> Response:
 def get_server_group(group_id: str) -> Response:
     c = cloud()
     with c.state.lock:
-        return reply({"server_group": _group_view(nova.get_server_group(c, group_id))})
+        return reply({"server_group": _group_view(nova.get_server_group(c, group_id,
+                                                                         caller()))})
 
 
 @bp.delete(V + "/os-server-groups/<group_id>")
 def delete_server_group(group_id: str) -> Response:
     c = cloud()
     with c.state.edit():
-        nova.delete_server_group(c, group_id)
+        nova.delete_server_group(c, group_id, caller())
     return Response(status=204)
 
 
@@ -341,8 +440,10 @@ def _hypervisors(pattern: str, detail: bool) -> list[dict[str, Any]]:
 @bp.get(V + "/os-hypervisors")
 @bp.get(V + "/os-hypervisors/detail")
 def list_hypervisors() -> Response:
+    detail = request.path.endswith("/detail")
+    enforce(caller(), f"os_compute_api:os-hypervisors:{'list-detail' if detail else 'list'}")
     pattern = request.args.get("hypervisor_hostname_pattern", "")
-    views = _hypervisors(pattern, request.path.endswith("/detail"))
+    views = _hypervisors(pattern, detail)
     if pattern and not views:
         raise error(404, f"No hypervisor matching '{pattern}' could be found.")
     return reply({"hypervisors": views})
@@ -350,6 +451,7 @@ def list_hypervisors() -> Response:
 
 @bp.get(V + "/os-hypervisors/<pattern>/search")
 def search_hypervisors(pattern: str) -> Response:
+    enforce(caller(), "os_compute_api:os-hypervisors:search")
     views = _hypervisors(pattern, False)
     if not views:
         raise error(404, f"No hypervisor matching '{pattern}' could be found.")
@@ -358,6 +460,7 @@ def search_hypervisors(pattern: str) -> Response:
 
 @bp.get(V + "/os-hypervisors/<hyp_id>")
 def get_hypervisor(hyp_id: str) -> Response:
+    enforce(caller(), "os_compute_api:os-hypervisors:show")
     for view in _hypervisors("", True):
         if hyp_id in (view["id"], view["hypervisor_hostname"]):
             return reply({"hypervisor": view})
@@ -366,6 +469,7 @@ def get_hypervisor(hyp_id: str) -> Response:
 
 @bp.get(V + "/os-services")
 def list_services() -> Response:
+    enforce(caller(), "os_compute_api:os-services:list")
     stamp = now()
     c = cloud()
     items = [{"id": i + 1, "binary": "nova-compute", "host": h, "zone": c.state.zones[h],
@@ -390,6 +494,7 @@ def list_zones() -> Response:
 
 @bp.get(V + "/os-availability-zone/detail")
 def list_zones_detail() -> Response:
+    enforce(caller(), "os_compute_api:os-availability-zone:detail")
     stamp = now()
     zones = cloud().state.zones
     return reply({"availabilityZoneInfo": [
@@ -403,8 +508,9 @@ def list_zones_detail() -> Response:
 @bp.get(V + "/limits")
 def limits() -> Response:
     c = cloud()
-    q = c.state.quotas
-    used = quotas.compute_usage(c)
+    who = caller()
+    q = c.state.quotas_of(who.project_id)
+    used = quotas.compute_usage(c, who.project_id, who.user_id)
     return reply({"limits": {"rate": [], "absolute": {
         "maxTotalInstances": q.instances, "maxTotalCores": q.cores, "maxTotalRAMSize": q.ram,
         "maxTotalKeypairs": q.key_pairs, "maxServerMeta": q.metadata_items,
@@ -416,8 +522,8 @@ def limits() -> Response:
 
 def _quota_set(project_id: str, detail: bool) -> dict[str, Any]:
     c = cloud()
-    limit = quotas.limits(c)
-    used = quotas.compute_usage(c)
+    limit = quotas.limits(c, project_id)
+    used = quotas.compute_usage(c, project_id, caller().user_id)
     out: dict[str, Any] = {"id": project_id}
     for name in quotas.COMPUTE:
         out[name] = {"limit": limit[name], "in_use": used[name], "reserved": 0} if detail \
@@ -428,18 +534,22 @@ def _quota_set(project_id: str, detail: bool) -> dict[str, Any]:
 @bp.get(V + "/os-quota-sets/<project_id>")
 @bp.get(V + "/os-quota-sets/<project_id>/defaults")
 def get_quota_set(project_id: str) -> Response:
+    if not request.path.endswith("/defaults"):
+        enforce(caller(), "os_compute_api:os-quota-sets:show", {"project_id": project_id})
     return reply({"quota_set": _quota_set(project_id, False)})
 
 
 @bp.get(V + "/os-quota-sets/<project_id>/detail")
 def get_quota_set_detail(project_id: str) -> Response:
+    enforce(caller(), "os_compute_api:os-quota-sets:detail", {"project_id": project_id})
     return reply({"quota_set": _quota_set(project_id, True)})
 
 
 @bp.put(V + "/os-quota-sets/<project_id>")
 def update_quota_set(project_id: str) -> Response:
+    enforce(caller(), "os_compute_api:os-quota-sets:update", {"project_id": project_id})
     body = body_of("quota_set", "compute")
-    quotas.update(cloud(), body, quotas.COMPUTE,
+    quotas.update(cloud(), project_id, body, quotas.COMPUTE,
                   lambda name: error(400, f"Invalid input for field/attribute {name}."))
     view = _quota_set(project_id, False)
     view.pop("id")

@@ -1,4 +1,8 @@
-"""Neutron v2.0 subset over HTTP: collections, router actions, tags, quotas, extensions."""
+"""Neutron v2.0 subset over HTTP: collections, router actions, tags, quotas, extensions, agents.
+
+Every call is the token's project's: lists show what the caller may see (neutron.visible),
+another project's items are not found, and creates and updates pass Neutron's policy checks
+(policy.enforce_neutron: the admin-only attributes such as router:external and provider:*)."""
 
 from __future__ import annotations
 
@@ -7,11 +11,13 @@ from typing import Any, NamedTuple
 
 from flask import Blueprint, Response, request
 
-from .. import neutron, quotas
+from .. import agents, neutron, quotas, security
 from ..context import Cloud
+from ..errors import ApiError
 from ..errors import neutron as error
+from ..policy import Caller, allowed, enforce, enforce_neutron, hide_fields
 from ..state import Resource
-from .base import base_url, body_of, cloud, filtered, guard, only_fields, paginate, reply
+from .base import base_url, body_of, caller, cloud, filtered, guard, only_fields, paginate, reply, request_object
 from .tags import Tags
 
 bp = Blueprint("network", __name__, url_prefix="/network")
@@ -30,8 +36,8 @@ class Collection(NamedTuple):
     url: str
     table: str
     key: str
-    create: Callable[[Cloud, dict[str, Any]], Resource]
-    update: Callable[[Cloud, Resource, dict[str, Any]], None]
+    create: Callable[[Cloud, dict[str, Any], Caller], Resource]
+    update: Callable[[Cloud, Resource, dict[str, Any], Caller], None]
     delete: Callable[[Cloud, str], None]
 
 
@@ -47,10 +53,12 @@ COLLECTIONS = [
     Collection("floatingips", "floatingips", "floatingip", neutron.create_floatingip,
                neutron.update_floatingip, neutron.delete_floatingip),
     Collection("security-groups", "security_groups", "security_group",
-               neutron.create_security_group, lambda c, item, body: _update_group(item, body),
+               lambda c, body, who: neutron.create_security_group(c, body, who),
+               lambda c, item, body, who: _update_group(item, body),
                neutron.delete_security_group),
     Collection("security-group-rules", "security_group_rules", "security_group_rule",
-               neutron.create_rule, lambda c, item, body: _no_update(), neutron.delete_rule),
+               lambda c, body, who: neutron.create_rule(c, body, who),
+               lambda c, item, body, who: _no_update(), neutron.delete_rule),
 ]
 BY_URL = {entry.url: entry for entry in COLLECTIONS}
 
@@ -76,6 +84,7 @@ EXTENSIONS = [
     ("fip-port-details", "Floating IP Port Details Extension", "port_details"),
     ("extraroute", "Neutron Extra Route", "Extra routes configuration for L3 router"),
     ("project-id", "project_id field enabled", "project_id"),
+    ("agent", "agent", "The agent management extension."),
 ]
 
 
@@ -91,9 +100,10 @@ def _no_update() -> None:
 
 
 def _view(table: str, item: Resource) -> Resource:
+    """The item as the caller may see it (admin-only fields such as provider:* left out)."""
     if table == "security_groups":
         return neutron.group_view(cloud(), item)
-    return neutron.public(item)
+    return hide_fields(caller(), table, neutron.public(item))
 
 
 def _collection(name: str) -> Collection:
@@ -135,14 +145,34 @@ def availability_zones() -> Response:
         {"name": "nova", "resource": kind, "state": "available"} for kind in ("network", "router")]})
 
 
+@bp.get("/v2.0/agents")
+def list_agents() -> Response:
+    """Neutron's default policy (get_agent: admin only) filters the list: a member gets 200 and
+    an empty list, not a 403."""
+    items = agents.agents(cloud()) if allowed(caller(), "get_agent") else []
+    items = paginate(filtered(items, request.args), request.args)
+    return reply({"agents": [only_fields(i, request.args) for i in items]})
+
+
+@bp.get("/v2.0/agents/<agent_id>")
+def get_agent(agent_id: str) -> Response:
+    """Not an admin: 404, as Neutron pretends what policy hides does not exist."""
+    for item in agents.agents(cloud()) if allowed(caller(), "get_agent") else []:
+        if item["id"] == agent_id:
+            return reply({"agent": only_fields(item, request.args)})
+    raise error(404, "AgentNotFound", f"Agent {agent_id} could not be found.")
+
+
 @bp.get("/v2.0/<name>")
 def list_items(name: str) -> Response:
     col = _collection(name)
     c = cloud()
+    who = caller()
     with c.state.lock:
         if col.table == "security_groups":
-            neutron.default_group(c)
-        items = [_view(col.table, item) for item in c.state.table(col.table).values()]
+            neutron.default_group(c, who.project_id)
+        items = [_view(col.table, item) for item in c.state.table(col.table).values()
+                 if neutron.visible(c, col.table, item, who)]
     items = paginate(filtered(items, request.args), request.args)
     return reply({col.url.replace("-", "_"): [only_fields(i, request.args) for i in items]})
 
@@ -151,13 +181,41 @@ def list_items(name: str) -> Response:
 def create_item(name: str) -> Response:
     col = _collection(name)
     c = cloud()
+    who = caller()
+    if col.table == "security_group_rules":
+        bulk = request_object("network").get("security_group_rules")
+        if bulk is not None:
+            return _create_rules(c, bulk, who)
     body = body_of(col.key, "network")
+    enforce_neutron(who, f"create_{col.key}", col.key, body)
     with c.state.edit():
-        item = col.create(c, body)
+        item = col.create(c, body, who)
         if body.get("tags"):
             item["tags"] = sorted(set(map(str, body["tags"])))
         view = _view(col.table, item)
     return reply({col.key: view}, 201)
+
+
+def _create_rules(c: Cloud, bodies: Any, who: Caller) -> Response:
+    """Neutron's bulk create of security group rules ({"security_group_rules": [...]}): all of
+    them or none, and the servers' filters pushed once (a run adding a rule per floating IP of
+    64 VMs would otherwise rewrite every VM's filter after each rule)."""
+    if not isinstance(bodies, list) or not bodies or not all(isinstance(b, dict) for b in bodies):
+        raise error(400, "BadRequest", "Resource body must contain 'security_group_rules': a list of objects.")
+    with c.state.edit():
+        made: list[Resource] = []
+        try:
+            for body in bodies:
+                enforce_neutron(who, "create_security_group_rule", "security_group_rule", body)
+                made.append(neutron.create_rule(c, body, who, push=False))
+        except ApiError:
+            table = c.state.table("security_group_rules")
+            for rule in made:
+                table.pop(rule["id"], None)
+            raise
+        security.push(c)
+        views = [_view("security_group_rules", rule) for rule in made]
+    return reply({"security_group_rules": views}, 201)
 
 
 @bp.get("/v2.0/<name>/<item_id>")
@@ -165,7 +223,7 @@ def get_item(name: str, item_id: str) -> Response:
     col = _collection(name)
     c = cloud()
     with c.state.lock:
-        view = _view(col.table, neutron.get(c, col.table, item_id))
+        view = _view(col.table, neutron.get(c, col.table, item_id, caller()))
     return reply({col.key: only_fields(view, request.args)})
 
 
@@ -173,10 +231,12 @@ def get_item(name: str, item_id: str) -> Response:
 def update_item(name: str, item_id: str) -> Response:
     col = _collection(name)
     c = cloud()
+    who = caller()
     body = body_of(col.key, "network")
     with c.state.edit():
-        item = neutron.get(c, col.table, item_id)
-        col.update(c, item, body)
+        item = neutron.get(c, col.table, item_id, who)
+        enforce_neutron(who, f"update_{col.key}", col.key, body, item)
+        col.update(c, item, body, who)
         view = _view(col.table, item)
     return reply({col.key: view})
 
@@ -185,7 +245,9 @@ def update_item(name: str, item_id: str) -> Response:
 def delete_item(name: str, item_id: str) -> Response:
     col = _collection(name)
     c = cloud()
+    who = caller()
     with c.state.edit():
+        enforce(who, f"delete_{col.key}", neutron.get(c, col.table, item_id, who))
         col.delete(c, item_id)
     return Response(status=204)
 
@@ -194,11 +256,13 @@ def delete_item(name: str, item_id: str) -> Response:
 def router_action(router_id: str, action: str) -> Response:
     if action in ("add_router_interface", "remove_router_interface"):
         c = cloud()
+        who = caller()
         body = body_of(None, "network")
         with c.state.edit():
-            router = neutron.get(c, "routers", router_id)
+            router = neutron.get(c, "routers", router_id, who)
+            enforce(who, action, router)
             act = neutron.add_interface if action.startswith("add") else neutron.remove_interface
-            info = act(c, router, body)
+            info = act(c, router, body, who)
         return reply(info)
     if action == "tags":  # this route shadows the tags one for routers
         return TAGS.replace_tags(name="routers", item_id=router_id)
@@ -208,7 +272,7 @@ def router_action(router_id: str, action: str) -> Response:
 # --- tags -----------------------------------------------------------------------------------
 
 def _tagged(c: Cloud, name: str, item_id: str) -> Resource:
-    return neutron.get(c, _collection(name).table, item_id)
+    return neutron.get(c, _collection(name).table, item_id, caller())
 
 
 TAGS = Tags("network", find=_tagged,
@@ -221,19 +285,28 @@ TAGS.register(bp, "/v2.0/<name>/<item_id>")
 # --- quotas ---------------------------------------------------------------------------------
 
 def _quota(project_id: str) -> dict[str, Any]:
-    limit = quotas.limits(cloud())
+    limit = quotas.limits(cloud(), project_id)
     return {name: limit[name] for name in quotas.NETWORK} | {"project_id": project_id,
                                                             "tenant_id": project_id}
 
 
 @bp.get("/v2.0/quotas")
 def list_quotas() -> Response:
-    return reply({"quotas": [_quota(cloud().state.identity.project_id)]})
+    """The projects whose quotas were set (and the caller's own); Neutron: admin only."""
+    who = caller()
+    if not who.is_admin:
+        raise error(403, "AdminRequired", "User does not have admin privileges: Only admin "
+                                          "can view or configure quota.")
+    c = cloud()
+    with c.state.lock:
+        projects = list(dict.fromkeys([who.project_id, *c.state.quotas]))
+    return reply({"quotas": [_quota(p) for p in projects]})
 
 
 @bp.get("/v2.0/quotas/<project_id>")
 @bp.get("/v2.0/quotas/<project_id>/default")
 def get_quota(project_id: str) -> Response:
+    enforce(caller(), "get_quota", {"project_id": project_id})
     q = _quota(project_id)
     q.pop("project_id")
     q.pop("tenant_id")
@@ -243,8 +316,9 @@ def get_quota(project_id: str) -> Response:
 @bp.get("/v2.0/quotas/<project_id>/details")
 @bp.get("/v2.0/quotas/<project_id>/details.json")
 def get_quota_details(project_id: str) -> Response:
+    enforce(caller(), "get_quota", {"project_id": project_id})
     c = cloud()
-    limit = quotas.limits(c)
+    limit = quotas.limits(c, project_id)
     used = quotas.network_usage(c, project_id)
     return reply({"quota": {name: {"limit": limit[name], "used": used[name], "reserved": 0}
                             for name in quotas.NETWORK}})
@@ -252,7 +326,8 @@ def get_quota_details(project_id: str) -> Response:
 
 @bp.put("/v2.0/quotas/<project_id>")
 def update_quota(project_id: str) -> Response:
+    enforce(caller(), "update_quota", {"project_id": project_id})
     body = body_of("quota", "network")
-    quotas.update(cloud(), body, quotas.NETWORK,
+    quotas.update(cloud(), project_id, body, quotas.NETWORK,
                   lambda name: error(400, "HTTPBadRequest", f"Invalid input for {name}."))
     return get_quota(project_id)

@@ -2,24 +2,37 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import threading
 from pathlib import Path
 from typing import TypeVar
 
+from pytest_vmtp import gmond_daemon
+from pytest_vmtp.gmond_daemon import GmondHandle, start_gmond
 from pytest_vmtp.procgroup import cmdline, kill_groups
 from pytest_vmtp.sshd import SshdHandle, start_sshd
 
-from . import cleanup, impair, physnets
+from . import cleanup, impair, mcast_relay, physnets
 from .addressing import NETWORK_NODE, Addressing
+from .dhcp import DhcpServers
 from .hosts import Host, Underlay
-from .model import End, Leg, LegState, PortSpec, ProviderSegment, SecurityRule, ServerSpec
+from .model import (
+    DhcpSpec,
+    End,
+    Leg,
+    LegState,
+    PortSpec,
+    ProviderSegment,
+    SecurityRule,
+    ServerSpec,
+)
 from .names import MGMT_LEG, Names, check_prefix
 from .networks import Network, add_bridge, plug_network, unplug_network
 from .nl import DataplaneError, Ns, kill_named, named_pids, ns_pids, remove_ns
 from .record import Record, record_path
 from .routers import Gateway, Routers
-from .servers import Servers
+from .servers import SRIOV_KINDS, Servers
 
 _Part = TypeVar("_Part")
 
@@ -33,6 +46,8 @@ class LinuxDataplane:
     physical_networks: names of the physical networks provider networks use (physnets.py;
     the server passes vmtp-localcloud's --physical-networks, physnet1 by default).
     external: False = no external network (its range and bridge are not used).
+    multicast_relay: routers relay IPv4 multicast between their internal networks, as OVN's
+    with mcast_relay (mcast_relay.py); False: they forward none, as Neutron's L3 agent.
     """
 
     def __init__(self, prefix: str = "vlc", compute_hosts: int = 2,
@@ -40,13 +55,14 @@ class LinuxDataplane:
                  mgmt_cidr: str = "198.51.100.0/24",
                  external_cidr: str = "203.0.113.0/24",
                  physical_networks: tuple[str, ...] = (),
-                 external: bool = True) -> None:
+                 external: bool = True, multicast_relay: bool = True) -> None:
         if not 1 <= compute_hosts <= 200:
             raise ValueError("compute_hosts must be between 1 and 200")
         if len(physical_networks) > 9 or len(set(physical_networks)) != len(physical_networks):
             raise ValueError("physical_networks: at most 9, each named once")
         self.physnets = list(physical_networks)
         self.external = external
+        self.multicast_relay = multicast_relay
         self.prefix = check_prefix(prefix)
         self.names = Names(prefix)
         self.compute_hosts = compute_hosts
@@ -60,8 +76,10 @@ class LinuxDataplane:
         self._underlay: Underlay | None = None
         self._servers: Servers | None = None
         self._routers: Routers | None = None
+        self._dhcp: DhcpServers | None = None
         self._networks: dict[str, Network] = {}
         self._host_sshd: dict[str, SshdHandle] = {}
+        self._host_gmond: dict[str, GmondHandle] = {}
         self.impairer = impair.Impairer()
 
     # -- life cycle ---------------------------------------------------------------------------
@@ -71,6 +89,8 @@ class LinuxDataplane:
             if self._started:
                 return
             self.addressing.check_free(external=self.external)
+            if self.multicast_relay:
+                mcast_relay.check_available()
             self.state_dir.mkdir(parents=True, exist_ok=True)
             path = record_path(self.state_dir, self.prefix)
             if path.exists() or cleanup.leftovers(self.prefix)["namespaces"]:
@@ -91,10 +111,17 @@ class LinuxDataplane:
                         physnets.plug_host(self._root, self.names, self._record, index, node)
                 self._servers = Servers(self.names, self._record, self._root, self.workdir,
                                         host_key)
-                self._routers = Routers(self.names, self._record, self._root)
+                self._routers = Routers(self.names, self._record, self._root, self.workdir,
+                                        self.multicast_relay)
+                self._dhcp = DhcpServers(self.names, self._record, self.workdir)
                 if host_authorized_keys:
                     for host in self.hosts():
                         self._start_host_sshd(self._host(host), host_authorized_keys, host_key)
+                if gmond_daemon.available():
+                    for host in self.hosts():
+                        self._start_host_gmond(self._host(host))
+                else:
+                    logging.warning("no gmond (install ganglia-monitor): the compute hosts report no CPU load")
             except BaseException:
                 self.stop()
                 raise
@@ -113,22 +140,38 @@ class LinuxDataplane:
         self._host_sshd[host.name] = handle
         self._require_record().add("pids", handle.pid)
 
+    def _start_host_gmond(self, host: Host) -> None:
+        """Ganglia's gmond on the host's management address, as on a monitored compute node
+        (gmond_daemon.py); its pid goes into the crash record once it listens (killed before
+        that, it is still found by `clean`, which kills every process of the host's namespace)."""
+        handle = start_gmond(self.workdir / host.netns, host.ip, netns=host.netns, location=host.name)
+        self._host_gmond[host.name] = handle
+        self._require_record().add("pids", handle.pid)
+
+    def host_gmond_port(self) -> int | None:
+        """The TCP port the compute hosts' gmond answers on at their management address; None
+        when they run none (ganglia-monitor not installed)."""
+        return gmond_daemon.PORT if self._host_gmond else None
+
     def stop(self) -> None:
         """Remove every kernel object and process this dataplane made (idempotent)."""
         with self._lock:
             if not self._started:
                 return
-            handles = list(self._host_sshd.values())
+            pids = [h.pid for h in self._host_sshd.values()] + [g.pid for g in self._host_gmond.values()]
             if self._servers is not None:
-                handles += [s.sshd for s in self._servers.servers.values() if s.sshd]
+                pids += [s.sshd.pid for s in self._servers.servers.values() if s.sshd]
                 self._servers.servers.clear()
             self._host_sshd.clear()
+            self._host_gmond.clear()
             self.impairer.stop()
-            kill_groups([h.pid for h in handles], wait=5.0)  # sshd needs no graceful stop
-            for handle in handles:
-                self._require_record().discard("pids", handle.pid)
+            kill_groups(pids, wait=5.0)  # neither sshd nor gmond needs a graceful stop
+            for pid in pids:
+                self._require_record().discard("pids", pid)
             if self._routers is not None:
                 self._routers.routers.clear()
+            if self._dhcp is not None:
+                self._dhcp.clear()
             if self._underlay is not None:
                 self._underlay.teardown()
             self._networks.clear()
@@ -208,6 +251,15 @@ class LinuxDataplane:
         for host in self._underlay.hosts.values():
             unplug_network(host, net)
 
+    def update_dhcp(self, network_id: str, spec: DhcpSpec | None) -> None:
+        with self._lock:
+            net = self._networks.get(network_id)
+        if spec is not None and (net is None or net.external):
+            raise DataplaneError(f"DHCP server of network {network_id}: not ensured or external")
+        if self._dhcp is None or self._underlay is None:
+            return
+        self._dhcp.update(network_id, spec, net, self._underlay.hosts[NETWORK_NODE])
+
     def add_provider_gateway(self, network_id: str, ip: str, prefixlen: int) -> None:
         net, index = self._provider(network_id)
         assert net.provider is not None
@@ -236,9 +288,18 @@ class LinuxDataplane:
             networks = dict(self._networks)
         if missing:
             raise DataplaneError(f"server {spec.server_id}: networks {missing} not ensured")
+        vf_lowers = {}
+        for port in spec.ports:
+            if port.vnic_type in SRIOV_KINDS:
+                segment = networks[port.network_id].provider
+                if segment is None:  # binding.py refuses these before a boot is asked for
+                    raise DataplaneError(f"port {port.port_id}: vnic_type {port.vnic_type} needs "
+                                         "a flat or VLAN provider network")
+                index = physnets.check_segment(self.physnets, segment)
+                vf_lowers[port.port_id] = physnets.plug_vf_uplink(host, index, segment)
         servers = self._ready(self._servers)
         try:
-            servers.boot(spec, host, networks)
+            servers.boot(spec, host, networks, vf_lowers)
         except BaseException:
             servers.delete(spec.server_id)
             raise
@@ -316,6 +377,8 @@ class LinuxDataplane:
         legs = {}
         for index, port in enumerate(server.spec.ports):
             device = End(server.netns, f"eth{index}")
+            if port.port_id in server.vfs:
+                continue  # an SR-IOV VF has no far end on this machine to impair
             if port.port_id in server.external:
                 legs[port.port_id] = Leg(device, End(None, self.names.external_tap(port.port_id)))
             else:

@@ -10,6 +10,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+IPV6_SLAAC = "slaac"
+DHCPV6_STATELESS = "dhcpv6-stateless"
+DHCPV6_STATEFUL = "dhcpv6-stateful"
+IPV6_MODES = (DHCPV6_STATEFUL, DHCPV6_STATELESS, IPV6_SLAAC)  # Neutron's order (its 400 lists them so)
+
+
+@dataclass(frozen=True)
+class Ipv6Address:
+    """One IPv6 fixed IP of a port and what its subnet says about it.
+
+    On a VM's port the data path never sets it: the guest learns it from router
+    advertisements (SLAAC) or DHCPv6, and the data path only checks that it arrived. On a
+    router's port it is the subnet's gateway, set on the qr- leg and advertised by radvd."""
+
+    ip: str
+    cidr: str  # the subnet, e.g. "fd5e:5:1::/64"
+    ra_mode: str | None = None  # ipv6_ra_mode: who sends router advertisements (None: not us)
+    address_mode: str | None = None  # ipv6_address_mode: slaac, dhcpv6-stateless, -stateful
+
+    @property
+    def prefixlen(self) -> int:
+        return int(self.cidr.rpartition("/")[2])
+
 
 @dataclass(frozen=True)
 class PortSpec:
@@ -18,10 +41,31 @@ class PortSpec:
     port_id: str
     network_id: str
     mac: str
-    ip: str
+    ip: str  # the port's IPv4 address ("" for a port with IPv6 addresses only)
     prefixlen: int
     gateway: str | None  # the subnet's gateway (None: no default route)
     mtu: int = 1450
+    ipv6: tuple[Ipv6Address, ...] = ()  # its IPv6 fixed IPs (dual stack: besides ip)
+    # normal: a tap on the network's bridge, filtered by the security groups; direct /
+    # macvtap: an SR-IOV VF emulated by a macvlan / macvtap on the host's physical network,
+    # beside the bridge and unfiltered (binding.py decided that the network allows it).
+    vnic_type: str = "normal"
+    # True: the data path gives the VM its IPv4 address (standing for the DHCP agent); False
+    # (the subnet's enable_dhcp is off): the VM has none unless its config drive says it
+    # (firstboot).
+    dhcp: bool = True
+
+
+@dataclass(frozen=True)
+class DhcpSpec:
+    """A network's DHCPv6 server (dnsmasq in a qdhcp- namespace, as Neutron's DHCP agent runs
+    it) for its DHCPv6 subnets: stateful ones hand out the hosts' addresses, stateless ones
+    only options."""
+
+    port: PortSpec  # the network:dhcp port (its IPv6 addresses on those subnets)
+    subnets: tuple[tuple[str, str, str], ...]  # (subnet id, cidr, ipv6_address_mode)
+    hosts: tuple[tuple[str, str], ...] = ()  # (mac, IPv6 address) of every port on stateful ones
+    dns_servers: tuple[str, ...] = ()  # the subnets' IPv6 dns_nameservers
 
 
 @dataclass(frozen=True)
@@ -53,6 +97,10 @@ class ServerSpec:
     start_sshd: bool = True  # False: fault injection, the "VM" boots but sshd never starts
     security_rules: tuple[SecurityRule, ...] = field(default_factory=tuple)
     port_security: bool = True  # False: no filtering at all on its ports
+    # The config drive's files (path under the drive -> content), () for none: written to a
+    # directory of the VM's whose path its sshd sessions find in $VMTP_CONFIG_DRIVE; a first
+    # boot step in the VM then reads network_data.json, as cloud-init does (firstboot.py).
+    config_drive: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -113,6 +161,10 @@ class Dataplane(Protocol):
     def hosts(self) -> list[str]:
         """Compute host names, e.g. ["compute1", "compute2"]."""
 
+    def host_gmond_port(self) -> int | None:
+        """The TCP port of the Ganglia gmond each compute host runs on its management address
+        (its CPU load, as a monitored cloud's hosts report it); None when they run none."""
+
     def host_address(self, host: str) -> str:
         """The compute host's management IP (Nova's hypervisor host_ip), reachable from root."""
 
@@ -132,6 +184,10 @@ class Dataplane(Protocol):
 
     def delete_network(self, network_id: str) -> None: ...
 
+    def update_dhcp(self, network_id: str, spec: DhcpSpec | None) -> None:
+        """Bring the network's DHCPv6 server to spec: its namespace and leg made, dnsmasq
+        started or told of new hosts (SIGHUP); None: stopped and removed."""
+
     def add_provider_gateway(self, network_id: str, ip: str, prefixlen: int) -> None:
         """This machine takes ip/prefixlen on the provider network (the physical router of its
         subnet), so it reaches the network's VMs directly. DataplaneError when the range is
@@ -141,8 +197,11 @@ class Dataplane(Protocol):
 
     def boot_server(self, spec: ServerSpec) -> None:
         """Namespace + veth(s) on the host's bridge(s), addresses, routes, filters, sshd.
+        IPv4 addresses are set; IPv6 ones the guest configures itself (router
+        advertisements, and a DHCPv6 client when they say so).
 
-        Returns when sshd listens (or at once when start_sshd is False)."""
+        Returns when sshd listens and the ports' IPv6 addresses are there (or at once when
+        start_sshd is False)."""
 
     def delete_server(self, server_id: str) -> None: ...
 
@@ -151,8 +210,9 @@ class Dataplane(Protocol):
 
         Stateful: replies to allowed flows always pass. Ingress: only what a rule allows
         (no ingress rule: nothing gets in). Egress: no egress rule at all means everything
-        may leave (Neutron's default group); with egress rules, only those. IPv6 rules are
-        ignored (the VMs have IPv4 only)."""
+        may leave (Neutron's default group); with egress rules, only those. IPv4 rules go to
+        iptables, IPv6 rules to ip6tables (with the ICMPv6 and DHCPv6 rules Neutron's
+        firewall adds by itself)."""
 
     def create_router(self, router_id: str) -> None: ...
 
@@ -165,7 +225,8 @@ class Dataplane(Protocol):
     def clear_router_gateway(self, router_id: str) -> None: ...
 
     def add_router_interface(self, router_id: str, port: PortSpec) -> None:
-        """A leg on the port's network with the port's IP (usually the subnet gateway)."""
+        """A leg on the port's network with the port's IP (usually the subnet gateway); IPv6
+        addresses are routed and advertised (radvd) as their subnets' ra_mode says."""
 
     def remove_router_interface(self, router_id: str, port_id: str) -> None: ...
 
@@ -211,7 +272,8 @@ class DataplaneClass(Protocol):
 
     def __call__(self, *, prefix: str, compute_hosts: int, state_dir: Path,
                  mgmt_cidr: str = ..., external_cidr: str = ...,
-                 physical_networks: tuple[str, ...] = ..., external: bool = ...) -> Dataplane: ...
+                 physical_networks: tuple[str, ...] = ..., external: bool = ...,
+                 multicast_relay: bool = ...) -> Dataplane: ...
 
     def clean(self, prefix: str, state_dir: Path | str) -> None:
         """Remove every kernel object and process of this prefix, even after a kill -9."""

@@ -78,6 +78,10 @@ class Names:
     def router_ns(self, router_id: str) -> str:
         return f"{self.prefix}-qrouter-{short(router_id, 8)}"
 
+    def dhcp_ns(self, network_id: str) -> str:
+        """A network's DHCP server (Neutron's qdhcp-<network id>)."""
+        return f"{self.prefix}-qdhcp-{short(network_id, 8)}"
+
     # -- inside namespaces (no prefix needed: the namespace is ours) ---------------------------
     @staticmethod
     def network_bridge(network_id: str) -> str:
@@ -120,9 +124,21 @@ class Names:
         return f"s{index}v{vid or 0}"
 
     @staticmethod
+    def vf_port(index: int, vid: int | None) -> str:
+        """The trunk's tag port of a segment's SR-IOV "NIC" (its VFs' uplink), in a host namespace."""
+        return f"f{index}t{vid or 0}"
+
+    @staticmethod
+    def vf_lower(index: int, vid: int | None) -> str:
+        """The other end of that veth: the lower device of the segment's VFs (macvlan/macvtap)."""
+        return f"f{index}p{vid or 0}"
+
+    @staticmethod
     def sg_chain(port_id: str, direction: str) -> str:
-        """iptables chain of a port's filter, "sg-i<10>" (ingress) / "sg-o<10>" (egress)."""
-        return f"sg-{'i' if direction == 'ingress' else 'o'}{short(port_id, 10)}"
+        """iptables chain of a port's filter, "sg-i<10>" (ingress) / "sg-o<10>" (egress), and
+        ip6tables' "sg-s<10>" (spoof: the addresses the port may send from)."""
+        tag = {"ingress": "i", "egress": "o", "spoof": "s"}[direction]
+        return f"sg-{tag}{short(port_id, 10)}"
 
 
 MGMT_LEG = "mgmt0"  # a host namespace's end of its management veth

@@ -134,18 +134,12 @@ def ns_pids(name: str) -> list[int]:
 
 def named_pids(name: str, process_name: str) -> list[int]:
     """The processes called process_name (their comm, as ps shows it) in namespace name."""
-    try:
-        inode = os.stat(NETNS_DIR / name).st_ino
-    except FileNotFoundError:
-        return []
     found = []
-    for proc in psutil.process_iter(["name"]):
-        if proc.info["name"] != process_name:
-            continue
+    for pid in ns_pids(name):
         try:
-            if os.stat(f"/proc/{proc.pid}/ns/net").st_ino == inode:
-                found.append(proc.pid)
-        except OSError:
+            if psutil.Process(pid).name() == process_name:
+                found.append(pid)
+        except psutil.Error:
             continue  # gone meanwhile
     return found
 

@@ -4,6 +4,9 @@ plugs them, with this machine as the datacenter's switch and router.
 Root namespace: one bridge `<prefix>-p<i>` per physical network (physnet1 is i=1); every host
 namespace (the compute hosts and the network node) has a leg on it: `<prefix>-p<i><host>`
 here, `phys<i>` there, a port of the host's bridge `trunk<i>`.
+SR-IOV ports (vnic_type direct, macvtap) of a segment hang off its VF uplink on the trunk
+(`f<i>t<vid>`, a tag port too, whose other end `f<i>p<vid>` is their lower device), beside the
+network's bridge: no bridge port, no security-group filter, as a VF bypasses the host.
 A provider network's segment on a host: a veth from the trunk (`s<i>t<vid>`, a tag port, see
 tagging.py) to the network's own bridge `brq<net>` (`s<i>v<vid>`); vid 0 names the flat,
 untagged segment. So the frames of every segment share the physical network, tagged, and
@@ -59,6 +62,23 @@ def plug_segment(host: Host, index: int, segment: ProviderSegment, bridge: str) 
 def unplug_segment(host: Host, index: int, segment: ProviderSegment) -> None:
     with host.ns.session() as ns:
         ns.del_link(Names.segment_port(index, segment.vid))
+        ns.del_link(Names.vf_port(index, segment.vid))  # its VFs' uplink, if any booted here
+
+
+def plug_vf_uplink(host: Host, index: int, segment: ProviderSegment) -> str:
+    """The segment's SR-IOV uplink on the host (idempotent): a tag port on the trunk whose
+    other end, left out of every bridge, is the lower device of the segment's VFs. The VFs
+    (macvlan or macvtap in bridge mode: the NIC's embedded switch, hw_veb) reach each other
+    on it directly and the physical network through the tag port, tagged as the segment is,
+    as an SR-IOV NIC tags a VF's frames. Returns the lower device's name."""
+    port, lower = Names.vf_port(index, segment.vid), Names.vf_lower(index, segment.vid)
+    with host.ns.session() as ns:
+        if ns.index(port) is None:
+            ns.ipr.link("add", ifname=port, kind="veth", peer={"ifname": lower})
+        make_tag_port(ns, port, segment.vid)
+        ns.up(port, master=ns.must_index(Names.trunk(index)))
+        ns.up(lower)
+    return lower
 
 
 def add_gateway(root: Ns, names: Names, record: Record, index: int, segment: ProviderSegment,

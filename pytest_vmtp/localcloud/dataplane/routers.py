@@ -9,15 +9,28 @@ NAT, as neutron.agent.l3 lays it out (one iptables-restore per change, whole tab
                    -s fixed -> SNAT fip          (floating IP's own traffic)
                    -o qg -> SNAT gateway ip      (router's subnets, when snat is on)
                    DNATed, not from outside -> SNAT gateway ip (hairpin to a floating IP)
+
+IPv6: the router forwards IPv6 between its interfaces (no NAT: Neutron has none for IPv6)
+and runs radvd, as the L3 agent does, on every qr- leg with an IPv6 subnet (ipv6.py renders
+its configuration; a change of interfaces is a SIGHUP, the last one gone stops it).
+
+Multicast: with multicast_relay (the local cloud's default) the router relays IPv4 multicast
+between its internal networks to groups with listeners, as OVN's mcast_relay does
+(mcast_relay.py: an nftables table in the namespace, redone on every change of interfaces);
+without it, as Neutron's L3 agent, it forwards none.
 """
 
 from __future__ import annotations
 
+import shutil
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pyroute2.netlink.exceptions import NetlinkError
 
+from . import daemons, ipv6, mcast_relay
+from .daemons import Daemon
 from .hosts import Host
 from .model import PortSpec
 from .names import Names
@@ -45,6 +58,8 @@ class Router:
     gateway: Gateway | None = None
     ports: dict[str, PortSpec] = field(default_factory=dict)
     floating: dict[str, str] = field(default_factory=dict)  # floating ip -> fixed ip
+    radvd: Daemon | None = None
+    relayed: tuple[str, ...] = ()  # the qr- legs the multicast relay serves now
 
     @property
     def qg(self) -> str:
@@ -76,8 +91,10 @@ def render_nat(router: Router) -> str:
 
 
 class Routers:
-    def __init__(self, names: Names, record: Record, root: Ns) -> None:
-        self.names, self.record, self.root = names, record, root
+    def __init__(self, names: Names, record: Record, root: Ns, workdir: Path,
+                 multicast_relay: bool = False) -> None:
+        self.names, self.record, self.root, self.workdir = names, record, root, workdir
+        self.multicast_relay = multicast_relay
         self.routers: dict[str, Router] = {}
         self._lock = threading.Lock()
 
@@ -95,6 +112,10 @@ class Routers:
             self.record.add("namespaces", netns)
             create_ns(netns)
             sysctl(netns, "net.ipv4.ip_forward", "1")
+            for key, value in ipv6.INFRA_SYSCTLS:
+                sysctl(netns, f"net.ipv6.conf.default.{key}", value)
+                sysctl(netns, f"net.ipv6.conf.all.{key}", value)
+            sysctl(netns, "net.ipv6.conf.all.forwarding", "1")
             self.routers[router_id] = Router(router_id, netns, Ns(netns))
 
     def delete(self, router_id: str) -> None:
@@ -104,8 +125,11 @@ class Routers:
         if router is not None:
             with router.lock:
                 self._drop_gateway_leg(router)
+                daemons.stop(router.radvd, self.record)
+                router.radvd = None
         remove_ns(netns)
         self.record.discard("namespaces", netns)
+        shutil.rmtree(self.workdir / netns, ignore_errors=True)
 
     def _apply_nat(self, router: Router) -> None:
         # iptables-restore: pyroute2 has no API for xtables NAT rules.
@@ -159,8 +183,14 @@ class Routers:
             plug_veth(network_node, net, Names.tap(port.port_id), peer, port.mtu)
             with router.ns.session() as ns:
                 ns.up(qr)
-                ns.add_addr(qr, port.ip, port.prefixlen)
+                if port.ip:
+                    ns.add_addr(qr, port.ip, port.prefixlen)
+                for address in port.ipv6:
+                    ns.add_addr(qr, address.ip, address.prefixlen)
             router.ports[port.port_id] = port
+            if port.ipv6:
+                self._radvd(router)
+            self._relay(router)
 
     def remove_interface(self, router_id: str, port_id: str, network_node: Host) -> None:
         router = self.get(router_id)
@@ -169,7 +199,41 @@ class Routers:
                 ns.del_link(Names.tap(port_id))
             with router.ns.session() as ns:
                 ns.del_link(Names.router_port(port_id))
-            router.ports.pop(port_id, None)
+            gone = router.ports.pop(port_id, None)
+            if gone is not None and gone.ipv6:
+                self._radvd(router)
+            self._relay(router)
+
+    def _relay(self, router: Router) -> None:
+        """The multicast relay between the router's internal IPv4 legs, as they are now
+        (caller holds the router's lock); nothing when the cloud does not relay."""
+        if not self.multicast_relay:
+            return
+        legs = tuple(sorted(Names.router_port(p.port_id) for p in router.ports.values() if p.ip))
+        if legs != router.relayed:
+            mcast_relay.apply(router.netns, legs, router.relayed)
+            router.relayed = legs
+
+    def _radvd(self, router: Router) -> None:
+        """radvd for the router's IPv6 interfaces: (re)configured, started, or stopped when
+        none is left (caller holds the router's lock)."""
+        conf = ipv6.radvd_conf((Names.router_port(p.port_id), p.mtu, p.ipv6)
+                               for p in router.ports.values())
+        directory = self.workdir / router.netns
+        if not conf:
+            daemons.stop(router.radvd, self.record)
+            router.radvd = None
+            return
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / "radvd.conf"
+        path.write_text(conf)
+        path.chmod(0o644)  # radvd refuses a configuration others may write
+        if router.radvd is not None and router.radvd.running():
+            router.radvd.reload()
+            return
+        router.radvd = daemons.start("radvd", router.netns, [
+            "radvd", "--nodaemon", "-C", str(path), "-p", str(directory / "radvd.pid"),
+            "-m", "stderr"], directory, self.record)
 
     # -- floating IPs ---------------------------------------------------------------------------
     def add_floating_ip(self, router_id: str, floating_ip: str, fixed_ip: str) -> None:
