@@ -24,15 +24,18 @@ from table import Row, render, write_json
 def _benches() -> dict[str, Callable[[], list[Row]]]:
     import bench_dataplane
     import bench_fidelity
+    import bench_load
     import bench_localcloud
     import bench_overhead
     import bench_plugin_cost
     import bench_scale
+    import bench_soak
     import bench_vm_cost
 
     return {"plugin-cost": bench_plugin_cost.figures, "local-cloud": bench_localcloud.figures,
             "data-path": bench_dataplane.figures, "vm-cost": bench_vm_cost.figures,
-            "fidelity": bench_fidelity.figures, "overhead": bench_overhead.figures, "scale": bench_scale.figures}
+            "fidelity": bench_fidelity.figures, "overhead": bench_overhead.figures, "scale": bench_scale.figures,
+            "load": bench_load.figures, "soak": bench_soak.figures}
 
 
 def machine() -> dict[str, str]:

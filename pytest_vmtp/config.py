@@ -38,6 +38,7 @@ CLOUD_KEYS = (
     "security_group", "key_pair", "private_key", "floating_ips", "ssh_jump", "ipv6_mode", "ipv6_cidrs",
     "vm_image_url", "delete_image_after_run", "vnic_type", "config_drive", "user_data", "dhcp",
     "footprint",
+    "api_retries", "api_retry_budget_s", "api_retry_after_max_s", "api_timeout_s",
 )
 
 
@@ -184,13 +185,34 @@ def _sizes(name: str, value: Any, largest: int = 65507) -> tuple[int, ...]:
 
 
 def _positive(name: str, value: Any, kind: type[int] | type[float] = int) -> Any:
+    what = "a positive whole number" if kind is int else "a positive number"
     try:
         v = kind(value)
+        if kind is int and float(value) != v:  # 0.5 is no count of seconds or runs
+            raise ValueError(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"{name} {value!r}: expected a positive number") from None
+        raise ConfigError(f"{name} {value!r}: expected {what}") from None
     if not math.isfinite(v) or v <= 0:
-        raise ConfigError(f"{name} {value!r}: expected a positive number")
+        raise ConfigError(f"{name} {value!r}: expected {what}")
     return v
+
+
+def _loss_target(value: Any) -> tuple[float, float]:
+    """udp_loss_target: [low, high] percent, 0 <= low < high <= 100."""
+    try:
+        lo, hi = (float(x) for x in value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"udp_loss_target {value!r}: give [low, high] in percent, e.g. [2.0, 5.0]") from None
+    if not 0 <= lo < hi <= 100:
+        raise ConfigError(f"udp_loss_target {value!r}: give [low, high] in percent, e.g. [2.0, 5.0]")
+    return lo, hi
+
+
+def _whole(name: str, value: Any, most: int = 100) -> int:
+    """A whole number from 0 to most (a count that may be zero, such as retries)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= most:
+        raise ConfigError(f"{name} {value!r}: expected a whole number from 0 to {most}")
+    return value
 
 
 def _checked(name: str, check: Callable[[Any], Any], value: Any) -> Any:
@@ -268,7 +290,7 @@ def build(overrides: dict[str, Any], config_file: str | None = None, user_file: 
         protocols = parse_protocols(str(merged["protocols"]))
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    lo, hi = (float(x) for x in merged["udp_loss_target"])
+    lo, hi = _loss_target(merged["udp_loss_target"])
     measure = MeasureSettings(
         tool=tool,
         duration_s=_positive("--vmtp-time", merged["duration_s"]),
@@ -290,7 +312,12 @@ def build(overrides: dict[str, Any], config_file: str | None = None, user_file: 
         multicast_tool=_choice("multicast_tool", merged["multicast_tool"], MULTICAST_TOOLS),
         tcp_buffer=_optional("tcp_buffer", validate.buffer_size, merged["tcp_buffer"]),
         udp_buffer=_optional("udp_buffer", validate.buffer_size, merged["udp_buffer"]),
+        command_grace_s=_positive("command_grace_s", merged["command_grace_s"], float),
+        ssh_keepalive_s=_positive("ssh_keepalive_s", merged["ssh_keepalive_s"], float),
     )
+    for key in ("boot_timeout_s", "ssh_timeout_s", "api_retry_budget_s", "api_retry_after_max_s", "api_timeout_s"):
+        merged[key] = _positive(key, merged[key], float)
+    merged["api_retries"] = _whole("api_retries", merged["api_retries"])
     merged["cidrs"] = list(_cidrs(merged["cidrs"]))
     merged["flow_sources"] = _sources("flow_sources", merged["flow_sources"])
     if merged["ssh_from"] != "auto":

@@ -70,6 +70,12 @@ def pytest_configure_node(node: Any) -> None:
 
 
 @pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """xdist controller: a worker ended; one that crashed leaves its processes to us."""
+    vsession.worker_down(node.config, str(node.workerinput["workerid"]), crashed=error is not None)
+
+
+@pytest.hookimpl(optionalhook=True)
 def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
     """xdist controller (which collects nothing itself): start when a worker found a scenario."""
     if vsession.get(node.config) is None and any(map(catalogue.is_scenario_nodeid, ids)):

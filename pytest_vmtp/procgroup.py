@@ -101,6 +101,19 @@ def stop_group(pgid: int, grace: float, reap_leader: Callable[[], object] | None
             time.sleep(POLL_S)
 
 
+def marked(name: str, value: str) -> list[int]:
+    """Pids of the live processes whose environment has name=value (a mark their starter put
+    there, which their own children inherit), wherever they run (network namespaces too)."""
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.environ().get(name) == value and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc.pid)
+        except psutil.Error:  # gone, a zombie, or not ours to read
+            continue
+    return found
+
+
 def kill_groups(pids: Iterable[int], wait: float = 0.0) -> None:
     """SIGKILL the group each pid leads (if any) and the pid itself, all at once; reap those
     that are our children. wait > 0: also wait, up to that many seconds in all, until each is

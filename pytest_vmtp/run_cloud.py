@@ -25,6 +25,7 @@ from pytest_vmtp.config import VmtpConfig
 if TYPE_CHECKING:
     from openstack.connection import Connection
 
+    from pytest_vmtp.cloud.retry import RetryPolicy
     from pytest_vmtp.cloud.topology import Topology, VmEndpoint
     from pytest_vmtp.measure.gmond import GmondTarget
     from pytest_vmtp.measure.hostspec import SshTarget
@@ -134,6 +135,13 @@ def clouds_yaml(cfg: VmtpConfig) -> str | None:
     return str(local_state_dir() / control.CLOUDS_FILE) if cfg.is_local_cloud else None
 
 
+def retry_policy(cfg: VmtpConfig) -> RetryPolicy:
+    """How the run retries the cloud API's transient failures (the api_* settings)."""
+    from pytest_vmtp.cloud.retry import RetryPolicy
+
+    return RetryPolicy.from_dict(cfg.cloud)
+
+
 class RunCloud:
     """Lazily connects to the run's cloud and builds its topology (thread- and process-safe)."""
 
@@ -159,7 +167,8 @@ class RunCloud:
 
                 if self.cfg.is_local_cloud:
                     self._ensure_local_cloud()
-                self._conn = connect(self.cfg.cloud_name, clouds_yaml(self.cfg))
+                self._conn = connect(self.cfg.cloud_name, clouds_yaml(self.cfg), retry_policy(self.cfg),
+                                     self.progress)
             return self._conn
 
     def _ensure_local_cloud(self) -> None:
@@ -194,19 +203,23 @@ class RunCloud:
     # -- SSH to the VMs ---------------------------------------------------------------------
     def _jump(self) -> SshTarget | None:
         """--vmtp-ssh-jump's host (its own key, known_hosts and host key policy)."""
+        from pytest_vmtp.measure import deadlines
         from pytest_vmtp.measure.hostspec import parse_host_spec
 
         spec = self.cfg.cloud.get("ssh_jump")
-        return parse_host_spec(spec, host_key_policy=self.cfg.host_key_policy) if spec else None
+        if not spec:
+            return None
+        return deadlines.ssh(parse_host_spec(spec, host_key_policy=self.cfg.host_key_policy), self.cfg.measure)
 
     def _vm_target(self, vm: VmEndpoint) -> SshTarget:
         """A VM's SSH target: its fresh host key is accepted into the run's private known_hosts
         (never ~/.ssh), then checked there; through the jump host when there is one."""
+        from pytest_vmtp.measure import deadlines
         from pytest_vmtp.measure.hostspec import ACCEPT_NEW, SshTarget
 
-        return SshTarget(host=vm.ssh_ip, user=vm.login_user, key_file=vm.key_path,
-                         known_hosts=str(self.run_dir / VM_KNOWN_HOSTS), host_key_policy=ACCEPT_NEW,
-                         jump=self._jump())
+        return deadlines.ssh(SshTarget(host=vm.ssh_ip, user=vm.login_user, key_file=vm.key_path,
+                                       known_hosts=str(self.run_dir / VM_KNOWN_HOSTS), host_key_policy=ACCEPT_NEW,
+                                       jump=self._jump()), self.cfg.measure)
 
     def _reach_through_jump(self, vm: VmEndpoint, timeout: float) -> None:
         """Wait until SSH through the jump host logs in to the VM (its port cannot be probed
@@ -354,7 +367,7 @@ def finish(cfg: VmtpConfig, run_id: str, run_dir: Path, progress: Callable[[str]
         from pytest_vmtp.cloud.cleanup import cleanup
         from pytest_vmtp.cloud.connect import connect
 
-        conn = connect(cfg.cloud_name, clouds_yaml(cfg))
+        conn = connect(cfg.cloud_name, clouds_yaml(cfg), retry_policy(cfg), progress)
         try:
             deleted = cleanup(conn, run_id, progress=progress)
             progress(f"deleted {len(deleted)} resources of run {run_id}")

@@ -14,10 +14,11 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from pytest_vmtp.catalogue import SCALED_PROTOCOLS, Protocol, Scenario, scaled, selected_measures
 from pytest_vmtp.endpoints import FlowEndpoints
+from pytest_vmtp.measure import deadlines
 from pytest_vmtp.measure import flows as measure
 from pytest_vmtp.measure.errors import MeasureError
 from pytest_vmtp.measure.gmond import CpuMonitor, HostCpu
@@ -49,9 +50,8 @@ def run_scenario(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSetti
     started = time.monotonic()
     with ExitStack() as stack:
         if lock_dir is not None:
-            lock_dir.mkdir(parents=True, exist_ok=True)
-            for name in sorted({n for pair in ends.pairs for n in pair.locks}):  # one order: no deadlock
-                stack.enter_context(FileLock(str(lock_dir / f"{name}.lock")))
+            _lock_machines(stack, lock_dir, tuple(n for pair in ends.pairs for n in pair.locks),
+                           deadlines.machine_lock(settings))
         try:
             flow.distro_id, flow.distro_version = measure.host_distro(ends.client)
             pairs = scale is not None and scale.active and scaled(scenario)
@@ -71,6 +71,20 @@ def run_scenario(scenario: Scenario, ends: FlowEndpoints, settings: MeasureSetti
             flow.duration_s = round(time.monotonic() - started, 3)
             if monitor is not None:
                 flow.warn(monitor.warnings)
+
+
+def _lock_machines(stack: ExitStack, lock_dir: Path, names: tuple[str, ...], timeout: float) -> None:
+    """Hold the lock of every machine of the row (other xdist workers' rows through them wait),
+    in one order everywhere (no deadlock), waiting at most timeout seconds in all."""
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + timeout
+    for name in sorted(set(names)):
+        try:
+            stack.enter_context(FileLock(str(lock_dir / f"{name}.lock"),
+                                         timeout=max(0.0, deadline - time.monotonic())))
+        except Timeout:
+            raise MeasureError(f"timed out after {timeout:.0f} s waiting for {name}, which other rows were "
+                               "measuring through: is a measurement stuck?") from None
 
 
 def _measure_scaled(proto: str, ends: FlowEndpoints, settings: MeasureSettings, flow: FlowResult,
@@ -117,9 +131,10 @@ def _measure(proto: Protocol, ends: FlowEndpoints, settings: MeasureSettings, fl
 
 def _check_ping(icmp: IcmpResult, ends: FlowEndpoints) -> None:
     """No reply at all means the data path is broken: that is a FAILED row, not a number."""
-    dead = [r.packet_size for r in icmp.results if r.rx_packets == 0]
+    dead = [r for r in icmp.results if r.rx_packets == 0]
     if dead:
+        sizes = ", ".join(f"{r.packet_size} B: {r.tx_packets} of {r.tx_packets} lost" for r in dead)
         raise MeasureError(
-            f"no ping reply from {ends.dest_ip} (size {', '.join(map(str, dead))}): "
+            f"100 % loss: no ping reply from {ends.dest_ip} ({sizes}): "
             "check security group ICMP rules and the path"
         )

@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 SESSION_KEY = pytest.StashKey["VmtpSession"]()
 _RUN_KEY = pytest.StashKey["tuple[str, Path]"]()
 _SIGTERM_KEY = pytest.StashKey["signal._HANDLER"]()
+# In the environment of every process a run starts on this machine (tools of the external host
+# 'local'): "<run id>/<xdist worker>", so that the controller can end what a killed worker left.
+PROCESS_MARK_ENV = "VMTP_RUN_PROCESS"
 COLLECTOR_NAME = "vmtp-collector"
 HTML_REPORT_NAME = "vmtp-html"
 RUN_DIR_PREFIX = "vmtp-"
@@ -71,6 +74,15 @@ class VmtpSession:
     _closers: list[Callable[[], None]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    @property
+    def process_mark(self) -> str:
+        """The PROCESS_MARK_ENV value of this process's children."""
+        return process_mark(self.run_id, _worker_id(self.pytest_config))
+
+    def child_env(self) -> dict[str, str]:
+        """The environment for a process this one starts here: ours, marked."""
+        return {**os.environ, PROCESS_MARK_ENV: self.process_mark}
+
     def progress(self, message: str) -> None:
         """Show a set-up step live in the terminal (set-up on a real cloud takes minutes)."""
         pm = self.pytest_config.pluginmanager if self.pytest_config else None
@@ -96,6 +108,31 @@ class VmtpSession:
                 closer()
             except Exception as exc:  # noqa: BLE001 - teardown must go on
                 self.progress(f"teardown step failed: {exc}")
+
+
+def process_mark(run_id: str, worker: str) -> str:
+    return f"{run_id}/{worker}"
+
+
+def _worker_id(config: pytest.Config | None) -> str:
+    workerinput = getattr(config, "workerinput", None)
+    return str(workerinput["workerid"]) if workerinput else "controller"
+
+
+def worker_down(config: pytest.Config, worker: str, crashed: bool) -> None:
+    """xdist controller: a worker ended. One that crashed (kill -9, OOM) never ran its teardown:
+    end the processes it started here, which its own end did not take with it. Its cloud
+    resources carry the run's mark: the controller deletes them with the rest at the end."""
+    session = get(config)
+    if session is None or not crashed:
+        return
+    from pytest_vmtp import procgroup
+
+    pids = procgroup.marked(PROCESS_MARK_ENV, process_mark(session.run_id, worker))
+    procgroup.kill_groups(pids, wait=5.0)
+    session.progress(f"worker {worker} died without its teardown: "
+                     + (f"stopped the {len(pids)} process(es) it had left here" if pids
+                        else "it left no process here") + "; its cloud resources go at the end with the rest")
 
 
 def build_config(config: pytest.Config) -> VmtpConfig:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from openstack import exceptions as sdk_exc
 from openstack.connection import Connection
 
-from pytest_vmtp.cloud import naming
+from pytest_vmtp.cloud import naming, retry
 from pytest_vmtp.cloud.errors import CloudError, cloud_errors
 from pytest_vmtp.cloud.waits import retry_conflict, wait_gone
 
@@ -140,6 +140,11 @@ class _Cleaner:
             raise CleanupError("cleanup incomplete: " + "; ".join(self.failures), self.done)
         return self.done
 
+    def _put(self, what: str, fn: Callable[[], Any]) -> Callable[[], Any]:
+        """A PUT retried after transient failures (the HTTP layer retries only reads and
+        deletes); one whose answer was lost finds the interface gone next time: a 404, done."""
+        return partial(retry.call, self.conn, f"deleting {what}", fn)
+
     def _any_server(self, servers: list[Server]) -> bool:
         for server in servers:
             try:
@@ -157,11 +162,11 @@ class _Cleaner:
             if (port.device_owner or "") not in _INTERFACE_OWNERS:
                 continue  # the gateway, HA and SNAT ports go with the gateway or the router
             ip = (port.fixed_ips or [{}])[0].get("ip_address", port.id)
-            self.delete(f"router interface {router.name}:{ip}",
-                        partial(net.remove_interface_from_router, router.id, None, port.id))
+            what = f"router interface {router.name}:{ip}"
+            self.delete(what, self._put(what, partial(net.remove_interface_from_router, router.id, None, port.id)))
         if router.external_gateway_info:
-            self.delete(f"router gateway {router.name}",
-                        partial(net.update_router, router.id, external_gateway_info={}))
+            what = f"router gateway {router.name}"
+            self.delete(what, self._put(what, partial(net.update_router, router.id, external_gateway_info={})))
         self.delete(f"router {router.name}", partial(net.delete_router, router.id))
 
     def _ports(self, networks: list[Network], server_ids: set[str], router_ids: set[str], skip: set[str]) -> None:
@@ -177,9 +182,10 @@ class _Cleaner:
                 owner = port.device_owner or ""
                 if owner in _INTERFACE_OWNERS and port.device_id and port.device_id not in router_ids:
                     ip = (port.fixed_ips or [{}])[0].get("ip_address", port.id)
-                    self.delete(f"interface {ip} of network {network.name} on router {port.device_id} "
-                                "(the router is not the run's: it stays)",
-                                partial(net.remove_interface_from_router, port.device_id, None, port.id))
+                    what = (f"interface {ip} of network {network.name} on router {port.device_id} "
+                            "(the router is not the run's: it stays)")
+                    self.delete(what, self._put(what, partial(net.remove_interface_from_router, port.device_id,
+                                                              None, port.id)))
                     continue
                 ours = not port.device_id or port.device_id in server_ids | router_ids or _marked(port, self.run_id)
                 if owner.startswith("network:dhcp") or not ours:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from keystoneauth1 import exceptions as ksa_exc
 from openstack import exceptions as sdk_exc
 
+from pytest_vmtp.cloud.retry import GaveUp, retries_made
 from pytest_vmtp.user_error import UserError
 
 
@@ -30,6 +31,7 @@ def _first_line(text: object, limit: int = 300) -> str:
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
+_READ_TIMEOUT = re.compile(r"read timeout=([0-9.]+)")
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
 
 
@@ -50,13 +52,28 @@ def http_details(exc: sdk_exc.HttpException) -> str:
 
 
 def translate(exc: BaseException, action: str, cloud: str | None = None) -> CloudError:
-    """Map an SDK/keystoneauth exception raised while doing `action` to a CloudError."""
+    """Map an SDK/keystoneauth exception raised while doing `action` to a CloudError; a
+    transient failure that outlasted the retries says how long it was tried."""
+    if isinstance(exc, GaveUp):
+        return CloudError(f"{_translate(exc.last, action, cloud)} ({exc.note()})")
+    err = _translate(exc, action, cloud)
+    tries = retries_made(exc)
+    return CloudError(f"{err} (still failing after {tries + 1} tries)") if tries else err
+
+
+def _translate(exc: BaseException, action: str, cloud: str | None = None) -> CloudError:
     where = f"cloud '{cloud}': " if cloud else ""
     if isinstance(exc, CloudError):
         return exc
     if isinstance(exc, ksa_exc.Unauthorized):
         return CloudError(f"{where}authentication failed (HTTP 401): check user, password and project "
                           "in clouds.yaml or the OS_* variables")
+    if isinstance(exc, (ksa_exc.ConnectFailure, ksa_exc.ConnectTimeout)) and "read timed out" in str(exc).lower():
+        m = _READ_TIMEOUT.search(str(exc))
+        within = f" within {float(m.group(1)):g} s" if m else ""
+        tried = ", every retry too" if "max retries exceeded" in str(exc).lower() else ""
+        return CloudError(f"{where}the API did not answer{within} while {action}{tried}: timed out "
+                          "(raise api_timeout_s if the cloud is just slow)")
     if isinstance(exc, (ksa_exc.ConnectFailure, ksa_exc.ConnectTimeout, ksa_exc.SSLError)):
         return CloudError(f"{where}cannot reach the API while {action}: {connection_reason(exc)}")
     if isinstance(exc, ksa_exc.DiscoveryFailure):
@@ -89,5 +106,5 @@ def cloud_errors(action: str, cloud: str | None = None) -> Iterator[None]:
         yield
     except CloudError:
         raise
-    except (sdk_exc.SDKException, ksa_exc.ClientException) as exc:
+    except (sdk_exc.SDKException, ksa_exc.ClientException, GaveUp) as exc:
         raise translate(exc, action, cloud) from exc

@@ -16,6 +16,7 @@ from openstack import exceptions as sdk_exc
 from openstack.connection import Connection
 
 from pytest_vmtp.cloud.errors import CloudError, cloud_errors, http_details, translate
+from pytest_vmtp.cloud.retry import GaveUp
 
 if TYPE_CHECKING:
     from openstack.compute.v2.server import Server
@@ -99,7 +100,7 @@ def retry_conflict(action: str, fn: Callable[[], T], timeout: float = 60, interv
         except sdk_exc.ConflictException as exc:
             if time.monotonic() > deadline:
                 raise CloudError(f"{action}: still in use after {timeout:.0f} s: {http_details(exc)}") from exc
-        except (sdk_exc.SDKException, ksa_exc.ClientException) as exc:
+        except (sdk_exc.SDKException, ksa_exc.ClientException, GaveUp) as exc:
             raise translate(exc, action) from exc
         time.sleep(interval)
 

@@ -172,6 +172,14 @@ def _selector(entry: dict[str, Any], where: str) -> Selector:
     markers = (marker,) if isinstance(marker, str) else tuple(marker or ())
     if not all(isinstance(m, str) and m for m in markers):
         raise RuleError(f"{where}: marker: give a marker name such as inter_node (or a list of names)")
+    from pytest_vmtp import catalogue  # the row ids and markers a selector can name
+
+    unknown = [m for m in markers if m not in catalogue.MARKERS]
+    if unknown:
+        raise RuleError(f"{where}: marker: unknown marker {unknown[0]!r}: use one of {', '.join(catalogue.MARKERS)}")
+    if rows is not None and not any(fnmatch.fnmatchcase(s.id, str(rows)) for s in catalogue.catalogue(multicast=True)):
+        raise RuleError(f"{where}: rows: {str(rows)!r} matches no VMTP row (1.1 ... 8.2): give an id pattern "
+                        "such as '2.*' or '[1-6].3'")
     return Selector(str(rows) if rows is not None else None, markers)
 
 

@@ -15,7 +15,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -215,20 +214,6 @@ def _old_passwords(state_dir: Path) -> dict[str, str]:
     return out
 
 
-def _port_free(port: int) -> bool:
-    """Could the server listen there? As it binds (SO_REUSEADDR, as werkzeug's server does):
-    the crashed server's connections in TIME_WAIT do not hold the port."""
-    if not port:
-        return False
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def start(state_dir: Path | str | None = None, port: int = 0, compute_hosts: int = 2,
           prefix: str = DEFAULT_PREFIX, timeout: float = 60.0, dataplane: str | None = None,
           mgmt_cidr: str | None = None, external_cidr: str | None = None,
@@ -264,7 +249,7 @@ def start(state_dir: Path | str | None = None, port: int = 0, compute_hosts: int
                          "answering; run `vmtp-localcloud stop` or `clean`")
     recover = process.read_snapshot(state_dir) is not None
     passwords = _old_passwords(state_dir) if recover else {}
-    if recover and info and port == 0 and _port_free(int(info.get("port") or 0)):
+    if recover and info and port == 0 and process.port_free(int(info.get("port") or 0)):
         port = int(info["port"])  # clients of the crashed server find this one
     if info and not recover:  # died before its first snapshot: nothing to keep
         clean(state_dir, prefix)

@@ -44,6 +44,7 @@ class FaultPlane:
         self._applied: dict[Leg, LegState] = {}
         self._timers: list[threading.Timer] = []
         self._crashes: dict[int, int] = {}  # entry index -> crashes left
+        self._waiting_kills: set[int] = set()  # kills `during` a tool, not done yet
         self._stop = threading.Event()
         self._poke = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -79,13 +80,14 @@ class FaultPlane:
             self._timers = []
             self._doc, self._set_at = doc, set_at
             self._crashes = {e.index: e.count for e in doc.data_path if e.crash}
+            self._waiting_kills = {e.index for e in doc.data_path if e.kill and e.during}
             for entry in doc.data_path:
                 for delay in sorted({entry.after_s, entry.after_s + entry.down_s} - {0.0}):
                     self._at(set_at + delay, generation, entry)
         if doc.data_path:
             logging.info("faults: %d data-path entries set", len(doc.data_path))
         for entry in doc.data_path:
-            if entry.kill and entry.after_s == 0:
+            if entry.kill and not entry.during and entry.after_s == 0:
                 self._kill(entry)
         self.refresh()
 
@@ -94,7 +96,7 @@ class FaultPlane:
             with self._lock:
                 if generation != self._generation:
                     return
-            if entry.kill and when == self._set_at + entry.after_s:
+            if entry.kill and not entry.during and when == self._set_at + entry.after_s:
                 self._kill(entry)
             self.refresh()
 
@@ -232,6 +234,14 @@ class FaultPlane:
                 entries = [e for e in self._doc.data_path if e.crash
                            and self._crashes.get(e.index, 0) > 0
                            and now >= self._set_at + e.after_s]
+                kills = [e for e in self._doc.data_path if e.index in self._waiting_kills
+                         and now >= self._set_at + e.after_s]
+            for entry in kills:  # a VM that dies while its tool runs
+                assert entry.during is not None
+                if any(self.c.dataplane.tool_running(sid, entry.during) for sid, _ in self._targets(entry)):
+                    with self._lock:
+                        self._waiting_kills.discard(entry.index)
+                    self._kill(entry)
             for entry in entries:
                 for server_id, name in self._targets(entry):
                     assert entry.crash is not None

@@ -103,6 +103,7 @@ class FaultBook:
                     "api_errors": [{"method": a.method, "path": a.path.pattern,
                                     "status": a.status, "retry_after": a.retry_after,
                                     "delay_s": a.delay_s, "reset": a.reset,
+                                    "after_commit": a.after_commit,
                                     "count": _shown(a.count)} for a in doc.api_errors],
                     "data_path": len(doc.data_path),
                     "file_error": self.file_error}

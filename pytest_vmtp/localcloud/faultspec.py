@@ -45,7 +45,8 @@ _SCHEMA: dict[str, Any] = {
                 "status": {"type": "integer", "minimum": 400, "maximum": 599},
                 "retry_after": {"type": "integer", "minimum": 0},
                 "delay_s": {"type": "number", "minimum": 0, "maximum": 600},
-                "reset": {"type": "boolean"}, "message": {"type": "string"}}}}]},
+                "reset": {"type": "boolean"}, "after_commit": {"type": "boolean"},
+                "message": {"type": "string"}}}}]},
         "data_path": {"anyOf": [{"type": "null"}, {"type": "array", "items": {
             "type": "object", "additionalProperties": False,
             "properties": {
@@ -57,6 +58,7 @@ _SCHEMA: dict[str, Any] = {
                 "down_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600},
                 "after_s": {"type": "number", "minimum": 0, "maximum": 3600},
                 "kill": {"enum": list(KILLS)}, "crash": {"enum": list(TOOLS)},
+                "during": {"enum": list(TOOLS)},
                 "count": {"type": "integer", "minimum": 1}}}}]},
     },
 }
@@ -89,6 +91,9 @@ class ApiFault:
     delay_s: float = 0.0
     reset: bool = False  # close the connection without an answer
     message: str = "Injected fault"
+    # The call is carried out first (a create is committed), then its answer is replaced by
+    # the status or the reset: what a client sees when a proxy or the link fails on the way back.
+    after_commit: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,7 @@ class DataPathFault:
     kill: str | None = None  # "sshd" | "namespace"
     crash: str | None = None  # a tool name
     count: int = 1  # crashes: how many times a running tool is killed
+    during: str | None = None  # a kill waits (from after_s on) until this tool runs there
 
     def selects(self, name: str) -> bool:
         return bool(self.pattern.search(name or ""))
@@ -220,11 +226,15 @@ def _api_fault(i: int, entry: dict[str, Any]) -> ApiFault:
         raise FaultSpecError(f"{where}.reset: a reset sends no status; drop status or reset")
     if "retry_after" in entry and status is None:
         raise FaultSpecError(f"{where}.retry_after: only an error status carries Retry-After")
+    after_commit = bool(entry.get("after_commit"))
+    if after_commit and status is None and not reset:
+        raise FaultSpecError(f"{where}.after_commit: give the status or reset: true that replaces "
+                             "the answer")
     path = _regex(entry["path"], f"{where}.path")
     assert path is not None
     return ApiFault(str(entry.get("method", "*")).upper(), path, _count(entry.get("count")),
                     status, entry.get("retry_after"), delay, reset,
-                    str(entry.get("message", "Injected fault")))
+                    str(entry.get("message", "Injected fault")), after_commit)
 
 
 def _data_path_fault(i: int, entry: dict[str, Any], hosts: list[str]) -> DataPathFault:
@@ -247,6 +257,8 @@ def _data_path_fault(i: int, entry: dict[str, Any], hosts: list[str]) -> DataPat
             others = [e for e in effects if e != key]
             if others:
                 raise FaultSpecError(f"{where}.{others[0]}: a {key} entry has no other effect")
+    if "during" in entry and "kill" not in entry:
+        raise FaultSpecError(f"{where}.during: only a kill waits for a tool to run")
     if "count" in entry and "crash" not in entry:
         raise FaultSpecError(f"{where}.count: only a crash entry has a count")
     if "jitter_ms" in entry and not entry.get("delay_ms"):
@@ -273,4 +285,5 @@ def _data_path_fault(i: int, entry: dict[str, Any], hosts: list[str]) -> DataPat
                               float(entry.get("jitter_ms") or 0),
                               float(entry.get("loss_pct") or 0)),
         down_s=float(entry.get("down_s") or 0), after_s=float(entry.get("after_s") or 0),
-        kill=entry.get("kill"), crash=entry.get("crash"), count=int(entry.get("count") or 1))
+        kill=entry.get("kill"), crash=entry.get("crash"), count=int(entry.get("count") or 1),
+        during=entry.get("during"))

@@ -106,21 +106,39 @@ def quota_check(c: Cloud, table: str, quota_name: str, project_id: str) -> None:
         raise neutron(409, "OverQuota", f"Quota exceeded for resources: ['{quota_name}'].")
 
 
+def boolean(body: dict[str, Any], key: str, default: bool) -> bool:
+    """body[key] as Neutron's convert_to_boolean reads it (true/false, 1/0, their strings),
+    else its 400: a typo must not become True."""
+    value = body.get(key, default)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.lower() in ("true", "1", "false", "0"):
+        return value.lower() in ("true", "1")
+    raise neutron(400, "HTTPBadRequest", f"Invalid input for {key}. Reason: '{value}' cannot be converted to boolean.")
+
+
+def _booleans(body: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """The body with its boolean attributes among keys checked and converted (updates)."""
+    return {k: (boolean(body, k, False) if k in keys else v) for k, v in body.items()}
+
+
 # --- networks -------------------------------------------------------------------------------
 
 def create_network(c: Cloud, body: dict[str, Any], caller: Caller | None) -> dict[str, Any]:
     """A tenant (VXLAN) network, or with `provider:*` a provider network (segments.py)."""
     quota_check(c, "networks", "network", project_of(body, caller))
-    external = bool(body.get("router:external", False))
+    external = boolean(body, "router:external", False)
     segment = segments.requested(c, body, external)
     net = standard(c, body, caller)
     vni = segment.segmentation_id if segment.network_type == "vxlan" else 0
     mtu = int(body.get("mtu") or (TENANT_MTU if segment.network_type == "vxlan" else EXTERNAL_MTU))
     net.update({
-        "name": str(body.get("name") or ""), "admin_state_up": bool(body.get("admin_state_up", True)),
-        "status": "ACTIVE", "subnets": [], "shared": bool(body.get("shared", False)),
+        "name": str(body.get("name") or ""), "admin_state_up": boolean(body, "admin_state_up", True),
+        "status": "ACTIVE", "subnets": [], "shared": boolean(body, "shared", False),
         "router:external": external, "mtu": mtu,
-        "port_security_enabled": bool(body.get("port_security_enabled", True)),
+        "port_security_enabled": boolean(body, "port_security_enabled", True),
         **segment.attributes(),
         "availability_zone_hints": [], "availability_zones": ["nova"],
         "ipv4_address_scope": None, "ipv6_address_scope": None, "is_default": False,
@@ -146,6 +164,7 @@ def update_network(c: Cloud,  # noqa: ARG001 - every update handler takes the cl
                    net: dict[str, Any], body: dict[str, Any],
                    caller: Caller | None) -> None:  # noqa: ARG001 - and the caller
     segments.check_update(net, body)
+    body = _booleans(body, ("admin_state_up", "shared", "port_security_enabled"))
     for key in ("name", "description", "admin_state_up", "shared", "port_security_enabled"):
         if key in body:
             net[key] = body[key]
@@ -224,7 +243,7 @@ def create_subnet(c: Cloud, body: dict[str, Any], caller: Caller | None) -> dict
     if str(cidr) != str(body["cidr"]).strip():
         raise neutron(400, "HTTPBadRequest", f"Invalid input for cidr. Reason: '{body['cidr']}' "
                       f"isn't a recognized IP subnet cidr, '{cidr}' is recommended.")
-    enable_dhcp = bool(body.get("enable_dhcp", True))
+    enable_dhcp = boolean(body, "enable_dhcp", True)
     if version == 6 and enable_dhcp and cidr.prefixlen > 126:
         raise ipam.invalid("Subnet has a prefix length that is incompatible with DHCP service "
                            "enabled")
@@ -401,6 +420,9 @@ def _fixed_ips(c: Cloud, net: dict[str, Any], wanted: Any, mac: str,
                              if ipaddress.ip_address(ip) in ipaddress.ip_network(s["cidr"]))
             out.append({"subnet_id": subnet_id, "ip_address": ip})
     else:
+        if not isinstance(wanted, list) or not all(isinstance(item, dict) for item in wanted):
+            raise neutron(400, "HTTPBadRequest", f"Invalid input for fixed_ips. Reason: Invalid data "
+                          f"format for fixed IP: '{wanted}'.")
         for item in wanted:
             subnet_id = item.get("subnet_id")
             ip = item.get("ip_address")
@@ -479,7 +501,7 @@ def create_port(c: Cloud, body: dict[str, Any], caller: Caller | None, dhcp_sync
         raise neutron(409, "MacAddressInUse", f"Unable to complete operation for network "
                       f"{net['id']}. The mac address {mac} is in use.")
     owner = str(body.get("device_owner") or "")
-    port_security = bool(body.get("port_security_enabled", net["port_security_enabled"]))
+    port_security = boolean(body, "port_security_enabled", net["port_security_enabled"])
     groups = body.get("security_groups")
     if groups is None:
         groups = [default_group(c, project)["id"]] if port_security and not owner.startswith(
@@ -493,7 +515,7 @@ def create_port(c: Cloud, body: dict[str, Any], caller: Caller | None, dhcp_sync
         "mac_address": mac, "fixed_ips": _fixed_ips(c, net, body.get("fixed_ips"), mac, owner),
         "device_id": str(body.get("device_id") or ""), "device_owner": owner,
         "status": "ACTIVE" if owner.startswith("network:") else "DOWN",
-        "admin_state_up": bool(body.get("admin_state_up", True)),
+        "admin_state_up": boolean(body, "admin_state_up", True),
         "security_groups": list(groups), "port_security_enabled": port_security,
         "allowed_address_pairs": list(body.get("allowed_address_pairs") or []),
         "extra_dhcp_opts": [], "binding:host_id": "", "binding:vif_type": binding.UNBOUND,
@@ -511,6 +533,7 @@ def create_port(c: Cloud, body: dict[str, Any], caller: Caller | None, dhcp_sync
 
 def update_port(c: Cloud, port: dict[str, Any], body: dict[str, Any],
                 caller: Caller | None) -> None:
+    body = _booleans(body, ("admin_state_up", "port_security_enabled"))
     for key in ("name", "description", "admin_state_up", "device_id", "device_owner",
                 "allowed_address_pairs"):
         if key in body:
@@ -576,7 +599,7 @@ def create_router(c: Cloud, body: dict[str, Any], caller: Caller | None) -> dict
     quota_check(c, "routers", "router", project_of(body, caller))
     router = standard(c, body, caller)
     router.update({"name": str(body.get("name") or ""), "status": "ACTIVE",
-                   "admin_state_up": bool(body.get("admin_state_up", True)),
+                   "admin_state_up": boolean(body, "admin_state_up", True),
                    "external_gateway_info": None, "routes": [], "distributed": False,
                    "ha": False, "availability_zone_hints": [], "availability_zones": ["nova"],
                    "flavor_id": None, "enable_ndp_proxy": False})
@@ -649,6 +672,7 @@ def clear_gateway(c: Cloud, router: dict[str, Any]) -> None:
 
 def update_router(c: Cloud, router: dict[str, Any], body: dict[str, Any],
                   caller: Caller | None) -> None:
+    body = _booleans(body, ("admin_state_up",))
     for key in ("name", "description", "admin_state_up"):
         if key in body:
             router[key] = body[key]
@@ -894,7 +918,7 @@ def create_security_group(c: Cloud, body: dict[str, Any], caller: Caller | None,
                           "Default security group already exists.")
     group = standard(c, body, caller)
     group.update({"name": str(body.get("name") or ""), "security_group_rules": [],
-                  "stateful": bool(body.get("stateful", True)), "shared": False})
+                  "stateful": boolean(body, "stateful", True), "shared": False})
     c.state.table("security_groups")[group["id"]] = group
     if check:
         default_group(c, project)

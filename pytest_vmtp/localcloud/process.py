@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -56,3 +57,18 @@ def wait_gone(pid: int, timeout: float) -> bool:
             return True
         time.sleep(0.05)
     return not is_ours(pid)
+
+
+def port_free(port: int) -> bool:
+    """Can the server listen on port? Probed as the server binds it (SO_REUSEADDR, as
+    werkzeug's server): a killed server's connections left in TIME_WAIT do not stop it, and
+    must not make a restart move to another port, away from its clients."""
+    if not port:
+        return False
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True

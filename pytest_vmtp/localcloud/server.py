@@ -14,7 +14,6 @@ import logging
 import os
 import shutil
 import signal
-import socket
 import sys
 import threading
 from pathlib import Path
@@ -51,17 +50,6 @@ def write_server_file(state_dir: Path, **fields: str | int | None) -> None:
     tmp = state_dir / (SERVER_FILE + ".tmp")
     tmp.write_text(json.dumps({"pid": os.getpid(), **fields}))
     os.replace(tmp, state_dir / SERVER_FILE)
-
-
-def port_free(port: int) -> bool:
-    """Could werkzeug's server (SO_REUSEADDR) listen there?"""
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def operator_key(state_dir: Path) -> str:
@@ -138,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
 
-    if args.port and not port_free(args.port):
+    if args.port and not process.port_free(args.port):
         print(f"error: port {args.port} on 127.0.0.1 is in use", flush=True)
         return 1
     dp_dir = state_dir / DATAPLANE_DIR

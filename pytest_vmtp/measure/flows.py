@@ -14,7 +14,7 @@ from dataclasses import replace
 from statistics import mean
 
 from ..results import IcmpResult, RateSearch, ThroughputResult
-from . import validate
+from . import deadlines, validate
 from .errors import MeasureError
 from .gmond import CpuMonitor, sampling
 from .multicast import MulticastTool, choose_tool, multicast_route
@@ -31,7 +31,20 @@ __all__ = ["measure_tcp", "measure_udp", "measure_icmp", "measure_multicast", "c
            "host_distro"]
 
 SERVER_READY_TIMEOUT_S = 5.0
-CLIENT_GRACE_S = 30.0  # beyond the run's own duration: connection set-up, reporting
+_SIGNALS = {9: "SIGKILL", 15: "SIGTERM", 6: "SIGABRT", 11: "SIGSEGV", 2: "SIGINT", 1: "SIGHUP"}
+
+
+def _killed(binary: str, where: str, exit_code: int, command: str) -> MeasureError | None:
+    """A tool the shell reports killed by a signal (exit status 128 + N, or -N from Popen): it
+    crashed or was killed mid-run, which its missing output would only hint at."""
+    if 128 < exit_code < 128 + 65:
+        sig = exit_code - 128
+    elif -65 < exit_code < -1:
+        sig = -exit_code
+    else:
+        return None
+    return MeasureError(f"{binary} on {where} was killed by signal {sig} ({_SIGNALS.get(sig, 'signal')}) "
+                        f"mid-run: {command}")
 
 
 def _wait_listening(server: Runner, bg: Background, port: int, proto: str, label: str) -> None:
@@ -88,7 +101,8 @@ class ToolSession:
 
     def run(self, spec: RunSpec) -> RunOutcome:
         command = self.prepare(spec)
-        return self.finish(spec, command, self.client.run(command, timeout=spec.duration_s + CLIENT_GRACE_S))
+        return self.finish(spec, command,
+                           self.client.run(command, timeout=deadlines.command(self.tool.settings, spec.duration_s)))
 
     def prepare(self, spec: RunSpec) -> str:
         """Make sure the server is there for this run; the client's command."""
@@ -105,7 +119,8 @@ class ToolSession:
         try:
             return self.tool.parse(spec, result, server_log)
         except MeasureError as exc:
-            raise MeasureError(f"{exc} (on {self.client.label}: {command})") from None
+            killed = _killed(self.tool.binary, self.client.label, result.exit_code, command)
+            raise (killed or MeasureError(f"{exc} (on {self.client.label}: {command})")) from None
 
     def _fresh(self, spec: RunSpec) -> bool:
         return isinstance(self.tool, Iperf2) and spec.protocol in ("UDP", "Multicast")
@@ -273,7 +288,8 @@ def measure_icmp(client: Runner, dest_ip: str, settings: MeasureSettings) -> Icm
         try:
             results.append(parse_ping(res.output, size))
         except MeasureError as exc:
-            raise MeasureError(f"{exc} (on {client.label})") from None
+            killed = _killed("ping", client.label, res.exit_code, command)
+            raise (killed or MeasureError(f"{exc} (on {client.label})")) from None
     return IcmpResult(results=results, ping_interval_s=interval)
 
 

@@ -48,6 +48,10 @@ class SshTarget:
     host_key_policy: str = STRICT  # strict | accept-new
     agent: bool = False  # offer the SSH agent's keys (SSH_AUTH_SOCK)
     password_env: str | None = None  # the environment variable holding the password (never the password)
+    # Liveness: keepalives every keepalive_s; no answer for dead_after_s = the connection is lost
+    # (measure/deadlines.py derives both from the measurement settings).
+    keepalive_s: float = 5.0
+    dead_after_s: float = 30.0
 
     @property
     def label(self) -> str:

@@ -16,8 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 
+from . import deadlines
 from .errors import MeasureError
-from .flows import CLIENT_GRACE_S, ToolSession
+from .flows import ToolSession
 from .probe import RunOutcome, RunSpec
 from .runner import CommandResult
 
@@ -91,7 +92,7 @@ def run_together(sessions: Sequence[ToolSession], specs: Sequence[RunSpec], lead
     def one(i: int) -> tuple[RunOutcome, float | None]:
         spec, session = specs[i], sessions[i]
         result = session.client.run(synced_command(commands[i], start_at, lead_s + 1.0),
-                                    timeout=lead_s + 1.0 + spec.duration_s + CLIENT_GRACE_S)
+                                    timeout=deadlines.command(session.tool.settings, lead_s + 1.0 + spec.duration_s))
         result, started = split_start(result)
         try:
             return session.finish(spec, commands[i], result), started

@@ -38,3 +38,7 @@ class MeasureSettings:
     multicast_tool: str = value("multicast_tool")  # auto | nuttcp | iperf (measure/multicast.py)
     tcp_buffer: str | None = value("tcp_buffer")  # e.g. "128K" (nuttcp -w / iperf -w)
     udp_buffer: str | None = value("udp_buffer")
+    # Deadlines: a command ends within its own length plus this grace; an SSH connection that
+    # gets no answer for as long is lost (keepalives every ssh_keepalive_s notice it).
+    command_grace_s: float = value("command_grace_s")
+    ssh_keepalive_s: float = value("ssh_keepalive_s")

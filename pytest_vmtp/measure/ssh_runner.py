@@ -5,10 +5,17 @@ refused unless the target accepts new ones (added to its known_hosts file), a ch
 always refused. The user's ~/.ssh/config is not read, so a run does not depend on who starts it.
 Each runner serialises its own calls with a lock; runners to different hosts are independent
 and may be used from different threads.
+
+No fault hangs a runner (measure/deadlines.py): every command has a timeout; keepalives every
+`keepalive_s` and TCP_USER_TIMEOUT on the socket end a connection that gets no answer for
+`dead_after_s` (a link down, a VM gone), which unblocks whatever waited on it; opening a
+channel waits as long at most (paramiko's own default is an hour). A command whose connection
+died says "connection lost", naming what was seen.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import os
@@ -56,6 +63,59 @@ def _connection(target: SshTarget, netns: str | None) -> Connection:
     )
     use_known_hosts(conn.client, target)  # fabric itself would accept any host key
     return conn
+
+
+def _hops(conn: Connection) -> list[Connection]:
+    """The connection and its jump host's, outermost first."""
+    hops: list[Connection] = []
+    hop: object = conn
+    while isinstance(hop, Connection):
+        hops.append(hop)
+        hop = hop.gateway
+    return hops
+
+
+def _keep_alive(conn: Connection, target: SshTarget) -> None:
+    """Keepalives, a bounded wait for new channels, and TCP_USER_TIMEOUT on each hop's socket
+    (a jump host's channel to the target has no socket of its own: the first hop's bounds it)."""
+    for hop in _hops(conn):
+        transport = hop.client.get_transport() if hop.client else None
+        if transport is None:
+            continue
+        transport.set_keepalive(max(1, round(target.keepalive_s)))
+        transport.channel_timeout = target.dead_after_s
+        sock = transport.sock
+        if isinstance(sock, socket.socket) and hasattr(socket, "TCP_USER_TIMEOUT"):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(target.dead_after_s * 1000))
+
+
+def _active(conn: Connection) -> bool:
+    transport = conn.client.get_transport() if conn.client else None
+    return transport is not None and transport.is_active()
+
+
+def _why_lost(target: SshTarget, netns: str | None) -> str:
+    """What is seen of a host whose connection died (paramiko says EOF whatever happened): a
+    new TCP connection to its SSH port tells silence (a link down, a host gone) from a dead
+    sshd or a session closed by the other end. Through a jump host only "closed" is known."""
+    if target.jump is not None:
+        return "closed (by the host, its sshd or the jump host)"
+    probe_s = min(2.0, target.dead_after_s)
+    try:
+        with entered_netns(netns) if netns else contextlib.nullcontext():
+            sock = socket.create_connection((target.host, target.port), timeout=probe_s)
+        sock.close()
+    except TimeoutError:
+        return f"no answer (a link down or the host gone; dead after {target.dead_after_s:g} s of silence)"
+    except ConnectionRefusedError:
+        return "nothing listens on its SSH port any more (its sshd or the host died)"
+    except OSError as exc:
+        return f"no way there any more ({exc.strerror or exc})"
+    return "closed by the other end (its sshd or session died)"
+
+
+def _short(command: str, limit: int = 120) -> str:
+    return command if len(command) <= limit else command[: limit - 3] + "..."
 
 
 def explain_ssh_failure(target: SshTarget, exc: BaseException) -> str:
@@ -114,6 +174,10 @@ _TRANSPORT_ERRORS = (paramiko.SSHException, OSError, EOFError)
 # sshd starts each command in a new session: the shell's pid is the group of all it starts.
 _PGID_MARK = "__vmtp_pgid="
 _PGID_ECHO = f"echo {_PGID_MARK}$$ >&2; "
+# After the command, on a line of its own: the shell then forks the command instead of exec'ing
+# it, and reports a signal that killed it as 128 + N (sshd's exit-signal for an exec'd command
+# is lost: paramiko reads only exit-status, so such a command would have no status at all).
+_EXIT_STATUS = "\nexit $?"
 
 
 def _strip_pgid(stderr: str) -> tuple[int | None, str]:
@@ -135,6 +199,10 @@ def _group_alive(pgid: int | str) -> str:
         "for f in /proc/[0-9]*/stat; do read -r l < $f 2>/dev/null || continue; "
         f"set -- ${{l##*) }}; [ \"$1\" != Z ] && [ \"$3\" = {pgid} ] && exit 0; done; exit 1 )"
     )
+
+
+class _UnstartedError(RunnerError):
+    """The connection failed before the command started (so running it again is safe)."""
 
 
 class SshBackground:
@@ -232,6 +300,7 @@ class SshRunner:
             try:
                 conn = _connection(self.target, self.netns)
                 conn.open()
+                _keep_alive(conn, self.target)
             except Exception as exc:  # paramiko raises many kinds; all mean "cannot connect"
                 if conn is not None:
                     conn.close()
@@ -246,27 +315,64 @@ class SshRunner:
 
     def run(self, command: str, timeout: float) -> CommandResult:
         with self._lock:
-            conn = self._open()
+            reused = self._conn is not None and self._conn.is_connected
             try:
-                res = conn.run(_PGID_ECHO + command, hide=True, warn=True, timeout=timeout,
-                               in_stream=False, pty=False)
-            except CommandTimedOut as exc:
-                # Closing the channel does not end a command without a tty: kill its group.
-                pgid = _strip_pgid(exc.result.stderr)[0]
-                if pgid:
-                    try:
-                        conn.run(f"kill -KILL -{pgid}", hide=True, warn=True, timeout=15,
-                                 in_stream=False)
-                    except Exception:  # noqa: BLE001 - best effort: the timeout is what gets reported
-                        log.warning("%s: could not kill timed-out command group %s",
-                                    self.label, pgid)
-                raise RunnerError(
-                    f"ssh {self.label}: command timed out after {timeout:g} s: {command}"
-                ) from exc
-            except _TRANSPORT_ERRORS as exc:
+                return self._run(command, timeout)
+            except _UnstartedError as exc:
+                if not reused:
+                    raise RunnerError(str(exc)) from exc
+                # The connection had died while idle (a link that failed between two commands,
+                # a VM restarted): the command never started, a new connection runs it.
+                log.info("%s: %s; reconnecting once", self.label, exc)
+                try:
+                    self._open()
+                except RunnerError as again:  # still gone: what was seen first says most
+                    raise RunnerError(f"{exc} (connecting again: {str(again).split(': ', 1)[-1]})") from again
+                try:
+                    return self._run(command, timeout)
+                except _UnstartedError as again:
+                    raise RunnerError(str(again)) from again
+
+    def _run(self, command: str, timeout: float) -> CommandResult:
+        conn = self._open()
+        try:
+            res = conn.run(_PGID_ECHO + command + _EXIT_STATUS, hide=True, warn=True, timeout=timeout,
+                           in_stream=False, pty=False)
+        except CommandTimedOut as exc:
+            # Closing the channel does not end a command without a tty: kill its group.
+            pgid = _strip_pgid(exc.result.stderr)[0]
+            killed = False
+            if pgid and _active(conn):
+                try:
+                    conn.run(f"kill -KILL -{pgid}", hide=True, warn=True, timeout=15, in_stream=False)
+                    killed = True
+                except Exception:  # noqa: BLE001 - best effort: the timeout is what gets reported
+                    log.warning("%s: could not kill timed-out command group %s", self.label, pgid)
+            if not _active(conn):  # the command did not end because nothing came back
+                why = _why_lost(self.target, self.netns)
                 self._drop()
-                raise RunnerError(explain_ssh_failure(self.target, exc)) from exc
-            return CommandResult(command, res.exited, res.stdout, _strip_pgid(res.stderr)[1])
+                raise RunnerError(f"ssh {self.label}: command timed out after {timeout:g} s and the "
+                                  f"connection was lost ({why}): {_short(command)}") from exc
+            if not killed:  # no way to reach the host now: the next command connects again
+                self._drop()
+            raise RunnerError(f"ssh {self.label}: command timed out after {timeout:g} s: {command}") from exc
+        except _TRANSPORT_ERRORS as exc:
+            lost = not _active(conn) or "Timeout opening channel" in str(exc)
+            self._drop()
+            if lost:
+                message = (f"ssh {self.label}: connection lost while running {_short(command)}: "
+                           f"{_why_lost(self.target, self.netns)}")
+                # Failing to open or start the channel: the command did not run.
+                raise (_UnstartedError(message) if isinstance(exc, paramiko.SSHException) else RunnerError(message)) \
+                    from exc
+            raise RunnerError(explain_ssh_failure(self.target, exc)) from exc
+        if res.exited == -1 and not _active(conn):  # the channel closed with no exit status
+            why = _why_lost(self.target, self.netns)
+            self._drop()
+            message = f"ssh {self.label}: connection lost while running {_short(command)}: {why}"
+            started = _strip_pgid(res.stderr)[0] is not None  # the shell's first line came back
+            raise RunnerError(message) if started else _UnstartedError(message)
+        return CommandResult(command, res.exited, res.stdout, _strip_pgid(res.stderr)[1])
 
     def start(self, command: str) -> SshBackground:
         inner = shlex.quote(f'echo $$ > "$0/pid"; exec {command}')
@@ -308,9 +414,9 @@ class SshRunner:
 
     def _drop(self) -> None:
         conn, self._conn = self._conn, None
-        while isinstance(conn, Connection):  # the jump host's connection too
-            conn.close()
-            conn = conn.gateway
+        if conn is not None:
+            for hop in _hops(conn):  # the jump host's connection too
+                hop.close()
 
     def close(self) -> None:
         """Stop servers still running there, then close the connection (and jump host)."""

@@ -75,7 +75,12 @@ def guard(bp: Blueprint, service: str, public: Iterable[str] = (), unscoped: boo
         c = cloud()
         fault = c.faults.api_fault(request.method, request.path)
         if fault is not None:
-            injected(fault, service)
+            if fault.after_commit:
+                g.fault_after = fault  # played on the answer, below
+                if fault.delay_s:
+                    time.sleep(fault.delay_s)
+            else:
+                injected(fault, service)
         if request.endpoint in open_endpoints:
             return
         token = keystone.caller_token(c, request.headers.get("X-Auth-Token"))
@@ -83,6 +88,21 @@ def guard(bp: Blueprint, service: str, public: Iterable[str] = (), unscoped: boo
             raise unauthorized(service)
         g.token = token
         g.caller = keystone.caller_of(c, token)
+
+    @bp.after_request
+    def _after(response: Response) -> Response:
+        fault: ApiFault | None = g.pop("fault_after", None)
+        if fault is None:
+            return response
+        if fault.reset:
+            shut_connection()  # werkzeug's write of the answer then finds the socket closed
+            return response
+        assert fault.status is not None  # faultspec: after_commit needs a status or a reset
+        err = ApiError(fault.status, fault.message, "InjectedFault", service,
+                       {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)})
+        body, mimetype = err.body()
+        return Response(body if isinstance(body, str) else json.dumps(body), status=err.status,
+                        mimetype=mimetype, headers=err.headers)
 
 
 def caller() -> Caller:
@@ -112,6 +132,12 @@ def injected(fault: ApiFault, service: str) -> None:
 def reset_connection() -> None:
     """Send a TCP RST and close, as a crashing proxy or server does: the client sees its
     connection reset with no answer. The server then has nothing to write to."""
+    shut_connection()
+    raise ConnectionResetByFault()
+
+
+def shut_connection() -> None:
+    """Reset this request's TCP connection (RST: SO_LINGER 0, then shutdown)."""
     sock: socket.socket | None = request.environ.get("werkzeug.socket")
     if sock is not None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -119,7 +145,6 @@ def reset_connection() -> None:
             sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
-    raise ConnectionResetByFault()
 
 
 class ConnectionResetByFault(Exception):  # noqa: N818 - it is an event, not an error

@@ -29,7 +29,7 @@ from .model import (
 )
 from .names import MGMT_LEG, Names, check_prefix
 from .networks import Network, add_bridge, plug_network, unplug_network
-from .nl import DataplaneError, Ns, kill_named, ns_pids, remove_ns
+from .nl import DataplaneError, Ns, kill_named, named_pids, ns_pids, remove_ns
 from .record import Record, record_path
 from .routers import Gateway, Routers
 from .servers import SRIOV_KINDS, Servers
@@ -445,6 +445,10 @@ class LinuxDataplane:
         if server is None:
             return 0
         return kill_named(server.netns, tool)
+
+    def tool_running(self, server_id: str, tool: str) -> bool:
+        server = self._servers.servers.get(server_id) if self._servers else None
+        return server is not None and bool(named_pids(server.netns, tool))
 
     # -- helpers ------------------------------------------------------------------------------
     def _require_started(self) -> None:

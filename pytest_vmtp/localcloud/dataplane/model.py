@@ -263,6 +263,9 @@ class Dataplane(Protocol):
     def kill_tool(self, server_id: str, tool: str) -> int:
         """SIGKILL processes called tool in the server; how many."""
 
+    def tool_running(self, server_id: str, tool: str) -> bool:
+        """Is a process called tool running in the server?"""
+
 
 class DataplaneClass(Protocol):
     """A data path implementation as the server makes one and `clean` removes one's leftovers."""

@@ -132,16 +132,24 @@ def ns_pids(name: str) -> list[int]:
     return [int(p) for p in res.stdout.split() if p.isdigit()]
 
 
-def kill_named(name: str, process_name: str) -> int:
-    """SIGKILL the processes called process_name (their comm, as ps shows it) in namespace
-    name; how many were killed."""
-    killed = 0
+def named_pids(name: str, process_name: str) -> list[int]:
+    """The processes called process_name (their comm, as ps shows it) in namespace name."""
+    found = []
     for pid in ns_pids(name):
         try:
-            proc = psutil.Process(pid)
-            if proc.name() != process_name:
-                continue
-            proc.kill()
+            if psutil.Process(pid).name() == process_name:
+                found.append(pid)
+        except psutil.Error:
+            continue  # gone meanwhile
+    return found
+
+
+def kill_named(name: str, process_name: str) -> int:
+    """SIGKILL the processes called process_name in namespace name; how many were killed."""
+    killed = 0
+    for pid in named_pids(name, process_name):
+        try:
+            psutil.Process(pid).kill()
             killed += 1
         except psutil.Error:
             continue  # gone meanwhile
