@@ -72,7 +72,7 @@ def test_bad_option_stops_before_anything_starts(pytester: pytest.Pytester):
     pytester.makepyfile(test_unrelated=PROBE)
     res = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--vmtp-time", "0")
     assert res.ret == pytest.ExitCode.USAGE_ERROR
-    assert "--vmtp-time 0: expected a positive number" in res.stderr.str()
+    assert "--vmtp-time 0: expected a positive whole number" in res.stderr.str()
 
 
 def test_help_shows_the_defaults_of_defaults_yaml(pytester: pytest.Pytester):

@@ -143,7 +143,7 @@ def test_a_create_whose_answer_is_lost_is_made_once(cloud, conn, seen, after_com
         {"method": "PUT", "path": r"/add_router_interface$", "reset": True, "after_commit": after_commit,
          "count": 1}]})
     router = maker.router(None)
-    net, subnet = maker.network("net1", "10.8.0.0/24", CloudSettings(), router.id)
+    net, subnet, _ = maker.network("net1", "10.8.0.0/24", CloudSettings(), router.id)
     assert [n.id for n in conn.network.networks(name=naming.name(run_id, "net1"))] == [net.id]
     assert [s.id for s in conn.network.subnets(network_id=net.id)] == [subnet.id]
     interfaces = [p for p in conn.network.ports(device_id=router.id) if p.device_id == router.id]
