@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shlex
 import time
+import weakref
 from contextlib import ExitStack
 from dataclasses import replace
 from statistics import mean
@@ -293,7 +294,13 @@ def measure_icmp(client: Runner, dest_ip: str, settings: MeasureSettings) -> Icm
     return IcmpResult(results=results, ping_interval_s=interval)
 
 
+_distros: weakref.WeakKeyDictionary[Runner, tuple[str | None, str | None]] = weakref.WeakKeyDictionary()
+
+
 def host_distro(runner: Runner) -> tuple[str | None, str | None]:
-    """(ID, VERSION_ID) of the host's /etc/os-release; (None, None) if it has none."""
-    res = runner.run("cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release", timeout=15)
-    return parse_os_release(res.stdout) if res.ok else (None, None)
+    """(ID, VERSION_ID) of the host's /etc/os-release; (None, None) if it has none. Asked once
+    per runner (one per VM and run; every row asked again: a round trip per row)."""
+    if runner not in _distros:
+        res = runner.run("cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release", timeout=15)
+        _distros[runner] = parse_os_release(res.stdout) if res.ok else (None, None)
+    return _distros[runner]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 
 from .errors import MeasureError, ToolMissing
@@ -24,6 +25,10 @@ _TOOLS: dict[str, tuple[type[ThroughputTool], Callable[[str], str]]] = {
 
 _versions: dict[tuple[str, str], str] = {}
 _versions_lock = threading.Lock()
+# The binaries a runner found: asked once per runner (one per VM and run), not per row (an SSH
+# round trip each). Keyed by the runner, not its label: two runners of one host may see
+# different PATHs. Only presence is kept: a missing tool may be uploaded and asked again.
+_present: weakref.WeakKeyDictionary[Runner, set[str]] = weakref.WeakKeyDictionary()
 
 
 def tool_class(settings: MeasureSettings) -> type[ThroughputTool]:
@@ -82,6 +87,12 @@ def binaries_wanted(settings: MeasureSettings, protocols: Iterable[str]) -> list
 def check_tools(runner: Runner, settings: MeasureSettings, protocols: Iterable[str]) -> None:
     """Raise ToolMissing naming the first tool the host lacks for these protocols."""
     for binary in binaries_needed(settings, protocols):
-        if not runner.has_binary(binary):
+        with _versions_lock:
+            if binary in _present.get(runner, ()):
+                continue
+        if runner.has_binary(binary):
+            with _versions_lock:
+                _present.setdefault(runner, set()).add(binary)
+        else:
             hint = "install it" if binary == "ping" else "install it or pick --vmtp-tool"
             raise ToolMissing(f"{binary} not found on host {runner.label}: {hint}")

@@ -21,6 +21,7 @@ from pytest_vmtp.measure.flows import (
     measure_udp,
 )
 from pytest_vmtp.measure.local_runner import LocalRunner
+from pytest_vmtp.measure.runner import CommandResult
 from pytest_vmtp.measure.settings import MeasureSettings
 from pytest_vmtp.report.data_column import data_for
 
@@ -245,6 +246,31 @@ def test_check_tools(h1, fast, tmp_path) -> None:
         check_tools(bare, fast, ["TCP"])
     with pytest.raises(ToolMissing, match="^ping not found"):
         check_tools(bare, fast, ["ICMP"])
+
+
+class CountingRunner(LocalRunner):
+    """A real runner that counts the commands it runs."""
+
+    def __init__(self, netns: str) -> None:
+        super().__init__(netns)
+        self.commands: list[str] = []
+
+    def run(self, command: str, timeout: float) -> CommandResult:
+        self.commands.append(command)
+        return super().run(command, timeout=timeout)
+
+
+def test_tools_and_distro_are_asked_once_per_runner(h1, fast) -> None:
+    """Every row asked each VM again (an SSH round trip each, per row: most of a row's cost
+    beyond its tools); a second runner of the same host still asks for itself."""
+    first = CountingRunner(h1.netns)
+    for _ in range(3):  # three rows through one VM
+        check_tools(first, fast, ["TCP", "ICMP"])
+        host_distro(first)
+    assert len(first.commands) == 3, first.commands  # nuttcp, ping, os-release: once each
+    second = CountingRunner(h1.netns)
+    check_tools(second, fast, ["TCP"])
+    assert host_distro(second) == host_distro(first) and len(second.commands) == 2
 
 
 def test_unknown_tool(ctl, h1, fast) -> None:

@@ -170,7 +170,7 @@ CASES = [
         kind="api", body={"subnet": {"network_id": "{net}", "cidr": "10.0.0.0/33", "ip_version": 4}}),
     Bad("POST /network/v2.0/ports", r"^Invalid input for fixed_ips. Reason: Invalid data format", kind="api",
         body={"port": {"network_id": "{net}", "fixed_ips": "garbage"}}),
-    Bad("POST /network/v2.0/ports", r"^Invalid input for ip_address. Reason: 'x.y' is not a valid IP address.$",
+    Bad("POST /network/v2.0/ports", r"^Invalid input for fixed_ips. Reason: 'x.y' is not a valid IP address.$",
         kind="api", body={"port": {"network_id": "{net}", "fixed_ips": [{"ip_address": "x.y"}]}}),
     Bad("POST /identity/v3/auth/tokens", r"^Expecting to find auth in request.$", kind="api", body={}),
     Bad("POST /admin/faults", r"^data_path\[0\].rate: 'fast' is not a rate such as 100mbit$", kind="api",
