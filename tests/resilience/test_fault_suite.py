@@ -159,13 +159,14 @@ def test_data_path_faults_fail_their_rows_in_one_line_and_the_others_pass(cloud,
         "5.1": {"data_path": [{"kill": "sshd", "server": "-diff-intra$", "during": "nuttcp"}]},
         "6.1": {"data_path": [{"kill": "namespace", "server": "-diff-inter$", "during": "nuttcp"}]},
     }
-    res = run_vmtp(cloud, tmp_path, "--durations=0", plan=plan)
+    # 2-s tools: a kill 'during' nuttcp must land while it runs, also on a loaded machine
+    res = run_vmtp(cloud, tmp_path, "--durations=0", "--vmtp-time", "2", plan=plan)
     out = res.stdout + res.stderr
     passed = ("1.1", "2.3", "4.1", "4.3")
     assert rows(out) == {r: "PASSED" if r in passed else "FAILED" for r in plan}, out[-6000:]
     why = reasons(tmp_path)
     assert why["1.3"].startswith("100 % loss: no ping reply from "), why
-    assert re.search(r"connection lost while running .*: no answer \(a link down|command timed out after 4 s",
+    assert re.search(r"connection lost while running .*: no answer \(a link down|command timed out after \d+ s",
                      why["2.1"]), why
     assert re.search(r"connection lost while running .*: (no answer|no way there|nothing listens)"
                      r"|no answer within 3 s", why["6.1"]), why
@@ -267,7 +268,8 @@ def test_the_api_server_killed_while_servers_boot_is_ridden_over(cloud, tmp_path
     assert done and done[-1].startswith("restarted"), (done, out[-3000:])
     assert rows(out) == {"1.3": "PASSED", "2.3": "PASSED"}, (done, out[-6000:])
     said = "\n".join(ln for ln in out.splitlines() if ln.startswith("vmtp:"))
-    assert re.search(r"cloud API: GET \S+: connection refused; retry 1 of 4", out), (done, said)
+    # a kept-alive connection finds the server gone (reset, closed), a new one is refused
+    assert re.search(r"cloud API: GET \S+: connection (refused|reset|closed); retry \d of 4", out), (done, said)
     assert_nothing_left(cloud, tmp_path, out)
 
 
@@ -287,8 +289,9 @@ def test_a_worker_killed_mid_run_is_cleaned_up_by_the_controller(cloud, tmp_path
             os.killpg(proc.pid, signal.SIGKILL)
     assert re.search(r"worker '?gw\d'? crashed while running .*8\.1", out), out[-4000:]
     said = "\n".join(ln for ln in out.splitlines() if "vmtp:" in ln or "gw" in ln)
-    assert re.search(r"vmtp: worker gw\d died without its teardown: stopped the \d+ process\(es\) it had "
-                     "left here", out), said
+    # The controller stops what is left; a tool server's own watchdog may have beaten it to it.
+    assert re.search(r"vmtp: worker gw\d died without its teardown: (stopped the \d+ process\(es\) it had "
+                     "left here|it left no process here)", out), said
     assert rows(out).get("1.3") == "PASSED", out[-4000:]
     assert not psutil.pid_exists(client) or psutil.Process(client).status() == psutil.STATUS_ZOMBIE
     assert_nothing_left(cloud, tmp_path, out)
