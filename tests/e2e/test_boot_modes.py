@@ -17,7 +17,6 @@ import hashlib
 import http.server
 import json
 import os
-import subprocess
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -31,6 +30,7 @@ from pytest_vmtp.cloud import CloudError, Topology, cleanup, new_run_id
 from pytest_vmtp.cloud.settings import CloudSettings, FlavorSpec
 from pytest_vmtp.localcloud import control
 from tests.e2e.test_cloud_scenarios import FAST, status_rows, vmtp_pytest
+from tests.support.own_cloud import own_cloud
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces)")
 
@@ -43,17 +43,8 @@ PING_ONLY = FAST + "protocols: I\n"  # each run measures what its mode changes: 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[control.CloudHandle]:
     state = tmp_path_factory.mktemp("lc")
-    handle = control.start(state, prefix=PREFIX, mgmt_cidr=MGMT, external_cidr=EXTERNAL)
-    try:
+    with own_cloud(state, PREFIX, MGMT, EXTERNAL) as handle:
         yield handle
-    finally:
-        try:
-            control.stop(handle)
-        finally:
-            control.clean(state, PREFIX)
-    left = subprocess.run(["ip", "-br", "link"], capture_output=True, text=True).stdout
-    left += subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    assert f"{PREFIX}-" not in left
 
 
 @pytest.fixture(scope="module")

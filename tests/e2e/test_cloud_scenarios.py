@@ -22,9 +22,9 @@ import openstack
 import pytest
 from measure.search_checks import check_search
 
-from pytest_vmtp.localcloud import control
 from pytest_vmtp.localcloud.dataplane.names import Names
 from pytest_vmtp.report import vmtp_json
+from tests.support.own_cloud import own_cloud
 
 PREFIX = "vlt6"
 MGMT_CIDR, EXTERNAL_CIDR = "198.18.60.0/24", "198.18.61.0/24"
@@ -47,13 +47,8 @@ bandwidth: 200M
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory):
     state = tmp_path_factory.mktemp("lc")
-    handle = control.start(state, prefix=PREFIX, mgmt_cidr=MGMT_CIDR, external_cidr=EXTERNAL_CIDR)
-    try:
+    with own_cloud(state, PREFIX, MGMT_CIDR, EXTERNAL_CIDR) as handle:
         yield handle
-    finally:
-        control.stop(handle)
-        left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-        assert f"{PREFIX}-" not in left
 
 
 @pytest.fixture

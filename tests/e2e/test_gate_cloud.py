@@ -32,6 +32,7 @@ from pytest_vmtp.localcloud import control
 from pytest_vmtp.report import vmtp_json
 from tests.history.pg_server import pg_server
 from tests.localcloud.lc_support import connect
+from tests.support.own_cloud import own_cloud
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces)")
 
@@ -50,24 +51,10 @@ ping_interval_s: 0.05
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[control.CloudHandle]:
     state = tmp_path_factory.mktemp("lc")
-    try:
-        handle = control.start(state, prefix=PREFIX, mgmt_cidr=MGMT, external_cidr=EXTERNAL)
-    except control.CloudError as exc:
-        if "already in use" not in str(exc):
-            raise
-        control.clean(state, PREFIX)  # a killed session's cloud of our prefix and ranges
-        handle = control.start(state, prefix=PREFIX, mgmt_cidr=MGMT, external_cidr=EXTERNAL)
-    try:
+    with own_cloud(state, PREFIX, MGMT, EXTERNAL) as handle:
         yield handle
-    finally:
-        control.stop(handle)  # the cloud removes its namespaces, links, rules and daemons
-        # (checked with ip(8): pyroute2 in this process trips over an event loop that an
-        # earlier module of the same xdist worker, Playwright's, left set)
-        for listing in (["ip", "netns", "list"], ["ip", "-br", "link"]):
-            left = subprocess.run(listing, capture_output=True, text=True, check=True).stdout
-            assert f"{PREFIX}-" not in left, left
-        assert f"{PREFIX}-dataplane" not in subprocess.run(["iptables", "-w", "-S"], capture_output=True,
-                                                           text=True, check=True).stdout
+    assert f"{PREFIX}-dataplane" not in subprocess.run(["iptables", "-w", "-S"], capture_output=True,
+                                                       text=True, check=True).stdout
 
 
 def shape(cloud: control.CloudHandle, rate: str) -> None:

@@ -18,6 +18,7 @@ import pytest
 from pytest_vmtp.localcloud import control
 from pytest_vmtp.report import vmtp_json
 from tests.e2e.test_cloud_scenarios import FAST, status_rows, vmtp_pytest
+from tests.support.own_cloud import own_cloud
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces)")
 
@@ -33,19 +34,8 @@ DAEMONS = ("radvd", "dnsmasq", "dhclient")
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[control.CloudHandle]:
     state = tmp_path_factory.mktemp("lc")
-    try:
-        handle = control.start(state, prefix=PREFIX, mgmt_cidr=MGMT_CIDR, external_cidr=EXTERNAL_CIDR)
-    except control.CloudError as exc:
-        if "already in use" not in str(exc):
-            raise
-        control.clean(state, PREFIX)  # a killed earlier session of these tests left its cloud
-        handle = control.start(state, prefix=PREFIX, mgmt_cidr=MGMT_CIDR, external_cidr=EXTERNAL_CIDR)
-    try:
+    with own_cloud(state, PREFIX, MGMT_CIDR, EXTERNAL_CIDR) as handle:
         yield handle
-    finally:
-        control.stop(handle)
-    assert f"{PREFIX}-" not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    assert f"{PREFIX}-" not in subprocess.run(["ip", "-br", "link"], capture_output=True, text=True).stdout
     assert daemons() == []
 
 

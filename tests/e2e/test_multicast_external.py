@@ -23,6 +23,7 @@ import pytest
 
 from pytest_vmtp.localcloud import control
 from pytest_vmtp.report import vmtp_json
+from tests.support.own_cloud import own_cloud
 
 PREFIX = "vm1"
 MGMT_CIDR, EXTERNAL_CIDR = "198.18.180.0/24", "198.18.181.0/24"
@@ -40,13 +41,8 @@ bandwidth: 20M
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory):
     state = tmp_path_factory.mktemp("lc")
-    handle = control.start(state, prefix=PREFIX, mgmt_cidr=MGMT_CIDR, external_cidr=EXTERNAL_CIDR)
-    try:
+    with own_cloud(state, PREFIX, MGMT_CIDR, EXTERNAL_CIDR) as handle:
         yield handle
-    finally:
-        control.stop(handle)
-        left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-        assert f"{PREFIX}-" not in left
 
 
 def vmtp_pytest(cloud, *args, cwd: Path) -> subprocess.CompletedProcess:

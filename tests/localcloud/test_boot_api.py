@@ -26,6 +26,7 @@ from pytest_vmtp.localcloud import control
 from pytest_vmtp.localcloud.control import CloudHandle
 from tests.localcloud.lc_support import Api, connect, ssh
 from tests.localcloud.test_provider_networks import vlan_ids_on
+from tests.support.own_cloud import own_cloud
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces)")
 
@@ -40,17 +41,9 @@ NEW = {"OpenStack-API-Version": "compute 2.61"}  # flavors with extra specs
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudHandle]:
     state = tmp_path_factory.mktemp("boot-cloud")
-    handle = control.start(state, prefix=PREFIX, mgmt_cidr=MGMT, external_cidr=EXTERNAL)
-    try:
+    with own_cloud(state, PREFIX, MGMT, EXTERNAL) as handle:
         yield handle
-    finally:
-        try:
-            control.stop(handle)
-        finally:
-            control.clean(state, PREFIX)
     assert not (state / "images").exists()  # the images' data went with the cloud
-    left = subprocess.run(["ip", "-br", "link"], capture_output=True, text=True).stdout
-    assert f"{PREFIX}-" not in left + subprocess.run(["ip", "netns"], capture_output=True, text=True).stdout
 
 
 @pytest.fixture(scope="module")

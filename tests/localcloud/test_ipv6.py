@@ -26,6 +26,7 @@ from pytest_vmtp.localcloud.control import CloudHandle
 from pytest_vmtp.localcloud.dataplane.cleanup import leftovers
 from pytest_vmtp.localcloud.dataplane.names import Names
 from tests.localcloud.lc_support import Api, connect, processes_mentioning
+from tests.support.own_cloud import own_cloud
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces)")
 
@@ -38,14 +39,8 @@ MODES = ["dhcpv6-stateful", "dhcpv6-stateless", "slaac"]
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudHandle]:
     state = tmp_path_factory.mktemp("ipv6-cloud")
-    handle = control.start(state, prefix=PREFIX, mgmt_cidr=MGMT, external_cidr=EXT)
-    try:
+    with own_cloud(state, PREFIX, MGMT, EXT) as handle:
         yield handle
-    finally:
-        try:
-            control.stop(state)
-        finally:
-            control.clean(state, PREFIX)
     assert leftovers(PREFIX) == {"namespaces": [], "root_links": [], "root_rules": []}
     assert processes_mentioning(str(state)) == []  # radvd, dnsmasq, dhclient, sshd
 

@@ -18,7 +18,7 @@ from pytest_vmtp.cloud.errors import CloudError, cloud_errors
 from pytest_vmtp.cloud.resources import Maker
 from pytest_vmtp.cloud.retry import RetryPolicy
 from pytest_vmtp.cloud.settings import CloudSettings
-from pytest_vmtp.localcloud import control
+from tests.support.own_cloud import own_cloud
 
 PREFIX = "vm8b"
 MGMT_CIDR, EXTERNAL_CIDR = "198.18.206.0/24", "198.18.207.0/24"
@@ -28,12 +28,8 @@ QUICK = RetryPolicy(api_retries=3, api_retry_budget_s=20, api_retry_after_max_s=
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory):
     state = tmp_path_factory.mktemp("lc")
-    control.clean(state, prefix=PREFIX)
-    handle = control.start(state, prefix=PREFIX, mgmt_cidr=MGMT_CIDR, external_cidr=EXTERNAL_CIDR)
-    try:
+    with own_cloud(state, PREFIX, MGMT_CIDR, EXTERNAL_CIDR) as handle:
         yield handle
-    finally:
-        control.stop(state)
 
 
 class Seen(list):

@@ -22,7 +22,7 @@ import pytest
 import requests
 import yaml
 
-from pytest_vmtp.localcloud import control
+from tests.support.own_cloud import own_cloud
 
 PREFIX = "vm8c"
 MGMT_CIDR, EXTERNAL_CIDR = "198.18.208.0/24", "198.18.209.0/24"
@@ -198,14 +198,10 @@ _import_the_plugin()
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory):
     state = tmp_path_factory.mktemp("lc")
-    control.clean(state, prefix=PREFIX)
-    handle = control.start(state, prefix=PREFIX, mgmt_cidr=MGMT_CIDR, external_cidr=EXTERNAL_CIDR)
-    try:
+    with own_cloud(state, PREFIX, MGMT_CIDR, EXTERNAL_CIDR) as handle:
         yield handle
-    finally:
         log = (state / "server.log").read_text()
-        control.stop(state)
-        assert "Traceback" not in log and "Internal error" not in log, log[-3000:]
+    assert "Traceback" not in log and "Internal error" not in log, log[-3000:]
 
 
 @pytest.fixture(scope="module")

@@ -29,6 +29,7 @@ import yaml
 from pytest_vmtp import procgroup
 from pytest_vmtp.localcloud import control
 from pytest_vmtp.session import PROCESS_MARK_ENV
+from tests.support.own_cloud import own_cloud
 
 PREFIX = "vm8"
 MGMT_CIDR, EXTERNAL_CIDR = "198.18.204.0/24", "198.18.205.0/24"
@@ -54,14 +55,8 @@ ROW = re.compile(r"^\| (\d\.\d) +\| .+? +\| (PASSED|FAILED|SKIPPED) +\| ", re.M)
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory):
     state = tmp_path_factory.mktemp("lc")
-    control.clean(state, prefix=PREFIX)  # a killed earlier session's objects
-    handle = control.start(state, prefix=PREFIX, mgmt_cidr=MGMT_CIDR, external_cidr=EXTERNAL_CIDR)
-    try:
+    with own_cloud(state, PREFIX, MGMT_CIDR, EXTERNAL_CIDR) as handle:
         yield handle
-    finally:
-        control.stop(state)
-        left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-        assert f"{PREFIX}-" not in left
 
 
 def _faults_file(cloud, doc: dict[str, Any] | None) -> None:

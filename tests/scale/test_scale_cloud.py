@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from pytest_vmtp.localcloud import control
+from tests.support.own_cloud import own_cloud
 
 PREFIX = "vm9"
 MGMT_CIDR, EXTERNAL_CIDR = "198.18.212.0/24", "198.18.213.0/24"
@@ -29,19 +30,8 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network n
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[control.CloudHandle]:
     state = tmp_path_factory.mktemp("lc")
-    try:
-        handle = control.start(state, prefix=PREFIX, mgmt_cidr=MGMT_CIDR, external_cidr=EXTERNAL_CIDR)
-    except control.CloudError as exc:
-        if "already in use" not in str(exc):
-            raise
-        control.clean(state, PREFIX)  # a killed session of these tests left its cloud
-        handle = control.start(state, prefix=PREFIX, mgmt_cidr=MGMT_CIDR, external_cidr=EXTERNAL_CIDR)
-    try:
+    with own_cloud(state, PREFIX, MGMT_CIDR, EXTERNAL_CIDR) as handle:
         yield handle
-    finally:
-        control.stop(handle)
-        left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-        assert f"{PREFIX}-" not in left
 
 
 def vmtp(cloud: control.CloudHandle, cwd: Path, settings: dict[str, Any], *args: str) -> subprocess.CompletedProcess:
