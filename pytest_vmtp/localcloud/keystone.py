@@ -305,9 +305,7 @@ def update_project(c: Cloud, project: Resource, body: dict[str, Any]) -> None:
 
 
 def delete_project(c: Cloud, project_id: str) -> None:
-    get(c, "projects", project_id)
-    _drop_assignments(c, project_id=project_id)
-    del c.state.table("projects")[project_id]
+    _delete_with_grants(c, "projects", project_id=project_id)
 
 
 def create_user(c: Cloud, body: dict[str, Any]) -> Resource:
@@ -342,9 +340,16 @@ def update_user(c: Cloud, user: Resource, body: dict[str, Any]) -> None:
 
 
 def delete_user(c: Cloud, user_id: str) -> None:
-    get(c, "users", user_id)
-    _drop_assignments(c, user_id=user_id)
-    del c.state.table("users")[user_id]
+    _delete_with_grants(c, "users", user_id=user_id)
+
+
+def _delete_with_grants(c: Cloud, table: str, **which: str) -> None:
+    """Delete a project or user (404 if there is none) and the role assignments naming it,
+    as Keystone does."""
+    [resource_id] = which.values()
+    get(c, table, resource_id)
+    _drop_assignments(c, **which)
+    del c.state.table(table)[resource_id]
 
 
 def create_role(c: Cloud, body: dict[str, Any]) -> Resource:

@@ -25,6 +25,8 @@ import pytest
 from pytest_vmtp.localcloud import control
 from pytest_vmtp.report import vmtp_json
 from tests.e2e.test_cloud_scenarios import FAST, status_rows, vmtp_pytest
+from tests.localcloud.lc_support import connect
+from tests.support.own_cloud import own_cloud
 
 PREFIX = "vhn"
 MGMT_CIDR, SPARE_CIDR = "198.18.170.0/24", "198.18.171.0/24"
@@ -37,19 +39,14 @@ ZONES = (("compute1", "az1"), ("compute2", "az2"))
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[control.CloudHandle]:
     state = tmp_path_factory.mktemp("lc")
-    handle = control.start(state, prefix=PREFIX, mgmt_cidr=MGMT_CIDR, external_cidr=SPARE_CIDR,
-                           networking=control.Networking(zones=ZONES, external_network=False))
-    try:
+    with own_cloud(state, PREFIX, MGMT_CIDR, SPARE_CIDR,
+                   networking=control.Networking(zones=ZONES, external_network=False)) as handle:
         yield handle
-    finally:
-        control.stop(handle)
-        assert f"{PREFIX}-" not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
 
 
 @pytest.fixture(scope="module")
 def admin(cloud: control.CloudHandle) -> Iterator[openstack.connection.Connection]:
-    config = openstack.config.OpenStackConfig(config_files=[str(cloud.clouds_yaml)])
-    conn = openstack.connection.Connection(config=config.get_one(cloud.cloud_name))
+    conn = connect(cloud)
     yield conn
     conn.close()
 

@@ -20,6 +20,8 @@ import yaml
 
 from pytest_vmtp.localcloud import control
 from pytest_vmtp.report import vmtp_json
+from tests.localcloud.lc_support import connect
+from tests.support.own_cloud import own_cloud
 
 PREFIX = "vm7"
 MGMT_CIDR, EXTERNAL_CIDR = "198.18.200.0/24", "198.18.201.0/24"
@@ -28,19 +30,13 @@ BIN = Path(sys.executable).parent
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[control.CloudHandle]:
-    handle = control.start(tmp_path_factory.mktemp("lc"), prefix=PREFIX, mgmt_cidr=MGMT_CIDR,
-                           external_cidr=EXTERNAL_CIDR)
-    try:
+    with own_cloud(tmp_path_factory.mktemp("lc"), PREFIX, MGMT_CIDR, EXTERNAL_CIDR) as handle:
         yield handle
-    finally:
-        control.stop(handle)
-        assert f"{PREFIX}-" not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
 
 
 @pytest.fixture(scope="module")
 def admin(cloud: control.CloudHandle) -> Iterator[openstack.connection.Connection]:
-    config = openstack.config.OpenStackConfig(config_files=[str(cloud.clouds_yaml)])
-    conn = openstack.connection.Connection(config=config.get_one(cloud.cloud_name))
+    conn = connect(cloud)
     yield conn
     conn.close()
 

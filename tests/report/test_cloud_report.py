@@ -17,6 +17,7 @@ import pytest
 from pytest_vmtp.localcloud import control
 from tests.report.browser import load
 from tests.report.conftest import FAST
+from tests.support.own_cloud import own_cloud
 
 PREFIX = "vhc"
 MGMT_CIDR, EXTERNAL_CIDR = "198.18.140.0/24", "198.18.141.0/24"
@@ -24,14 +25,8 @@ MGMT_CIDR, EXTERNAL_CIDR = "198.18.140.0/24", "198.18.141.0/24"
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[control.CloudHandle]:
-    handle = control.start(tmp_path_factory.mktemp("lc"), prefix=PREFIX, mgmt_cidr=MGMT_CIDR,
-                           external_cidr=EXTERNAL_CIDR)
-    try:
+    with own_cloud(tmp_path_factory.mktemp("lc"), PREFIX, MGMT_CIDR, EXTERNAL_CIDR) as handle:
         yield handle
-    finally:
-        control.stop(handle)
-    left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    assert f"{PREFIX}-" not in left
 
 
 def test_report_environment_carries_the_cloud_metadata(cloud, browser, tmp_path: Path):
